@@ -1,0 +1,46 @@
+# The two commands a new machine needs: `make serve` and `make test`. Everything else is built on
+# demand: the virtualenv, the installed package, the generated gRPC code (committed; `make proto`).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATA   ?= ../shared/data/routing
+ARGS   ?=
+
+.PHONY: help venv serve test test-fast bench train proto lint clean
+
+help:
+	@echo "make serve   run the service on SQLite (var/router.db), 127.0.0.1:50051"
+	@echo "make test    run the test suite (PostgreSQL tests when CI=true or reachable)"
+	@echo "make bench   load-test a real server and print the JSON summary line"
+	@echo "make train   retrain models/complexity.npz on $(DATA)"
+	@echo "make proto   regenerate router/v1 from protos/"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[train,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+serve: $(STAMP)
+	$(PY) -m router.cli serve $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m router.bench $(ARGS)
+
+train: $(STAMP)
+	$(PY) -m router.cli train --data $(DATA) $(ARGS)
+
+proto: $(STAMP)
+	$(PY) -m router._codegen
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check router tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,185 @@
+"""Protobuf <-> domain mapping. No rules live here: validation is the core's job."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from router.core.catalog import ModelSpec
+from router.core.money import Money
+from router.core.pricing import CostBreakdown, TokenCounts
+from router.core.records import Attribution, DecisionRecord, UsageRecord
+from router.core.requests import RouteInput, ToolInput, UsageInput
+from router.service import RouteResult, UsageResult
+from router.v1 import router_pb2 as pb
+
+CAPABILITY_NAMES = {
+    pb.CAPABILITY_TOOLS: "tools",
+    pb.CAPABILITY_VISION: "vision",
+    pb.CAPABILITY_JSON: "json",
+    pb.CAPABILITY_REASONING: "reasoning",
+    pb.CAPABILITY_CODE: "code",
+    pb.CAPABILITY_LONG_CONTEXT: "long_context",
+    pb.CAPABILITY_AUDIO: "audio",
+}
+CAPABILITY_VALUES = {name: value for value, name in CAPABILITY_NAMES.items()}
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+def _money(msg: pb.Money) -> Money:
+    return Money(msg.nanos, msg.currency_code.strip().upper())
+
+
+def _opt_money(parent: object, name: str) -> Money | None:
+    return _money(getattr(parent, name)) if parent.HasField(name) else None  # type: ignore[attr-defined]
+
+
+def attribution(msg: pb.Attribution) -> Attribution:
+    return Attribution(team=msg.team, agent=msg.agent, task_id=msg.task_id,
+                       task_type=msg.task_type, user=msg.user, labels=dict(msg.labels))
+
+
+def route_input(req: pb.RouteRequest) -> RouteInput:
+    return RouteInput(
+        task_description=req.task_description,
+        request_id=req.request_id,
+        attribution=attribution(req.attribution),
+        remaining_budget=_opt_money(req, "remaining_budget"),
+        estimated_input_tokens=req.estimated_input_tokens
+        if req.HasField("estimated_input_tokens") else None,
+        max_output_tokens=req.max_output_tokens if req.HasField("max_output_tokens") else None,
+        quality_target=req.quality_target if req.HasField("quality_target") else None,
+        # Unknown enum numbers pass through as text so validation can name them.
+        capabilities=frozenset(CAPABILITY_NAMES.get(c, f"capability#{c}")
+                               for c in req.capabilities),
+        min_context_tokens=req.min_context_tokens,
+        allowed_models=tuple(req.allowed_models),
+        excluded_models=tuple(req.excluded_models),
+    )
+
+
+def usage_input(req: pb.ReportUsageRequest) -> UsageInput:
+    return UsageInput(
+        usage_id=req.usage_id,
+        decision_id=req.decision_id,
+        attribution=attribution(req.attribution) if req.HasField("attribution") else None,
+        model=req.model,
+        tokens=TokenCounts(req.tokens.input, req.tokens.cached_input, req.tokens.output,
+                           req.tokens.reasoning),
+        tool_calls=tuple(ToolInput(t.name, t.count, _opt_money(t, "cost"))
+                         for t in req.tool_calls),
+        cpu_seconds=req.compute.cpu_seconds,
+        gpu_seconds=req.compute.gpu_seconds,
+        compute_cost=_opt_money(req.compute, "cost"),
+        review_seconds=req.human_review.seconds,
+        review_hourly_rate=_opt_money(req.human_review, "hourly_rate"),
+        outcome=req.outcome,
+        latency_ms=req.latency_ms,
+        actual_cost=_opt_money(req, "actual_cost"),
+    )
+
+
+# -- responses -----------------------------------------------------------------------------------
+
+def money(nanos: int, currency: str) -> pb.Money:
+    return pb.Money(currency_code=currency, nanos=nanos)
+
+
+def _timestamp(us: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMicroseconds(us)
+    return ts
+
+
+def _attribution_msg(a: Attribution) -> pb.Attribution:
+    return pb.Attribution(team=a.team, agent=a.agent, task_id=a.task_id, task_type=a.task_type,
+                          user=a.user, labels=dict(a.labels))
+
+
+def _prediction(d: DecisionRecord) -> pb.Prediction:
+    return pb.Prediction(
+        complexity=pb.Complexity(label=d.complexity_label, score=d.complexity_score),
+        input_tokens=d.input_tokens, output_tokens=d.output_tokens,
+        cost=money(d.predicted_cost, d.currency), quality=d.predicted_quality,
+    )
+
+
+def _candidates(d: DecisionRecord) -> list[pb.Candidate]:
+    return [
+        pb.Candidate(model=c.model, provider=c.provider, predicted_quality=c.quality,
+                     predicted_output_tokens=c.output_tokens,
+                     predicted_cost=money(c.cost, d.currency), exclusion=c.exclusion)
+        for c in d.candidates
+    ]
+
+
+def route_response(result: RouteResult) -> pb.RouteResponse:
+    d = result.decision
+    return pb.RouteResponse(
+        decision_id=d.decision_id, model=d.model, provider=d.provider,
+        predicted=_prediction(d), fallbacks=d.fallbacks,
+        reason=pb.Reason(code=d.reason_code, message=d.reason_message),
+        candidates=_candidates(d), quality_target=d.quality_target,
+        classifier_version=d.classifier_version,
+    )
+
+
+def cost_breakdown(c: CostBreakdown, currency: str) -> pb.CostBreakdown:
+    return pb.CostBreakdown(
+        tokens=money(c.tokens, currency), tools=money(c.tools, currency),
+        compute=money(c.compute, currency), human_review=money(c.human_review, currency),
+        total=money(c.total, currency),
+    )
+
+
+def _tokens(t: TokenCounts) -> pb.TokenUsage:
+    return pb.TokenUsage(input=t.input, cached_input=t.cached_input, output=t.output,
+                         reasoning=t.reasoning)
+
+
+def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
+    u = result.usage
+    resp = pb.ReportUsageResponse(
+        usage_id=u.usage_id, decision_id=u.decision_id or "",
+        cost=cost_breakdown(u.cost, u.currency), replayed=result.replayed,
+        recorded_at=_timestamp(u.recorded_us),
+    )
+    if u.predicted_cost is not None:
+        error = u.cost.tokens - u.predicted_cost
+        resp.prediction_error.CopyFrom(pb.PredictionError(
+            predicted_cost=money(u.predicted_cost, u.currency),
+            cost_error=money(error, u.currency),
+            cost_error_ratio=error / u.predicted_cost if u.predicted_cost else 0.0,
+            output_tokens_error=(u.tokens.output + u.tokens.reasoning)
+            - (u.predicted_output_tokens or 0),
+        ))
+    return resp
+
+
+def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
+    return pb.ModelInfo(
+        id=m.id, provider=m.provider,
+        input_price_per_mtok=money(m.prices.input, currency),
+        cached_input_price_per_mtok=money(m.prices.cached_input, currency),
+        output_price_per_mtok=money(m.prices.output, currency),
+        reasoning_price_per_mtok=money(m.prices.reasoning, currency),
+        context_window=m.context_window, max_output_tokens=m.max_output_tokens,
+        capabilities=sorted(CAPABILITY_VALUES[c] for c in m.capabilities),
+        aliases=m.aliases, enabled=m.enabled,
+    )
+
+
+def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDecisionResponse:
+    return pb.GetDecisionResponse(
+        decision_id=d.decision_id, request_id=d.request_id or "",
+        attribution=_attribution_msg(d.attribution), model=d.model, provider=d.provider,
+        predicted=_prediction(d), reason=pb.Reason(code=d.reason_code, message=d.reason_message),
+        candidates=_candidates(d), created_at=_timestamp(d.created_us),
+        usages=[
+            pb.Usage(usage_id=u.usage_id, model=u.model, tokens=_tokens(u.tokens),
+                     cost=cost_breakdown(u.cost, u.currency), outcome=int(u.outcome),
+                     latency_ms=u.latency_ms, recorded_at=_timestamp(u.recorded_us))
+            for u in usages
+        ],
+        actual_cost=money(sum(u.cost.total for u in usages), d.currency),
+    )

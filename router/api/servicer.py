@@ -1,0 +1,118 @@
+"""The gRPC edge: protobuf in, service call, protobuf out, one log line per RPC."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+
+from router.api import convert
+from router.api.errors import internal_status, to_status
+from router.core.errors import RouterError
+from router.service import RouterService
+from router.v1 import router_pb2 as pb
+from router.v1 import router_pb2_grpc as pb_grpc
+
+log = structlog.get_logger("router.rpc")
+T = TypeVar("T")
+
+
+def _keys(a: Any) -> dict[str, str]:
+    return {k: v for k, v in (("team", a.team), ("agent", a.agent), ("task_id", a.task_id),
+                              ("user", a.user)) if v}
+
+
+class RouterServicer(pb_grpc.RouterServicer):
+    def __init__(self, service: RouterService, offload: ThreadPoolExecutor) -> None:
+        self._service = service
+        self._offload = offload
+        self._models: dict[bool, pb.ListModelsResponse] = {}
+
+    async def _handle(self, rpc: str, context: grpc.aio.ServicerContext,
+                      body: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        line: dict[str, Any] = {}
+        code = "OK"
+        try:
+            return await body(line)
+        except RouterError as exc:
+            status = to_status(exc)
+            code = status.code.name
+            line["error"] = str(exc)
+            await context.abort_with_status(status)
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception:
+            code = "INTERNAL"
+            log.exception("rpc.internal_error", rpc=rpc)
+            await context.abort_with_status(internal_status())
+        finally:
+            log.info("rpc", rpc=rpc, code=code,
+                     latency_ms=round((time.perf_counter() - started) * 1000, 3), **line)
+        raise AssertionError("unreachable")  # abort_with_status always raises
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._offload, fn, *args)
+
+    async def Route(self, request: pb.RouteRequest, context: grpc.aio.ServicerContext
+                    ) -> pb.RouteResponse:
+        async def body(line: dict[str, Any]) -> pb.RouteResponse:
+            result = self._service.route(convert.route_input(request))
+            d = result.decision
+            line.update(decision_id=d.decision_id, model=d.model,
+                        predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
+                        replayed=result.replayed, **_keys(d.attribution))
+            return convert.route_response(result)
+
+        return await self._handle("Route", context, body)
+
+    async def ReportUsage(self, request: pb.ReportUsageRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ReportUsageResponse:
+        async def body(line: dict[str, Any]) -> pb.ReportUsageResponse:
+            inp = convert.usage_input(request)
+            line.update(usage_id=inp.usage_id, decision_id=inp.decision_id)
+            if self._service.needs_store_read(inp):
+                record = await self._blocking(self._service.prepare_usage, inp)
+            else:
+                record = self._service.prepare_usage(inp)
+            write = await asyncio.wrap_future(self._service.submit_usage(record))
+            result = self._service.usage_result(write.status, write.record, inp.usage_id)
+            u = result.usage
+            line.update(model=u.model, cost_nanos=u.cost.total,
+                        predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
+                        **_keys(u.attribution))
+            return convert.usage_response(result)
+
+        return await self._handle("ReportUsage", context, body)
+
+    async def ListModels(self, request: pb.ListModelsRequest,
+                         context: grpc.aio.ServicerContext) -> pb.ListModelsResponse:
+        async def body(line: dict[str, Any]) -> pb.ListModelsResponse:
+            key = request.include_disabled
+            if key not in self._models:
+                catalog = self._service.catalog
+                self._models[key] = pb.ListModelsResponse(
+                    models=[convert.model_info(m, catalog.currency)
+                            for m in self._service.models(key)],
+                    currency_code=catalog.currency, default_model=catalog.default_model)
+            line["models"] = len(self._models[key].models)
+            return self._models[key]
+
+        return await self._handle("ListModels", context, body)
+
+    async def GetDecision(self, request: pb.GetDecisionRequest,
+                          context: grpc.aio.ServicerContext) -> pb.GetDecisionResponse:
+        async def body(line: dict[str, Any]) -> pb.GetDecisionResponse:
+            line["decision_id"] = request.decision_id
+            decision, usages = await self._blocking(self._service.get_decision,
+                                                    request.decision_id)
+            line["usages"] = len(usages)
+            return convert.decision_response(decision, usages)
+
+        return await self._handle("GetDecision", context, body)

@@ -1,0 +1,228 @@
+"""`make bench`: load-test a real `router serve` over loopback from a separate process.
+
+For each of an empty gRPC handler (the ceiling on this machine), Route() and ReportUsage():
+  1. closed loop, N calls in flight, for a few seconds -> the maximum rate (RPS);
+  2. open loop at 70% of that rate -> p50/p99 latency, timed from each call's scheduled start
+     (so queueing delay counts, no coordinated omission).
+Then it checks that every acknowledged report is in the database. The last line printed is one
+JSON object with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import grpc
+import sqlalchemy as sa
+
+from router.settings import ROOT
+from router.v1 import router_pb2 as pb
+from router.v1 import router_pb2_grpc
+
+EMPTY_METHOD = "/bench.Empty/Ping"
+_DATA = ROOT.parent / "shared" / "data" / "routing" / "llmrouter_train.csv"
+
+
+# -- the empty server (runs as its own process: `python -m router.bench --empty-server`) ---------
+
+async def _empty_server() -> None:
+    async def ping(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return b""
+
+    server = grpc.aio.server()
+    handler = grpc.method_handlers_generic_handler("bench.Empty", {
+        "Ping": grpc.unary_unary_rpc_method_handler(ping)})
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(json.dumps({"event": "server.started", "port": port}), file=sys.stderr, flush=True)
+    await server.wait_for_termination()
+
+
+# -- processes -----------------------------------------------------------------------------------
+
+def _start(cmd: list[str]) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "server.started":
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            return proc, int(event["port"])
+    proc.kill()
+    raise RuntimeError(f"{cmd} did not start")
+
+
+def _prompts(n: int = 512) -> list[str]:
+    """Real prompts from the routing data when present, else varied synthetic ones."""
+    rng = random.Random(7)
+    if _DATA.exists():
+        with _DATA.open(newline="", encoding="utf-8") as fh:
+            rows = [r["prompt"] for r in csv.DictReader(fh)]
+        return rng.sample(rows, min(n, len(rows)))
+    words = "sum list parse invoice prove theorem translate summarise code review".split()
+    return [" ".join(rng.choices(words, k=rng.randint(5, 200))) for _ in range(n)]
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+Call = Callable[[int], Awaitable[object]]
+
+
+async def _closed_loop(call: Call, seconds: float, concurrency: int) -> float:
+    """Calls completed per second with ``concurrency`` calls always in flight."""
+    done = 0
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await call(next(counter))
+            done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - start)
+
+
+async def _open_loop(call: Call, rate: float, seconds: float) -> list[float]:
+    """Latencies (ms) of calls started at a fixed ``rate``, from their scheduled start."""
+    latencies: list[float] = []
+    tasks = []
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    n = int(rate * seconds)
+
+    async def one(i: int, scheduled: float) -> None:
+        await call(i)
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+
+    for i in range(n):
+        scheduled = start + i * interval
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+async def _measure(name: str, call: Call, seconds: float, concurrency: int) -> dict[str, float]:
+    for i in range(200):  # warm up: connections, caches, JIT-less but allocator-warm
+        await call(-i - 1)
+    rps = await _closed_loop(call, seconds, concurrency)
+    rate = 0.7 * rps
+    lat = await _open_loop(call, rate, seconds)
+    result = {f"{name}_rps": round(rps, 1), f"{name}_p50_ms": _pct(lat, 0.5),
+              f"{name}_p99_ms": _pct(lat, 0.99), f"{name}_latency_at_rps": round(rate, 1)}
+    print(f"{name:>7}: {rps:8.0f} RPS max; at {rate:.0f} RPS p50 {result[f'{name}_p50_ms']} ms, "
+          f"p99 {result[f'{name}_p99_ms']} ms", file=sys.stderr)
+    return result
+
+
+async def _bench(args: argparse.Namespace, router_port: int, empty_port: int) -> dict:
+    prompts = _prompts()
+    results: dict[str, float] = {}
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{empty_port}") as ch:
+        ping = ch.unary_unary(EMPTY_METHOD, request_serializer=None, response_deserializer=None)
+
+        async def empty(i: int) -> object:
+            return await ping(b"")
+
+        results |= await _measure("empty", empty, args.seconds, args.concurrency)
+
+    acked: list[str] = []
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{router_port}") as ch:
+        stub = router_pb2_grpc.RouterStub(ch)
+        decisions: list[str] = []
+
+        async def route(i: int) -> object:
+            resp = await stub.Route(pb.RouteRequest(
+                request_id=f"bench-{os.getpid()}-{i}", task_description=prompts[i % len(prompts)],
+                attribution=pb.Attribution(team=f"team-{i % 7}", agent=f"agent-{i % 31}",
+                                           task_id=f"task-{i // 5}", user=f"user-{i % 101}")))
+            if len(decisions) < 200_000:
+                decisions.append(resp.decision_id)
+            return resp
+
+        results |= await _measure("route", route, args.seconds, args.concurrency)
+
+        async def report(i: int) -> object:
+            usage_id = f"bench-{os.getpid()}-u{i}"
+            resp = await stub.ReportUsage(pb.ReportUsageRequest(
+                usage_id=usage_id, decision_id=decisions[i % len(decisions)],
+                tokens=pb.TokenUsage(input=800 + i % 400, cached_input=100, output=200 + i % 300),
+                tool_calls=[pb.ToolCall(name="web_search", count=1)],
+                outcome=pb.OUTCOME_SUCCESS, latency_ms=700))
+            acked.append(usage_id)
+            return resp
+
+        results |= await _measure("report", report, args.seconds, args.concurrency)
+    results["acked_reports"] = len(set(acked))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="router.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per phase (default 5)")
+    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (64)")
+    parser.add_argument("--database-url", default="", help="default: a temporary SQLite file")
+    parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.empty_server:
+        asyncio.run(_empty_server())
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        router, router_port = _start([sys.executable, "-m", "router.cli", "serve",
+                                      "--address", "127.0.0.1:0", "--database-url", url,
+                                      "--log-level", "warning"])
+        empty, empty_port = _start([sys.executable, "-m", "router.bench", "--empty-server"])
+        try:
+            results = asyncio.run(_bench(args, router_port, empty_port))
+        finally:
+            for proc in (empty, router):
+                proc.terminate()
+                proc.wait(30)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text(
+                "SELECT count(*) FROM usages WHERE usage_id LIKE 'bench-%'")).scalar()
+        engine.dispose()
+    results["stored_reports"] = stored
+    results["route_pct_of_empty"] = round(100 * results["route_rps"] / results["empty_rps"], 1)
+    results["durable"] = stored >= results["acked_reports"]
+    print(json.dumps(results))
+    return 0 if results["durable"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

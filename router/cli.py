@@ -1,0 +1,114 @@
+"""``router``: the command line over the same core the server runs.
+
+    router serve [--address HOST:PORT] [--database-url URL] ...   run the gRPC service
+    router train [--data DIR] [--out FILE] [--readme FILE]          train the complexity classifier
+    router models [--catalog FILE]                                  show the catalog with prices
+    router settings                                                 list settings and defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from router.settings import ROOT, Settings
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "routing"
+
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the gRPC service")
+    for f in dataclasses.fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        kind = {"int": int, "float": float}.get(str(f.type), str)
+        p.add_argument(flag, dest=f.name, type=kind, default=None,
+                       help=f"{f.metadata['help']} (env ROUTER_{f.name.upper()}, "
+                            f"default {f.default})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="router", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+
+    train = sub.add_parser("train", help="train the complexity classifier on routing outcomes")
+    train.add_argument("--data", default=str(DEFAULT_DATA),
+                       help="folder with *_train.csv, routeprofile_tokens.csv, ... "
+                            f"(default {DEFAULT_DATA})")
+    train.add_argument("--out", default=str(ROOT / "models" / "complexity.npz"),
+                       help="artifact to write")
+    train.add_argument("--readme", default=str(ROOT / "models" / "README.md"),
+                       help="model card whose metrics section is rewritten ('' to skip)")
+
+    models = sub.add_parser("models", help="show the model catalog")
+    models.add_argument("--catalog", default=Settings().catalog_path)
+
+    sub.add_parser("settings", help="list every setting with its default")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "train":
+        from router.training.train import run
+
+        metrics = run(args.data, args.out, args.readme or None)
+        print(metrics.get("summary", metrics) if isinstance(metrics, dict) else metrics)
+        return 0
+    if args.command == "models":
+        return _models(args.catalog)
+    if args.command == "settings":
+        for env, help_text, default in Settings.describe():
+            print(f"{env:36} {help_text} [default: {default}]")
+        return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from router.core.catalog import CatalogError
+    from router.core.errors import StoreUnavailable
+    from router.logs import configure
+    from router.server import serve
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)}
+    try:
+        settings = Settings.from_env(**overrides)
+        configure(settings.log_level, settings.log_format)
+        serve(settings)
+    except (CatalogError, StoreUnavailable, ValueError, OSError) as exc:
+        print(f"router serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _models(path: str) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from router.core.catalog import CatalogError, load_catalog
+    from router.core.money import Money
+
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:
+        print(f"router models: {exc}", file=sys.stderr)
+        return 2
+    table = Table(title=f"{len(catalog)} models, prices in {catalog.currency} per 1M tokens")
+    for col in ("id", "provider", "input", "cached", "output", "context", "capabilities"):
+        table.add_column(col)
+    for m in sorted(catalog, key=lambda m: (m.prices.input + m.prices.output, m.id)):
+        table.add_row(
+            m.id + ("" if m.enabled else " (disabled)"), m.provider,
+            *(f"{Money(n, '').to_decimal().normalize():f}"
+              for n in (m.prices.input, m.prices.cached_input, m.prices.output)),
+            f"{m.context_window:,}", ", ".join(sorted(m.capabilities)),
+        )
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

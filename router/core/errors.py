@@ -1,0 +1,93 @@
+"""The domain's exception tree, mapped to wire codes once, at the gRPC edge.
+
+    RouterError
+    ├── InvalidRequest          bad input whatever the state (field + description)
+    ├── NotFound
+    │   └── UnknownDecision
+    ├── Conflict                same idempotency key, different payload
+    ├── BudgetExhausted         nothing affordable fits (quota details, retry hint)
+    ├── PreconditionFailed
+    └── StoreUnavailable        the store cannot be reached; retry with backoff
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class RouterError(Exception):
+    """Base of every error the service means to report to a client."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class InvalidRequest(RouterError):
+    """One or more request fields are invalid."""
+
+    def __init__(self, violations: list[FieldViolation] | FieldViolation) -> None:
+        self.violations = [violations] if isinstance(violations, FieldViolation) else violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @classmethod
+    def of(cls, field_name: str, description: str) -> InvalidRequest:
+        return cls(FieldViolation(field_name, description))
+
+
+class NotFound(RouterError):
+    """A referenced resource does not exist."""
+
+
+class UnknownDecision(NotFound):
+    def __init__(self, decision_id: str) -> None:
+        self.decision_id = decision_id
+        super().__init__(f"decision {decision_id!r} not found")
+
+
+class Conflict(RouterError):
+    """An idempotency key was reused with a different payload."""
+
+
+@dataclass
+class QuotaViolation:
+    subject: str
+    description: str
+
+
+class BudgetExhausted(RouterError):
+    """No candidate fits the money available; details name what ran out."""
+
+    def __init__(
+        self,
+        message: str,
+        violations: list[QuotaViolation] | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        self.violations = violations or []
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(message)
+
+
+class PreconditionFailed(RouterError):
+    """The system is not in a state that allows the request."""
+
+
+class StoreUnavailable(RouterError):
+    """The store cannot be reached in time."""
+
+
+__all__ = [
+    "BudgetExhausted",
+    "Conflict",
+    "FieldViolation",
+    "InvalidRequest",
+    "NotFound",
+    "PreconditionFailed",
+    "QuotaViolation",
+    "RouterError",
+    "StoreUnavailable",
+    "UnknownDecision",
+]

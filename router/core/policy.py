@@ -1,0 +1,162 @@
+"""The routing policy: the cheapest model that is adequate, allowed and affordable.
+
+Pure functions over the catalog and the classifier's assessment; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from router.core.catalog import ModelSpec
+from router.core.classifier import Assessment
+from router.core.errors import BudgetExhausted, PreconditionFailed, QuotaViolation
+from router.core.pricing import predicted_cost
+
+MAX_FALLBACKS = 3
+
+
+class Exclusion(enum.IntEnum):
+    """Why a candidate was not eligible (values match the wire enum)."""
+
+    NONE = 0
+    OVER_BUDGET = 1
+    BELOW_QUALITY = 2
+    MISSING_CAPABILITY = 3
+    CONTEXT_TOO_SMALL = 4
+    NOT_ALLOWED = 5
+
+
+class ReasonCode(enum.IntEnum):
+    CHEAPEST_ADEQUATE = 1
+    BEST_AFFORDABLE = 2
+    ONLY_CANDIDATE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RoutableModel:
+    """A catalog model paired with its slot in the classifier's output."""
+
+    spec: ModelSpec
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    capabilities: frozenset[str] = frozenset()
+    min_context_tokens: int = 0
+    allowed: frozenset[str] | None = None  # catalog ids; None means all
+    excluded: frozenset[str] = frozenset()
+    max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateEval:
+    model: ModelSpec
+    quality: float
+    output_tokens: int
+    cost: int  # predicted nanos
+    exclusion: Exclusion = Exclusion.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    chosen: CandidateEval
+    fallbacks: tuple[CandidateEval, ...]
+    reason: ReasonCode
+    reason_message: str
+    candidates: tuple[CandidateEval, ...]  # every model considered, cheapest first
+    quality_target: float
+    input_tokens: int
+
+
+def _hard_exclusion(spec: ModelSpec, c: Constraints, input_tokens: int) -> Exclusion:
+    if (c.allowed is not None and spec.id not in c.allowed) or spec.id in c.excluded:
+        return Exclusion.NOT_ALLOWED
+    if not c.capabilities <= spec.capabilities:
+        return Exclusion.MISSING_CAPABILITY
+    if spec.context_window < max(c.min_context_tokens, input_tokens + 1):
+        return Exclusion.CONTEXT_TOO_SMALL
+    return Exclusion.NONE
+
+
+def evaluate(
+    models: Sequence[RoutableModel],
+    assessment: Assessment,
+    input_tokens: int,
+    constraints: Constraints,
+    quality_target: float,
+    budget: int | None,
+) -> list[CandidateEval]:
+    """Predict quality, output tokens and cost of every model; mark why each is ineligible."""
+    out: list[CandidateEval] = []
+    cap = constraints.max_output_tokens
+    for m in models:
+        spec = m.spec
+        room = spec.context_window - input_tokens
+        output = min(assessment.output_tokens(m.slot), spec.max_output_tokens, room)
+        if cap is not None:
+            output = min(output, cap)
+        output = max(output, 1)
+        quality = assessment.quality(m.slot)
+        cost = predicted_cost(spec.prices, input_tokens, output)
+        exclusion = _hard_exclusion(spec, constraints, input_tokens)
+        if exclusion is Exclusion.NONE:
+            if budget is not None and cost > budget:
+                exclusion = Exclusion.OVER_BUDGET
+            elif quality < quality_target:
+                exclusion = Exclusion.BELOW_QUALITY
+        out.append(CandidateEval(spec, quality, output, cost, exclusion))
+    out.sort(key=lambda c: (c.cost, -c.quality, c.model.id))
+    return out
+
+
+def choose(
+    candidates: Sequence[CandidateEval],
+    quality_target: float,
+    budget: int | None,
+    input_tokens: int,
+    currency: str = "",
+) -> Decision:
+    """Pick from ``evaluate``'s output (sorted cheapest first).
+
+    Cheapest adequate and affordable model if there is one; else the best-quality affordable one;
+    else BudgetExhausted (something fits the constraints, nothing fits the money) or
+    PreconditionFailed (nothing fits the constraints at all).
+    """
+    adequate = [c for c in candidates if c.exclusion is Exclusion.NONE]
+    if adequate:
+        chosen, rest = adequate[0], adequate[1:]
+        if len(adequate) == 1 and not any(
+                c.exclusion is Exclusion.BELOW_QUALITY for c in candidates):
+            code, why = ReasonCode.ONLY_CANDIDATE, "the only model that meets the constraints"
+        else:
+            code = ReasonCode.CHEAPEST_ADEQUATE
+            why = (f"cheapest model predicted to reach quality {quality_target:.2f}"
+                   + (" within budget" if budget is not None else ""))
+        return Decision(chosen, tuple(rest[:MAX_FALLBACKS]), code, why, tuple(candidates),
+                        quality_target, input_tokens)
+
+    affordable = [c for c in candidates if c.exclusion is Exclusion.BELOW_QUALITY]
+    if affordable:
+        ranked = sorted(affordable, key=lambda c: (-c.quality, c.cost, c.model.id))
+        chosen = ranked[0]
+        why = (f"no model is predicted to reach quality {quality_target:.2f}"
+               + (" within budget" if budget is not None else "")
+               + f"; chose the best affordable ({chosen.quality:.2f})")
+        return Decision(chosen, tuple(ranked[1:1 + MAX_FALLBACKS]), ReasonCode.BEST_AFFORDABLE,
+                        why, tuple(candidates), quality_target, input_tokens)
+
+    over_budget = [c for c in candidates if c.exclusion is Exclusion.OVER_BUDGET]
+    if over_budget:
+        cheapest = over_budget[0]
+        raise BudgetExhausted(
+            f"no model fits the remaining budget: the cheapest eligible, {cheapest.model.id}, "
+            f"is predicted to cost {cheapest.cost} nanos {currency}, budget is {budget}",
+            [QuotaViolation("remaining_budget",
+                            f"cheapest eligible call is predicted at {cheapest.cost} nanos, "
+                            f"remaining budget is {budget} nanos")],
+        )
+    raise PreconditionFailed("no model in the catalog meets the requested constraints "
+                             "(capabilities, context, allowed/excluded models)")

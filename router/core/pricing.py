@@ -1,0 +1,103 @@
+"""What a call costs, from the catalog's prices and the usage it reports. Integers throughout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.core.catalog import RateCard, TokenPrices
+from router.core.money import mul_div_round
+
+_PER_MTOK = 1_000_000
+_MS_PER_SECOND = 1_000
+_MS_PER_HOUR = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """Tokens of one call. ``input`` excludes ``cached_input``; ``reasoning`` excludes ``output``."""
+
+    input: int = 0
+    cached_input: int = 0
+    output: int = 0
+    reasoning: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUse:
+    name: str
+    count: int = 1
+    cost: int | None = None  # explicit nanos for all calls; overrides the rate card
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeUse:
+    cpu_ms: int = 0
+    gpu_ms: int = 0
+    cost: int | None = None  # explicit nanos; overrides the per-second prices
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewUse:
+    ms: int = 0
+    hourly_rate: int | None = None  # nanos per hour; the rate card's default when None
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """Cost of one call by kind, in nanos."""
+
+    tokens: int = 0
+    tools: int = 0
+    compute: int = 0
+    human_review: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.tokens + self.tools + self.compute + self.human_review
+
+
+def token_cost(prices: TokenPrices, tokens: TokenCounts) -> int:
+    """Nanos for ``tokens`` at ``prices``, rounded once (half up) after summing every kind."""
+    per_mtok = (
+        tokens.input * prices.input
+        + tokens.cached_input * prices.cached_input
+        + tokens.output * prices.output
+        + tokens.reasoning * prices.reasoning
+    )
+    return mul_div_round(per_mtok, 1, _PER_MTOK)
+
+
+def predicted_cost(prices: TokenPrices, input_tokens: int, output_tokens: int) -> int:
+    """Nanos for a call predicted to send ``input_tokens`` and receive ``output_tokens``."""
+    return (input_tokens * prices.input + output_tokens * prices.output + _PER_MTOK // 2) // _PER_MTOK
+
+
+def usage_cost(
+    prices: TokenPrices,
+    rates: RateCard,
+    tokens: TokenCounts,
+    tools: tuple[ToolUse, ...] = (),
+    compute: ComputeUse | None = None,
+    review: ReviewUse | None = None,
+    token_cost_override: int | None = None,
+) -> CostBreakdown:
+    """The full cost of one reported call."""
+    tool_total = sum(
+        t.cost if t.cost is not None else t.count * rates.tool_price(t.name) for t in tools
+    )
+    compute_total = 0
+    if compute is not None:
+        compute_total = compute.cost if compute.cost is not None else mul_div_round(
+            compute.cpu_ms * rates.cpu_second + compute.gpu_ms * rates.gpu_second, 1,
+            _MS_PER_SECOND,
+        )
+    review_total = 0
+    if review is not None and review.ms:
+        rate = review.hourly_rate if review.hourly_rate is not None else rates.review_hour
+        review_total = mul_div_round(review.ms, rate, _MS_PER_HOUR)
+    return CostBreakdown(
+        tokens=token_cost(prices, tokens) if token_cost_override is None else token_cost_override,
+        tools=tool_total,
+        compute=compute_total,
+        human_review=review_total,
+    )

@@ -1,0 +1,104 @@
+"""What the service records: decisions and usage, with their attribution keys.
+
+Plain frozen values; the store persists them and the edge maps them to protobuf.
+Times are integer microseconds since the Unix epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.core.pricing import CostBreakdown, TokenCounts
+
+
+class Outcome(enum.IntEnum):
+    UNSPECIFIED = 0
+    SUCCESS = 1
+    FAILURE = 2
+    RETRY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who spends: team > agent > task > user, plus free labels."""
+
+    team: str = ""
+    agent: str = ""
+    task_id: str = ""
+    task_type: str = ""
+    user: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.team or self.agent or self.task_id or self.task_type or self.user
+                    or self.labels)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"team": self.team, "agent": self.agent, "task_id": self.task_id,
+                "task_type": self.task_type, "user": self.user, "labels": dict(self.labels)}
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRecord:
+    model: str
+    provider: str
+    quality: float
+    output_tokens: int
+    cost: int
+    exclusion: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    decision_id: str
+    request_id: str | None
+    request_hash: str
+    created_us: int
+    attribution: Attribution
+    model: str
+    provider: str
+    complexity_label: str
+    complexity_score: float
+    quality_target: float
+    predicted_quality: float
+    input_tokens: int
+    output_tokens: int
+    predicted_cost: int
+    currency: str
+    reason_code: int
+    reason_message: str
+    fallbacks: tuple[str, ...]
+    candidates: tuple[CandidateRecord, ...]
+    classifier_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    usage_id: str
+    payload_hash: str
+    decision_id: str | None
+    recorded_us: int
+    attribution: Attribution
+    model: str
+    provider: str
+    tokens: TokenCounts
+    tool_calls: int
+    compute_ms: int
+    review_ms: int
+    outcome: Outcome
+    latency_ms: int
+    cost: CostBreakdown
+    currency: str
+    predicted_cost: int | None
+    predicted_output_tokens: int | None
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """A stable digest of a request's content, to tell a replay from a conflicting reuse of an id."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

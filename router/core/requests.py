@@ -1,0 +1,203 @@
+"""Requests as the domain sees them, and the rules that make one valid.
+
+Field paths in errors are the API's (``tokens.output``, ``attribution.team``), so a client can find
+the field it got wrong. Every size is bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from router.core.catalog import CAPABILITIES
+from router.core.errors import FieldViolation, InvalidRequest
+from router.core.money import Money
+from router.core.pricing import TokenCounts
+from router.core.records import Attribution, Outcome
+
+MAX_ID_CHARS = 128
+MAX_KEY_CHARS = 128
+MAX_LABELS = 32
+MAX_LABEL_CHARS = 256
+MAX_MODELS_LISTED = 256
+MAX_TOOL_ENTRIES = 256
+MAX_TOKENS = 100_000_000  # per call and kind: far above any context window, below overflow
+MAX_COUNT = 1_000_000
+MAX_SECONDS = 30 * 24 * 3600.0
+MAX_MONEY_NANOS = 10**18  # one billion currency units
+_OUTCOMES = frozenset(int(o) for o in Outcome)
+_ID_RE = re.compile(r"^[A-Za-z0-9._:/@+=-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInput:
+    task_description: str
+    request_id: str = ""
+    attribution: Attribution = field(default_factory=Attribution)
+    remaining_budget: Money | None = None
+    estimated_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    quality_target: float | None = None
+    capabilities: frozenset[str] = frozenset()
+    min_context_tokens: int = 0
+    allowed_models: tuple[str, ...] = ()
+    excluded_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInput:
+    name: str
+    count: int = 1
+    cost: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageInput:
+    usage_id: str
+    decision_id: str = ""
+    attribution: Attribution | None = None
+    model: str = ""
+    tokens: TokenCounts = field(default_factory=TokenCounts)
+    tool_calls: tuple[ToolInput, ...] = ()
+    cpu_seconds: float = 0.0
+    gpu_seconds: float = 0.0
+    compute_cost: Money | None = None
+    review_seconds: float = 0.0
+    review_hourly_rate: Money | None = None
+    outcome: int = Outcome.UNSPECIFIED
+    latency_ms: int = 0
+    actual_cost: Money | None = None
+
+
+class Violations:
+    """Collects every problem of a request, so the client learns them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, path: str, description: str) -> None:
+        self.items.append(FieldViolation(path, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidRequest(self.items)
+
+    def identifier(self, path: str, value: str, *, required: bool) -> None:
+        if not value:
+            if required:
+                self.add(path, "is required")
+            return
+        if len(value) > MAX_ID_CHARS:
+            self.add(path, f"must be at most {MAX_ID_CHARS} characters")
+        elif not _ID_RE.match(value):
+            self.add(path, "may contain only letters, digits and ._:/@+=-")
+
+    def count(self, path: str, value: int | None, *, upper: int = MAX_TOKENS,
+              positive: bool = False) -> None:
+        if value is None:
+            return
+        if value < 0 or (positive and value == 0):
+            self.add(path, "must be positive" if positive else "must not be negative")
+        elif value > upper:
+            self.add(path, f"must be at most {upper}")
+
+    def seconds(self, path: str, value: float) -> None:
+        if not math.isfinite(value) or value < 0:
+            self.add(path, "must be a finite, non-negative number of seconds")
+        elif value > MAX_SECONDS:
+            self.add(path, f"must be at most {MAX_SECONDS:.0f} seconds")
+
+    def money(self, path: str, value: Money | None, currency: str) -> None:
+        if value is None:
+            return
+        if value.currency not in ("", currency):
+            self.add(f"{path}.currency_code",
+                     f"unknown currency {value.currency!r}: this service accounts in {currency}")
+        if value.nanos < 0:
+            self.add(f"{path}.nanos", "must not be negative")
+        elif value.nanos > MAX_MONEY_NANOS:
+            self.add(f"{path}.nanos", f"must be at most {MAX_MONEY_NANOS}")
+
+    def attribution(self, path: str, a: Attribution) -> None:
+        for name in ("team", "agent", "task_id", "task_type", "user"):
+            value = getattr(a, name)
+            if len(value) > MAX_KEY_CHARS:
+                self.add(f"{path}.{name}", f"must be at most {MAX_KEY_CHARS} characters")
+            elif value != value.strip() or any(ch in value for ch in "\n\r\t\0"):
+                self.add(f"{path}.{name}", "must not have surrounding spaces or control characters")
+        if len(a.labels) > MAX_LABELS:
+            self.add(f"{path}.labels", f"at most {MAX_LABELS} labels")
+        for key, value in a.labels.items():
+            if not key or len(key) > MAX_KEY_CHARS or len(value) > MAX_LABEL_CHARS:
+                self.add(f"{path}.labels[{key[:40]}]",
+                         f"keys need 1-{MAX_KEY_CHARS} characters, values at most "
+                         f"{MAX_LABEL_CHARS}")
+
+    def model_list(self, path: str, names: tuple[str, ...], known: Mapping[str, object]) -> None:
+        if len(names) > MAX_MODELS_LISTED:
+            self.add(path, f"at most {MAX_MODELS_LISTED} models")
+            return
+        for i, name in enumerate(names):
+            if name.lower() not in known:
+                self.add(f"{path}[{i}]", f"unknown model {name[:80]!r}")
+
+
+def validate_route(
+    req: RouteInput, *, currency: str, max_description_chars: int,
+    known_models: Mapping[str, object],
+) -> None:
+    v = Violations()
+    if not req.task_description.strip():
+        v.add("task_description", "is required")
+    elif len(req.task_description) > max_description_chars:
+        v.add("task_description", f"is {len(req.task_description)} characters; the limit is "
+                                  f"{max_description_chars}")
+    v.identifier("request_id", req.request_id, required=False)
+    v.attribution("attribution", req.attribution)
+    v.money("remaining_budget", req.remaining_budget, currency)
+    v.count("estimated_input_tokens", req.estimated_input_tokens)
+    v.count("max_output_tokens", req.max_output_tokens, positive=True)
+    v.count("min_context_tokens", req.min_context_tokens)
+    if req.quality_target is not None and not (0.0 <= req.quality_target <= 1.0):
+        v.add("quality_target", "must be between 0 and 1")
+    unknown = req.capabilities - CAPABILITIES
+    if unknown:
+        v.add("capabilities", f"unknown capabilities {sorted(unknown)}")
+    v.model_list("allowed_models", req.allowed_models, known_models)
+    v.model_list("excluded_models", req.excluded_models, known_models)
+    v.raise_if_any()
+
+
+def validate_usage(req: UsageInput, *, currency: str, known_models: Mapping[str, object]) -> None:
+    v = Violations()
+    v.identifier("usage_id", req.usage_id, required=True)
+    v.identifier("decision_id", req.decision_id, required=False)
+    if not req.decision_id and (req.attribution is None or req.attribution.is_empty()):
+        v.add("attribution", "is required when decision_id is not given")
+    if req.attribution is not None:
+        v.attribution("attribution", req.attribution)
+    if not req.model and not req.decision_id:
+        v.add("model", "is required when decision_id is not given")
+    elif req.model and req.model.lower() not in known_models:
+        v.add("model", f"unknown model {req.model[:80]!r}")
+    for name in ("input", "cached_input", "output", "reasoning"):
+        v.count(f"tokens.{name}", getattr(req.tokens, name))
+    if len(req.tool_calls) > MAX_TOOL_ENTRIES:
+        v.add("tool_calls", f"at most {MAX_TOOL_ENTRIES} entries")
+    for i, tool in enumerate(req.tool_calls[:MAX_TOOL_ENTRIES]):
+        if not tool.name or len(tool.name) > MAX_KEY_CHARS:
+            v.add(f"tool_calls[{i}].name", f"needs 1-{MAX_KEY_CHARS} characters")
+        v.count(f"tool_calls[{i}].count", tool.count, upper=MAX_COUNT)
+        v.money(f"tool_calls[{i}].cost", tool.cost, currency)
+    v.seconds("compute.cpu_seconds", req.cpu_seconds)
+    v.seconds("compute.gpu_seconds", req.gpu_seconds)
+    v.money("compute.cost", req.compute_cost, currency)
+    v.seconds("human_review.seconds", req.review_seconds)
+    v.money("human_review.hourly_rate", req.review_hourly_rate, currency)
+    v.money("actual_cost", req.actual_cost, currency)
+    v.count("latency_ms", req.latency_ms, upper=MAX_TOKENS)
+    if req.outcome not in _OUTCOMES:
+        v.add("outcome", f"unknown outcome {req.outcome}")
+    v.raise_if_any()

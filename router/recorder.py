@@ -1,0 +1,188 @@
+"""Group commit: one writer thread turns many queued records into one transaction.
+
+``Route()`` queues its decision and returns; ``ReportUsage()`` waits on a future that resolves only
+after its record is committed. While one batch commits, the next accumulates, so throughput grows
+with load instead of paying one commit per request. Everything is bounded: the queue, the batch,
+and the time ``close()`` spends draining.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import structlog
+
+from router.core.errors import StoreUnavailable
+from router.core.records import DecisionRecord, UsageRecord
+from router.store.base import Store, UsageWrite
+
+log = structlog.get_logger("router.recorder")
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    record: DecisionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Usage:
+    record: UsageRecord
+    future: Future[UsageWrite]
+
+
+@dataclass(frozen=True, slots=True)
+class _Barrier:
+    future: Future[None]
+
+
+class Recorder:
+    """Batches decision and usage records into single transactions on a background thread."""
+
+    def __init__(self, store: Store, *, max_batch: int = 1024, queue_limit: int = 100_000,
+                 retry_backoff_s: float = 0.05, max_backoff_s: float = 2.0) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._queue_limit = queue_limit
+        self._retry_backoff_s = retry_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._items: deque[_Decision | _Usage | _Barrier] = deque()
+        self._pending: dict[str, DecisionRecord] = {}
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self.batches = 0
+        self.failures = 0
+
+    def start(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def _put(self, item: _Decision | _Usage | _Barrier) -> None:
+        with self._cond:
+            if self._closing:
+                raise StoreUnavailable("the service is shutting down")
+            if len(self._items) >= self._queue_limit:
+                raise StoreUnavailable("the write queue is full; retry with backoff")
+            self._items.append(item)
+            if isinstance(item, _Decision):
+                self._pending[item.record.decision_id] = item.record
+            self._cond.notify()
+
+    def record_decision(self, record: DecisionRecord) -> None:
+        """Queue a decision; it is committed with the next batch."""
+        self._put(_Decision(record))
+
+    def record_usage(self, record: UsageRecord) -> Future[UsageWrite]:
+        """Queue a usage record; the future resolves once it is committed (or was already)."""
+        future: Future[UsageWrite] = Future()
+        self._put(_Usage(record, future))
+        return future
+
+    def pending_decision(self, decision_id: str) -> DecisionRecord | None:
+        """A decision queued but not yet committed, so a quick ReportUsage can still find it."""
+        with self._cond:
+            return self._pending.get(decision_id)
+
+    def flush(self, timeout: float | None = 10.0) -> None:
+        """Wait until everything queued before this call is committed."""
+        barrier: Future[None] = Future()
+        self._put(_Barrier(barrier))
+        barrier.result(timeout)
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop accepting records, commit what is queued, stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("recorder.close_timeout", queued=self.queued())
+
+    def _take(self) -> list[_Decision | _Usage | _Barrier] | None:
+        with self._cond:
+            while not self._items and not self._closing:
+                self._cond.wait()
+            if not self._items:
+                return None
+            n = min(len(self._items), self._max_batch)
+            return [self._items.popleft() for _ in range(n)]
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Decision | _Usage | _Barrier]) -> None:
+        decisions = [i.record for i in batch if isinstance(i, _Decision)]
+        usage_items = [i for i in batch if isinstance(i, _Usage)]
+        backoff = self._retry_backoff_s
+        while True:
+            try:
+                results = self._write(decisions, usage_items)
+                break
+            except StoreUnavailable as exc:
+                self.failures += 1
+                # Usage callers are told at once (they retry; the usage_id makes it safe).
+                # Decisions are kept and retried, unless we are shutting down for good.
+                for item in usage_items:
+                    item.future.set_exception(exc)
+                usage_items = []
+                if not decisions:
+                    results = []
+                    break
+                log.warning("recorder.retry", error=str(exc), decisions=len(decisions),
+                            backoff_s=backoff)
+                if self._closing and backoff >= self._max_backoff_s:
+                    log.error("recorder.dropped_decisions", count=len(decisions))
+                    results = []
+                    break
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+        self.batches += 1
+        for item, result in zip(usage_items, results, strict=True):
+            if not item.future.done():  # isolated failures already carry their exception
+                item.future.set_result(result)
+        with self._cond:
+            for d in decisions:
+                self._pending.pop(d.decision_id, None)
+        for item in batch:
+            if isinstance(item, _Barrier):
+                item.future.set_result(None)
+
+    def _write(self, decisions: list[DecisionRecord],
+               usage_items: list[_Usage]) -> list[UsageWrite]:
+        usages = [i.record for i in usage_items]
+        try:
+            return self._store.write_batch(decisions, usages)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            if len(decisions) + len(usages) <= 1:
+                raise
+        # A batch failed for a reason other than reachability: isolate the bad record so one
+        # malformed row cannot hold everyone else's back.
+        log.exception("recorder.batch_failed_isolating", size=len(decisions) + len(usages))
+        for d in decisions:
+            try:
+                self._store.write_batch([d], [])
+            except StoreUnavailable:
+                raise
+            except Exception:
+                log.exception("recorder.decision_rejected", decision_id=d.decision_id)
+        results: list[UsageWrite] = []
+        for item in usage_items:
+            try:
+                results.extend(self._store.write_batch([], [item.record]))
+            except StoreUnavailable:
+                raise
+            except Exception as exc:
+                item.future.set_exception(exc)
+                results.append(None)  # type: ignore[arg-type]
+        return results

@@ -1,0 +1,291 @@
+"""The application service: Route and ReportUsage over the core, the store and the recorder.
+
+No gRPC and no SQL here: the edge maps protobuf to the inputs of ``router.core.requests`` and this
+module's results back; the store seam does the persistence.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from router.core.catalog import Catalog, ModelSpec
+from router.core.classifier import Classifier
+from router.core.clock import Clock, SystemClock
+from router.core.errors import Conflict, UnknownDecision
+from router.core.policy import Constraints, RoutableModel, choose, evaluate
+from router.core.pricing import ComputeUse, ReviewUse, ToolUse, usage_cost
+from router.core.records import (
+    Attribution,
+    CandidateRecord,
+    DecisionRecord,
+    Outcome,
+    UsageRecord,
+    payload_hash,
+)
+from router.core.requests import RouteInput, UsageInput, validate_route, validate_usage
+from router.core.tokens import estimate_tokens
+from router.recorder import Recorder
+from router.settings import Settings
+from router.store.base import Store, WriteStatus
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A bounded mapping that forgets the least recently used entry."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._capacity = max(1, capacity)
+
+    def get(self, key: K) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self._capacity:
+            self._data.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    decision: DecisionRecord
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageResult:
+    usage: UsageRecord
+    replayed: bool
+
+
+def new_id(prefix: str, now_us: int) -> str:
+    """Time-ordered, unguessable id: 13 hex digits of microseconds, 12 of randomness."""
+    return f"{prefix}{now_us:013x}{secrets.token_hex(6)}"
+
+
+class RouterService:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        classifier: Classifier,
+        store: Store,
+        recorder: Recorder,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.classifier = classifier
+        self.store = store
+        self.recorder = recorder
+        self.clock = clock or SystemClock()
+        self._routable = tuple(
+            RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
+        )
+        self._known = {name.lower(): spec for spec in catalog
+                       for name in (spec.id, *spec.aliases)}
+        self._decisions: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
+        self._by_request: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
+
+    # -- Route -------------------------------------------------------------------------------
+
+    def route(self, req: RouteInput) -> RouteResult:
+        currency = self.catalog.currency
+        validate_route(req, currency=currency,
+                       max_description_chars=self.settings.max_description_chars,
+                       known_models=self._known)
+        request_hash = ""
+        if req.request_id:
+            request_hash = payload_hash(_route_payload(req))
+            prior = self._by_request.get(req.request_id) or \
+                self.store.find_decision_by_request(req.request_id)
+            if prior is not None:
+                if prior.request_hash != request_hash:
+                    raise Conflict(f"request_id {req.request_id!r} was used for a different "
+                                   "request")
+                return RouteResult(prior, replayed=True)
+
+        assessment = self.classifier.assess(req.task_description)
+        input_tokens = req.estimated_input_tokens
+        if input_tokens is None:
+            input_tokens = estimate_tokens(req.task_description)
+        target = req.quality_target if req.quality_target is not None \
+            else self.settings.default_quality_target
+        budget = req.remaining_budget.nanos if req.remaining_budget is not None else None
+        constraints = Constraints(
+            capabilities=req.capabilities,
+            min_context_tokens=req.min_context_tokens,
+            allowed=frozenset(self._known[m.lower()].id for m in req.allowed_models) or None,
+            excluded=frozenset(self._known[m.lower()].id for m in req.excluded_models),
+            max_output_tokens=req.max_output_tokens,
+        )
+        candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
+                              budget)
+        decision = choose(candidates, target, budget, input_tokens, currency)
+        now = self.clock.now_us()
+        chosen = decision.chosen
+        record = DecisionRecord(
+            decision_id=new_id("d", now),
+            request_id=req.request_id or None,
+            request_hash=request_hash,
+            created_us=now,
+            attribution=req.attribution,
+            model=chosen.model.id,
+            provider=chosen.model.provider,
+            complexity_label=assessment.label,
+            complexity_score=assessment.score,
+            quality_target=target,
+            predicted_quality=chosen.quality,
+            input_tokens=input_tokens,
+            output_tokens=chosen.output_tokens,
+            predicted_cost=chosen.cost,
+            currency=currency,
+            reason_code=int(decision.reason),
+            reason_message=decision.reason_message,
+            fallbacks=tuple(c.model.id for c in decision.fallbacks),
+            candidates=tuple(
+                CandidateRecord(c.model.id, c.model.provider, c.quality, c.output_tokens,
+                                c.cost, int(c.exclusion))
+                for c in decision.candidates
+            ),
+            classifier_version=self.classifier.version,
+        )
+        self.recorder.record_decision(record)
+        self._decisions.put(record.decision_id, record)
+        if req.request_id:
+            self._by_request.put(req.request_id, record)
+        return RouteResult(record)
+
+    # -- ReportUsage -------------------------------------------------------------------------
+
+    def needs_store_read(self, req: UsageInput) -> bool:
+        """True when ``prepare_usage`` would have to read the store (the edge runs it off-loop)."""
+        return bool(req.decision_id) and self._decisions.get(req.decision_id) is None
+
+    def prepare_usage(self, req: UsageInput) -> UsageRecord:
+        """Validate a report and compute its cost; may read the store for the decision."""
+        currency = self.catalog.currency
+        validate_usage(req, currency=currency, known_models=self._known)
+        decision = self._find_decision(req.decision_id) if req.decision_id else None
+        model = self._model_for(req, decision)
+        attribution = req.attribution if req.attribution is not None and \
+            not req.attribution.is_empty() else (decision.attribution if decision
+                                                 else Attribution())
+        review_ms = round(req.review_seconds * 1000)
+        cost = usage_cost(
+            model.prices,
+            self.catalog.rates,
+            req.tokens,
+            tools=tuple(ToolUse(t.name, t.count or 1, t.cost.nanos if t.cost else None)
+                        for t in req.tool_calls),
+            compute=ComputeUse(round(req.cpu_seconds * 1000), round(req.gpu_seconds * 1000),
+                               req.compute_cost.nanos if req.compute_cost else None),
+            review=ReviewUse(review_ms, req.review_hourly_rate.nanos
+                             if req.review_hourly_rate else None),
+            token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
+        )
+        return UsageRecord(
+            usage_id=req.usage_id,
+            payload_hash=payload_hash(_usage_payload(req)),
+            decision_id=decision.decision_id if decision else None,
+            recorded_us=self.clock.now_us(),
+            attribution=attribution,
+            model=model.id,
+            provider=model.provider,
+            tokens=req.tokens,
+            tool_calls=sum(t.count or 1 for t in req.tool_calls),
+            compute_ms=round((req.cpu_seconds + req.gpu_seconds) * 1000),
+            review_ms=review_ms,
+            outcome=Outcome(req.outcome),
+            latency_ms=req.latency_ms,
+            cost=cost,
+            currency=currency,
+            predicted_cost=decision.predicted_cost if decision else None,
+            predicted_output_tokens=decision.output_tokens if decision else None,
+        )
+
+    def submit_usage(self, record: UsageRecord) -> Future:
+        """Queue the record for group commit; the future resolves to a UsageResult."""
+        return self.recorder.record_usage(record)
+
+    @staticmethod
+    def usage_result(write_status: WriteStatus, stored: UsageRecord, usage_id: str) -> UsageResult:
+        if write_status is WriteStatus.CONFLICT:
+            raise Conflict(f"usage_id {usage_id!r} was already recorded with a different payload")
+        return UsageResult(stored, replayed=write_status is WriteStatus.REPLAYED)
+
+    def report_usage(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
+        """Blocking convenience over prepare/submit, for the CLI and tests."""
+        write = self.submit_usage(self.prepare_usage(req)).result(timeout)
+        return self.usage_result(write.status, write.record, req.usage_id)
+
+    def _model_for(self, req: UsageInput, decision: DecisionRecord | None) -> ModelSpec:
+        if req.model:
+            return self._known[req.model.lower()]
+        assert decision is not None  # validate_usage requires model or decision_id
+        return self._known[decision.model.lower()]
+
+    def _find_decision(self, decision_id: str) -> DecisionRecord:
+        decision = self.decision(decision_id)
+        if decision is None and self.settings.decision_lookup_grace_ms > 0:
+            # Another replica may have routed it and not flushed yet.
+            time.sleep(self.settings.decision_lookup_grace_ms / 1000)
+            decision = self.decision(decision_id)
+        if decision is None:
+            raise UnknownDecision(decision_id)
+        return decision
+
+    # -- Reads -------------------------------------------------------------------------------
+
+    def decision(self, decision_id: str) -> DecisionRecord | None:
+        found = self._decisions.get(decision_id) or self.recorder.pending_decision(decision_id) \
+            or self.store.get_decision(decision_id)
+        if found is not None:
+            self._decisions.put(decision_id, found)
+        return found
+
+    def get_decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord]]:
+        decision = self.decision(decision_id)
+        if decision is None:
+            raise UnknownDecision(decision_id)
+        return decision, self.store.usages_for_decision(decision_id)
+
+    def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
+        return self.catalog.models if include_disabled else self.catalog.enabled()
+
+
+def _route_payload(req: RouteInput) -> dict:
+    return {
+        "d": req.task_description, "a": req.attribution.as_dict(),
+        "b": (req.remaining_budget.nanos, req.remaining_budget.currency)
+        if req.remaining_budget else None,
+        "i": req.estimated_input_tokens, "o": req.max_output_tokens, "q": req.quality_target,
+        "c": sorted(req.capabilities), "m": req.min_context_tokens,
+        "al": list(req.allowed_models), "ex": list(req.excluded_models),
+    }
+
+
+def _usage_payload(req: UsageInput) -> dict:
+    return {
+        "d": req.decision_id, "a": req.attribution.as_dict() if req.attribution else None,
+        "m": req.model, "t": [req.tokens.input, req.tokens.cached_input, req.tokens.output,
+                              req.tokens.reasoning],
+        "tc": [(t.name, t.count, t.cost.nanos if t.cost else None) for t in req.tool_calls],
+        "c": [req.cpu_seconds, req.gpu_seconds,
+              req.compute_cost.nanos if req.compute_cost else None],
+        "r": [req.review_seconds,
+              req.review_hourly_rate.nanos if req.review_hourly_rate else None],
+        "o": req.outcome, "l": req.latency_ms,
+        "x": req.actual_cost.nanos if req.actual_cost else None,
+    }

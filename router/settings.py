@@ -1,0 +1,72 @@
+"""Every setting in one place, each with a default and a description.
+
+Values come from, in rising precedence: the defaults below, ``ROUTER_<NAME>`` environment
+variables, and command-line flags (``router serve --help``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    address: str = _setting("127.0.0.1:50051", "host:port the gRPC server listens on")
+    database_url: str = _setting(
+        f"sqlite:///{ROOT / 'var' / 'router.db'}",
+        "SQLAlchemy URL of the store: sqlite:///path (default) or postgresql://user@host/db")
+    catalog_path: str = _setting(str(ROOT / "models" / "catalog.toml"), "model catalog (TOML)")
+    classifier_path: str = _setting(str(ROOT / "models" / "complexity.npz"),
+                                    "trained complexity classifier artifact")
+    default_quality_target: float = _setting(
+        0.7, "predicted quality (0-1) a model must reach when the request sets none")
+    max_description_chars: int = _setting(
+        100_000, "longest task_description accepted; longer is INVALID_ARGUMENT")
+    max_batch: int = _setting(1024, "most records committed in one group-commit transaction")
+    queue_limit: int = _setting(100_000, "most records waiting to be written before UNAVAILABLE")
+    pool_size: int = _setting(8, "database connections per process")
+    sqlite_synchronous: str = _setting(
+        "FULL", "SQLite fsync level: FULL (every commit durable) or NORMAL (faster, WAL-safe)")
+    decision_lookup_grace_ms: int = _setting(
+        50, "how long ReportUsage waits for a decision another replica has not flushed yet")
+    decision_cache_size: int = _setting(100_000, "recent decisions kept in memory")
+    max_concurrent_rpcs: int = _setting(4096, "RPCs in flight before RESOURCE_EXHAUSTED")
+    shutdown_grace_s: float = _setting(10.0, "on SIGTERM, how long in-flight RPCs may finish")
+    log_level: str = _setting("info", "debug, info, warning or error")
+    log_format: str = _setting("json", "json (one object per line) or console")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"ROUTER_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, Any]]:
+        """(environment variable, description, default) for every setting."""
+        return [(f"ROUTER_{f.name.upper()}", f.metadata["help"], f.default)
+                for f in dataclasses.fields(cls)]
+
+
+def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    kind = {"int": int, "float": float, "str": str}.get(str(type_name), str)
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"ROUTER_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

@@ -1,0 +1,54 @@
+"""The store seam: everything the service persists goes through this interface.
+
+One implementation (``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a
+temporary SQLite file, which is a real implementation of the seam rather than a mock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from router.core.records import DecisionRecord, UsageRecord
+
+
+class WriteStatus(enum.Enum):
+    INSERTED = "inserted"
+    REPLAYED = "replayed"  # same id, same payload: the stored record is the answer
+    CONFLICT = "conflict"  # same id, different payload
+
+
+@dataclass(frozen=True, slots=True)
+class UsageWrite:
+    status: WriteStatus
+    record: UsageRecord  # the stored record (for REPLAYED/CONFLICT, the one stored first)
+
+
+@runtime_checkable
+class Store(Protocol):
+    def migrate(self) -> None:
+        """Bring the schema to the current version."""
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be reached."""
+
+    def write_batch(
+        self, decisions: Sequence[DecisionRecord], usages: Sequence[UsageRecord]
+    ) -> list[UsageWrite]:
+        """Persist decisions then usages in one transaction; one result per usage, in order.
+
+        Decisions whose request_id is already stored are skipped (the first one wins); a usage whose
+        usage_id is already stored (or repeated within the batch) is not written again.
+        """
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
+
+    def find_decision_by_request(self, request_id: str) -> DecisionRecord | None: ...
+
+    def usages_for_decision(self, decision_id: str) -> list[UsageRecord]: ...
+
+    def get_usage(self, usage_id: str) -> UsageRecord | None: ...
+
+    def close(self) -> None: ...

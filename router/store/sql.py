@@ -1,0 +1,241 @@
+"""The SQL store: SQLite (embedded default, WAL) and PostgreSQL through one SQLAlchemy Core path.
+
+Writes are set-based: one multi-row INSERT per table per batch, conflicts resolved by the database
+(``ON CONFLICT DO NOTHING ... RETURNING``), so replicas sharing PostgreSQL never double-record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from router.core.errors import StoreUnavailable
+from router.core.pricing import CostBreakdown, TokenCounts
+from router.core.records import (
+    Attribution,
+    CandidateRecord,
+    DecisionRecord,
+    Outcome,
+    UsageRecord,
+)
+from router.store.base import UsageWrite, WriteStatus
+from router.store.tables import decisions, usages
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
+
+
+def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and the chosen fsync level."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size, max_overflow=pool_size,
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        pool_timeout=5, connect_args={"connect_timeout": 5},
+    )
+
+
+class SqlStore:
+    """``router.store.base.Store`` over SQLAlchemy Core."""
+
+    def __init__(self, url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size,
+                                    sqlite_synchronous=sqlite_synchronous)
+        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" \
+            else sqlite.insert
+
+    @contextmanager
+    def _connect(self, write: bool = False) -> Iterator[Connection]:
+        try:
+            with (self.engine.begin() if write else self.engine.connect()) as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(f"store unreachable: {exc.orig or exc}") from exc
+        except sa.exc.InterfaceError as exc:
+            raise StoreUnavailable(f"store unreachable: {exc.orig or exc}") from exc
+
+    def migrate(self) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self._connect(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def ping(self) -> None:
+        with self._connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def write_batch(
+        self, decision_records: Sequence[DecisionRecord], usage_records: Sequence[UsageRecord]
+    ) -> list[UsageWrite]:
+        with self._connect(write=True) as conn:
+            if decision_records:
+                conn.execute(
+                    self._insert(decisions).on_conflict_do_nothing(),
+                    [_decision_row(d) for d in decision_records],
+                )
+            if not usage_records:
+                return []
+            first: dict[str, UsageRecord] = {}
+            for u in usage_records:
+                first.setdefault(u.usage_id, u)
+            stmt = (
+                self._insert(usages)
+                .on_conflict_do_nothing(index_elements=["usage_id"])
+                .returning(usages.c.usage_id)
+            )
+            inserted = {
+                row[0] for row in conn.execute(stmt, [_usage_row(u) for u in first.values()])
+            }
+            stored = {uid: first[uid] for uid in inserted}
+            missing = [uid for uid in first if uid not in inserted]
+            if missing:
+                rows = conn.execute(sa.select(usages).where(usages.c.usage_id.in_(missing)))
+                stored.update({r.usage_id: _usage_record(r) for r in rows})
+        results: list[UsageWrite] = []
+        claimed: set[str] = set()
+        for u in usage_records:
+            rec = stored[u.usage_id]
+            if u.usage_id in inserted and u.usage_id not in claimed:
+                claimed.add(u.usage_id)
+                results.append(UsageWrite(WriteStatus.INSERTED, rec))
+            elif rec.payload_hash == u.payload_hash:
+                results.append(UsageWrite(WriteStatus.REPLAYED, rec))
+            else:
+                results.append(UsageWrite(WriteStatus.CONFLICT, rec))
+        return results
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                sa.select(decisions).where(decisions.c.decision_id == decision_id)
+            ).first()
+        return _decision_record(row) if row else None
+
+    def find_decision_by_request(self, request_id: str) -> DecisionRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                sa.select(decisions).where(decisions.c.request_id == request_id)
+            ).first()
+        return _decision_record(row) if row else None
+
+    def usages_for_decision(self, decision_id: str) -> list[UsageRecord]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                sa.select(usages).where(usages.c.decision_id == decision_id)
+                .order_by(usages.c.recorded_us, usages.c.usage_id)
+            )
+            return [_usage_record(r) for r in rows]
+
+    def get_usage(self, usage_id: str) -> UsageRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
+        return _usage_record(row) if row else None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _keys_row(a: Attribution) -> dict[str, Any]:
+    return {"team": a.team, "agent": a.agent, "task_id": a.task_id, "task_type": a.task_type,
+            "user_name": a.user, "labels": json.dumps(dict(a.labels), sort_keys=True)}
+
+
+def _attribution(row: Any) -> Attribution:
+    return Attribution(team=row.team, agent=row.agent, task_id=row.task_id,
+                       task_type=row.task_type, user=row.user_name, labels=json.loads(row.labels))
+
+
+def _decision_row(d: DecisionRecord) -> dict[str, Any]:
+    return {
+        **_keys_row(d.attribution),
+        "decision_id": d.decision_id, "request_id": d.request_id,
+        "request_hash": d.request_hash, "created_us": d.created_us, "model": d.model,
+        "provider": d.provider, "complexity_label": d.complexity_label,
+        "complexity_score": d.complexity_score, "quality_target": d.quality_target,
+        "predicted_quality": d.predicted_quality, "input_tokens": d.input_tokens,
+        "output_tokens": d.output_tokens, "predicted_cost": d.predicted_cost,
+        "currency": d.currency, "reason_code": d.reason_code,
+        "reason_message": d.reason_message, "fallbacks": json.dumps(list(d.fallbacks)),
+        "candidates": json.dumps([
+            [c.model, c.provider, round(c.quality, 6), c.output_tokens, c.cost, c.exclusion]
+            for c in d.candidates
+        ]),
+        "classifier_version": d.classifier_version,
+    }
+
+
+def _decision_record(r: Any) -> DecisionRecord:
+    return DecisionRecord(
+        decision_id=r.decision_id, request_id=r.request_id, request_hash=r.request_hash,
+        created_us=r.created_us, attribution=_attribution(r), model=r.model,
+        provider=r.provider, complexity_label=r.complexity_label,
+        complexity_score=r.complexity_score, quality_target=r.quality_target,
+        predicted_quality=r.predicted_quality, input_tokens=r.input_tokens,
+        output_tokens=r.output_tokens, predicted_cost=r.predicted_cost, currency=r.currency,
+        reason_code=r.reason_code, reason_message=r.reason_message,
+        fallbacks=tuple(json.loads(r.fallbacks)),
+        candidates=tuple(CandidateRecord(*c) for c in json.loads(r.candidates)),
+        classifier_version=r.classifier_version,
+    )
+
+
+def _usage_row(u: UsageRecord) -> dict[str, Any]:
+    return {
+        **_keys_row(u.attribution),
+        "usage_id": u.usage_id, "payload_hash": u.payload_hash, "decision_id": u.decision_id,
+        "recorded_us": u.recorded_us, "model": u.model, "provider": u.provider,
+        "input_tokens": u.tokens.input, "cached_input_tokens": u.tokens.cached_input,
+        "output_tokens": u.tokens.output, "reasoning_tokens": u.tokens.reasoning,
+        "tool_calls": u.tool_calls, "compute_ms": u.compute_ms, "review_ms": u.review_ms,
+        "outcome": int(u.outcome), "latency_ms": u.latency_ms,
+        "cost_tokens": u.cost.tokens, "cost_tools": u.cost.tools,
+        "cost_compute": u.cost.compute, "cost_review": u.cost.human_review,
+        "cost_total": u.cost.total, "currency": u.currency,
+        "predicted_cost": u.predicted_cost, "predicted_output_tokens": u.predicted_output_tokens,
+    }
+
+
+def _usage_record(r: Any) -> UsageRecord:
+    return UsageRecord(
+        usage_id=r.usage_id, payload_hash=r.payload_hash, decision_id=r.decision_id,
+        recorded_us=r.recorded_us, attribution=_attribution(r), model=r.model,
+        provider=r.provider,
+        tokens=TokenCounts(r.input_tokens, r.cached_input_tokens, r.output_tokens,
+                           r.reasoning_tokens),
+        tool_calls=r.tool_calls, compute_ms=r.compute_ms, review_ms=r.review_ms,
+        outcome=Outcome(r.outcome), latency_ms=r.latency_ms,
+        cost=CostBreakdown(r.cost_tokens, r.cost_tools, r.cost_compute, r.cost_review),
+        currency=r.currency, predicted_cost=r.predicted_cost,
+        predicted_output_tokens=r.predicted_output_tokens,
+    )

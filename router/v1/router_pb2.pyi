@@ -1,0 +1,392 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CAPABILITY_UNSPECIFIED: _ClassVar[Capability]
+    CAPABILITY_TOOLS: _ClassVar[Capability]
+    CAPABILITY_VISION: _ClassVar[Capability]
+    CAPABILITY_JSON: _ClassVar[Capability]
+    CAPABILITY_REASONING: _ClassVar[Capability]
+    CAPABILITY_CODE: _ClassVar[Capability]
+    CAPABILITY_LONG_CONTEXT: _ClassVar[Capability]
+    CAPABILITY_AUDIO: _ClassVar[Capability]
+
+class ReasonCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REASON_CODE_UNSPECIFIED: _ClassVar[ReasonCode]
+    REASON_CODE_CHEAPEST_ADEQUATE: _ClassVar[ReasonCode]
+    REASON_CODE_BEST_AFFORDABLE: _ClassVar[ReasonCode]
+    REASON_CODE_ONLY_CANDIDATE: _ClassVar[ReasonCode]
+
+class Exclusion(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXCLUSION_UNSPECIFIED: _ClassVar[Exclusion]
+    EXCLUSION_OVER_BUDGET: _ClassVar[Exclusion]
+    EXCLUSION_BELOW_QUALITY: _ClassVar[Exclusion]
+    EXCLUSION_MISSING_CAPABILITY: _ClassVar[Exclusion]
+    EXCLUSION_CONTEXT_TOO_SMALL: _ClassVar[Exclusion]
+    EXCLUSION_NOT_ALLOWED: _ClassVar[Exclusion]
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    OUTCOME_SUCCESS: _ClassVar[Outcome]
+    OUTCOME_FAILURE: _ClassVar[Outcome]
+    OUTCOME_RETRY: _ClassVar[Outcome]
+CAPABILITY_UNSPECIFIED: Capability
+CAPABILITY_TOOLS: Capability
+CAPABILITY_VISION: Capability
+CAPABILITY_JSON: Capability
+CAPABILITY_REASONING: Capability
+CAPABILITY_CODE: Capability
+CAPABILITY_LONG_CONTEXT: Capability
+CAPABILITY_AUDIO: Capability
+REASON_CODE_UNSPECIFIED: ReasonCode
+REASON_CODE_CHEAPEST_ADEQUATE: ReasonCode
+REASON_CODE_BEST_AFFORDABLE: ReasonCode
+REASON_CODE_ONLY_CANDIDATE: ReasonCode
+EXCLUSION_UNSPECIFIED: Exclusion
+EXCLUSION_OVER_BUDGET: Exclusion
+EXCLUSION_BELOW_QUALITY: Exclusion
+EXCLUSION_MISSING_CAPABILITY: Exclusion
+EXCLUSION_CONTEXT_TOO_SMALL: Exclusion
+EXCLUSION_NOT_ALLOWED: Exclusion
+OUTCOME_UNSPECIFIED: Outcome
+OUTCOME_SUCCESS: Outcome
+OUTCOME_FAILURE: Outcome
+OUTCOME_RETRY: Outcome
+
+class Money(_message.Message):
+    __slots__ = ("currency_code", "nanos")
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    NANOS_FIELD_NUMBER: _ClassVar[int]
+    currency_code: str
+    nanos: int
+    def __init__(self, currency_code: _Optional[str] = ..., nanos: _Optional[int] = ...) -> None: ...
+
+class Attribution(_message.Message):
+    __slots__ = ("team", "agent", "task_id", "task_type", "user", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    agent: str
+    task_id: str
+    task_type: str
+    user: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, team: _Optional[str] = ..., agent: _Optional[str] = ..., task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., user: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RouteRequest(_message.Message):
+    __slots__ = ("request_id", "task_description", "attribution", "remaining_budget", "estimated_input_tokens", "max_output_tokens", "quality_target", "capabilities", "min_context_tokens", "allowed_models", "excluded_models")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    MIN_CONTEXT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_MODELS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    task_description: str
+    attribution: Attribution
+    remaining_budget: Money
+    estimated_input_tokens: int
+    max_output_tokens: int
+    quality_target: float
+    capabilities: _containers.RepeatedScalarFieldContainer[Capability]
+    min_context_tokens: int
+    allowed_models: _containers.RepeatedScalarFieldContainer[str]
+    excluded_models: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, request_id: _Optional[str] = ..., task_description: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., remaining_budget: _Optional[_Union[Money, _Mapping]] = ..., estimated_input_tokens: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., quality_target: _Optional[float] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., min_context_tokens: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., excluded_models: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Complexity(_message.Message):
+    __slots__ = ("label", "score")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    score: float
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class Prediction(_message.Message):
+    __slots__ = ("complexity", "input_tokens", "output_tokens", "cost", "quality")
+    COMPLEXITY_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    complexity: Complexity
+    input_tokens: int
+    output_tokens: int
+    cost: Money
+    quality: float
+    def __init__(self, complexity: _Optional[_Union[Complexity, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost: _Optional[_Union[Money, _Mapping]] = ..., quality: _Optional[float] = ...) -> None: ...
+
+class Reason(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: ReasonCode
+    message: str
+    def __init__(self, code: _Optional[_Union[ReasonCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class Candidate(_message.Message):
+    __slots__ = ("model", "provider", "predicted_quality", "predicted_output_tokens", "predicted_cost", "exclusion")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_COST_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    provider: str
+    predicted_quality: float
+    predicted_output_tokens: int
+    predicted_cost: Money
+    exclusion: Exclusion
+    def __init__(self, model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted_quality: _Optional[float] = ..., predicted_output_tokens: _Optional[int] = ..., predicted_cost: _Optional[_Union[Money, _Mapping]] = ..., exclusion: _Optional[_Union[Exclusion, str]] = ...) -> None: ...
+
+class RouteResponse(_message.Message):
+    __slots__ = ("decision_id", "model", "provider", "predicted", "fallbacks", "reason", "candidates", "quality_target", "classifier_version")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    FALLBACKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFIER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    model: str
+    provider: str
+    predicted: Prediction
+    fallbacks: _containers.RepeatedScalarFieldContainer[str]
+    reason: Reason
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    quality_target: float
+    classifier_version: str
+    def __init__(self, decision_id: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., fallbacks: _Optional[_Iterable[str]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., quality_target: _Optional[float] = ..., classifier_version: _Optional[str] = ...) -> None: ...
+
+class TokenUsage(_message.Message):
+    __slots__ = ("input", "cached_input", "output", "reasoning")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    CACHED_INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    input: int
+    cached_input: int
+    output: int
+    reasoning: int
+    def __init__(self, input: _Optional[int] = ..., cached_input: _Optional[int] = ..., output: _Optional[int] = ..., reasoning: _Optional[int] = ...) -> None: ...
+
+class ToolCall(_message.Message):
+    __slots__ = ("name", "count", "cost")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    count: int
+    cost: Money
+    def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ..., cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class Compute(_message.Message):
+    __slots__ = ("cpu_seconds", "gpu_seconds", "cost")
+    CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    GPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    cpu_seconds: float
+    gpu_seconds: float
+    cost: Money
+    def __init__(self, cpu_seconds: _Optional[float] = ..., gpu_seconds: _Optional[float] = ..., cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class HumanReview(_message.Message):
+    __slots__ = ("seconds", "hourly_rate")
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    HOURLY_RATE_FIELD_NUMBER: _ClassVar[int]
+    seconds: float
+    hourly_rate: Money
+    def __init__(self, seconds: _Optional[float] = ..., hourly_rate: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class ReportUsageRequest(_message.Message):
+    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost")
+    USAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    usage_id: str
+    decision_id: str
+    attribution: Attribution
+    model: str
+    tokens: TokenUsage
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    compute: Compute
+    human_review: HumanReview
+    outcome: Outcome
+    latency_ms: int
+    actual_cost: Money
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class CostBreakdown(_message.Message):
+    __slots__ = ("tokens", "tools", "compute", "human_review", "total")
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    tokens: Money
+    tools: Money
+    compute: Money
+    human_review: Money
+    total: Money
+    def __init__(self, tokens: _Optional[_Union[Money, _Mapping]] = ..., tools: _Optional[_Union[Money, _Mapping]] = ..., compute: _Optional[_Union[Money, _Mapping]] = ..., human_review: _Optional[_Union[Money, _Mapping]] = ..., total: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class PredictionError(_message.Message):
+    __slots__ = ("predicted_cost", "cost_error", "cost_error_ratio", "output_tokens_error")
+    PREDICTED_COST_FIELD_NUMBER: _ClassVar[int]
+    COST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    COST_ERROR_RATIO_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_ERROR_FIELD_NUMBER: _ClassVar[int]
+    predicted_cost: Money
+    cost_error: Money
+    cost_error_ratio: float
+    output_tokens_error: int
+    def __init__(self, predicted_cost: _Optional[_Union[Money, _Mapping]] = ..., cost_error: _Optional[_Union[Money, _Mapping]] = ..., cost_error_ratio: _Optional[float] = ..., output_tokens_error: _Optional[int] = ...) -> None: ...
+
+class ReportUsageResponse(_message.Message):
+    __slots__ = ("usage_id", "decision_id", "cost", "prediction_error", "replayed", "recorded_at")
+    USAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    usage_id: str
+    decision_id: str
+    cost: CostBreakdown
+    prediction_error: PredictionError
+    replayed: bool
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., prediction_error: _Optional[_Union[PredictionError, _Mapping]] = ..., replayed: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("include_disabled",)
+    INCLUDE_DISABLED_FIELD_NUMBER: _ClassVar[int]
+    include_disabled: bool
+    def __init__(self, include_disabled: _Optional[bool] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("id", "provider", "input_price_per_mtok", "cached_input_price_per_mtok", "output_price_per_mtok", "reasoning_price_per_mtok", "context_window", "max_output_tokens", "capabilities", "aliases", "enabled")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    INPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHED_INPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    REASONING_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    provider: str
+    input_price_per_mtok: Money
+    cached_input_price_per_mtok: Money
+    output_price_per_mtok: Money
+    reasoning_price_per_mtok: Money
+    context_window: int
+    max_output_tokens: int
+    capabilities: _containers.RepeatedScalarFieldContainer[Capability]
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    enabled: bool
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., input_price_per_mtok: _Optional[_Union[Money, _Mapping]] = ..., cached_input_price_per_mtok: _Optional[_Union[Money, _Mapping]] = ..., output_price_per_mtok: _Optional[_Union[Money, _Mapping]] = ..., reasoning_price_per_mtok: _Optional[_Union[Money, _Mapping]] = ..., context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., aliases: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models", "currency_code", "default_model")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    currency_code: str
+    default_model: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., currency_code: _Optional[str] = ..., default_model: _Optional[str] = ...) -> None: ...
+
+class GetDecisionRequest(_message.Message):
+    __slots__ = ("decision_id",)
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    def __init__(self, decision_id: _Optional[str] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("usage_id", "model", "tokens", "cost", "outcome", "latency_ms", "recorded_at")
+    USAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    usage_id: str
+    model: str
+    tokens: TokenUsage
+    cost: CostBreakdown
+    outcome: Outcome
+    latency_ms: int
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, usage_id: _Optional[str] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetDecisionResponse(_message.Message):
+    __slots__ = ("decision_id", "request_id", "attribution", "model", "provider", "predicted", "reason", "candidates", "created_at", "usages", "actual_cost")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    USAGES_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    request_id: str
+    attribution: Attribution
+    model: str
+    provider: str
+    predicted: Prediction
+    reason: Reason
+    candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
+    created_at: _timestamp_pb2.Timestamp
+    usages: _containers.RepeatedCompositeFieldContainer[Usage]
+    actual_cost: Money
+    def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usages: _Optional[_Iterable[_Union[Usage, _Mapping]]] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...

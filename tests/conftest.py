@@ -1,0 +1,127 @@
+"""Shared fixtures: a real server on port 0 over a temporary SQLite file, and PostgreSQL URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+
+from router.core.clock import Clock
+from router.server import App, build_app, run
+from router.settings import Settings
+from router.v1 import router_pb2_grpc
+
+PG_URL = os.environ.get("ROUTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+class RunningServer:
+    """A real gRPC server on its own event loop thread, as `router serve` runs it."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.app: App = build_app(settings, clock)
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(15):
+            raise RuntimeError("server did not start")
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+
+        def started(port: int) -> None:
+            self.port = port
+            self._ready.set()
+
+        await run(self.app, self._stop, started)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(address="127.0.0.1:0",
+                    database_url=f"sqlite:///{tmp_path / 'router.db'}",
+                    sqlite_synchronous="NORMAL", log_level="warning", shutdown_grace_s=2.0,
+                    decision_lookup_grace_ms=0, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[RunningServer]:
+    running = RunningServer(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def channel(server: RunningServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.address) as ch:
+        grpc.channel_ready_future(ch).result(timeout=10)
+        yield ch
+
+
+@pytest.fixture
+def stub(channel: grpc.Channel) -> router_pb2_grpc.RouterStub:
+    return router_pb2_grpc.RouterStub(channel)
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    ok = _pg_reachable()
+    if not ok and os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL is required when CI=true and {PG_URL} is unreachable")
+    return ok
+
+
+@pytest.fixture
+def pg_url(pg_available: bool) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    if not pg_available:
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")
