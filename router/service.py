@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
-from router.core.errors import Conflict, UnknownDecision
+from router.core.errors import Conflict, InvalidRequest, UnknownDecision
 from router.core.policy import Constraints, RoutableModel, choose, evaluate
 from router.core.pricing import ComputeUse, ReviewUse, ToolUse, usage_cost
 from router.core.records import (
@@ -256,6 +256,8 @@ class RouterService:
         return found
 
     def get_decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord]]:
+        if not decision_id:
+            raise InvalidRequest.of("decision_id", "is required")
         decision = self.decision(decision_id)
         if decision is None:
             raise UnknownDecision(decision_id)

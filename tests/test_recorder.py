@@ -1,0 +1,119 @@
+"""Group commit: futures resolve after the commit, close() drains, outages surface as UNAVAILABLE."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from concurrent.futures import wait
+
+import pytest
+
+from router.core.errors import StoreUnavailable
+from router.recorder import Recorder
+from router.store.base import WriteStatus
+from router.store.sql import SqlStore
+from tests.store.test_sql_store import decision, usage
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
+    s.migrate()
+    yield s
+    s.close()
+
+
+def test_usage_future_resolves_only_after_the_row_is_committed(store):
+    rec = Recorder(store).start()
+    fut = rec.record_usage(usage())
+    write = fut.result(5)
+    assert write.status is WriteStatus.INSERTED
+    assert store.get_usage("u1") is not None  # committed before the future resolved
+    rec.close()
+
+
+def test_many_concurrent_records_are_batched_into_few_transactions(store):
+    rec = Recorder(store, max_batch=256).start()
+    futures = []
+    lock = threading.Lock()
+
+    def produce(k: int) -> None:
+        for i in range(200):
+            f = rec.record_usage(dataclasses.replace(usage(f"u{k}-{i}"), decision_id=None))
+            with lock:
+                futures.append(f)
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait(futures, 10)
+    assert all(f.result().status is WriteStatus.INSERTED for f in futures)
+    assert rec.batches < len(futures)  # group commit: fewer transactions than records
+    rec.close()
+
+
+def test_close_commits_everything_queued(store):
+    rec = Recorder(store).start()
+    for i in range(500):
+        rec.record_decision(decision(f"d{i}", None))
+    rec.close()
+    assert all(store.get_decision(f"d{i}") is not None for i in range(0, 500, 50))
+    with pytest.raises(StoreUnavailable):
+        rec.record_decision(decision("late", None))
+
+
+def test_pending_decisions_are_visible_until_committed(store):
+    gate = threading.Event()
+
+    class SlowStore:
+        def write_batch(self, decisions, usages):
+            gate.wait(5)
+            return store.write_batch(decisions, usages)
+
+    rec = Recorder(SlowStore()).start()  # type: ignore[arg-type]
+    rec.record_decision(decision("d-pending", None))
+    assert rec.pending_decision("d-pending") is not None
+    gate.set()
+    rec.flush()
+    assert rec.pending_decision("d-pending") is None
+    assert store.get_decision("d-pending") is not None
+    rec.close()
+
+
+def test_store_outage_fails_usage_futures_and_retries_decisions(store):
+    failures = {"left": 2}
+
+    class FlakyStore:
+        def write_batch(self, decisions, usages):
+            if failures["left"] > 0:
+                failures["left"] -= 1
+                raise StoreUnavailable("down")
+            return store.write_batch(decisions, usages)
+
+    rec = Recorder(FlakyStore(), retry_backoff_s=0.01).start()  # type: ignore[arg-type]
+    rec.record_decision(decision("d-retry", None))
+    fut = rec.record_usage(usage("u-fail"))
+    with pytest.raises(StoreUnavailable):
+        fut.result(5)
+    rec.flush()
+    assert store.get_decision("d-retry") is not None  # kept and retried, not lost
+    assert store.get_usage("u-fail") is None  # the client was told; it retries with the same id
+    rec.close()
+
+
+def test_queue_bound_turns_into_unavailable(store):
+    gate = threading.Event()
+
+    class BlockedStore:
+        def write_batch(self, decisions, usages):
+            gate.wait(5)
+            return store.write_batch(decisions, usages)
+
+    rec = Recorder(BlockedStore(), queue_limit=3, max_batch=1).start()  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable, match="queue is full"):
+        for i in range(10):
+            rec.record_decision(decision(f"q{i}", None))
+    gate.set()
+    rec.close()
