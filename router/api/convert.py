@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router.core.catalog import ModelSpec
@@ -104,24 +106,27 @@ def _prediction(d: DecisionRecord) -> pb.Prediction:
     )
 
 
-def _candidates(d: DecisionRecord) -> list[pb.Candidate]:
-    return [
-        pb.Candidate(model=c.model, provider=c.provider, predicted_quality=c.quality,
-                     predicted_output_tokens=c.output_tokens,
-                     predicted_cost=money(c.cost, d.currency), exclusion=c.exclusion)
-        for c in d.candidates
-    ]
+def _add_candidates(field: Any, d: DecisionRecord) -> None:
+    # add() then set fields: about twice as fast as building Candidate and Money messages
+    # separately, and this runs for every catalog model on every Route.
+    add, currency = field.add, d.currency
+    for c in d.candidates:
+        m = add(model=c.model, provider=c.provider, predicted_quality=c.quality,
+                predicted_output_tokens=c.output_tokens, exclusion=c.exclusion)
+        m.predicted_cost.currency_code = currency
+        m.predicted_cost.nanos = c.cost
 
 
 def route_response(result: RouteResult) -> pb.RouteResponse:
     d = result.decision
-    return pb.RouteResponse(
+    resp = pb.RouteResponse(
         decision_id=d.decision_id, model=d.model, provider=d.provider,
         predicted=_prediction(d), fallbacks=d.fallbacks,
         reason=pb.Reason(code=d.reason_code, message=d.reason_message),
-        candidates=_candidates(d), quality_target=d.quality_target,
-        classifier_version=d.classifier_version,
+        quality_target=d.quality_target, classifier_version=d.classifier_version,
     )
+    _add_candidates(resp.candidates, d)
+    return resp
 
 
 def cost_breakdown(c: CostBreakdown, currency: str) -> pb.CostBreakdown:
@@ -170,11 +175,11 @@ def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
 
 
 def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDecisionResponse:
-    return pb.GetDecisionResponse(
+    resp = pb.GetDecisionResponse(
         decision_id=d.decision_id, request_id=d.request_id or "",
         attribution=_attribution_msg(d.attribution), model=d.model, provider=d.provider,
         predicted=_prediction(d), reason=pb.Reason(code=d.reason_code, message=d.reason_message),
-        candidates=_candidates(d), created_at=_timestamp(d.created_us),
+        created_at=_timestamp(d.created_us),
         usages=[
             pb.Usage(usage_id=u.usage_id, model=u.model, tokens=_tokens(u.tokens),
                      cost=cost_breakdown(u.cost, u.currency), outcome=int(u.outcome),
@@ -183,3 +188,5 @@ def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDec
         ],
         actual_cost=money(sum(u.cost.total for u in usages), d.currency),
     )
+    _add_candidates(resp.candidates, d)
+    return resp
