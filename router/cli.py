@@ -2,6 +2,7 @@
 
     router serve [--address HOST:PORT] [--database-url URL] ...   run the gRPC service
     router train [--data DIR] [--out FILE] [--readme FILE]          train the complexity classifier
+    router eval --data FILE.csv [--data ...] --out DIR              offline routing evaluation
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
 """
@@ -43,6 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--readme", default=str(ROOT / "models" / "README.md"),
                        help="model card whose metrics section is rewritten ('' to skip)")
 
+    ev = sub.add_parser("eval", help="evaluate routing on outcome data (cost vs quality)")
+    ev.add_argument("--data", action="append", required=True,
+                    help="wide outcome CSV (id, prompt, score__<model>, [cost_usd__<model>]); "
+                         "repeatable")
+    ev.add_argument("--out", required=True, help="folder for metrics.json and cost_quality.png")
+    ev.add_argument("--train-data", default=str(DEFAULT_DATA),
+                    help="the shared training data (its training rows are never evaluated and "
+                         "train the baselines)")
+    ev.add_argument("--catalog", default=Settings().catalog_path)
+    ev.add_argument("--classifier", default=Settings().classifier_path)
+
     models = sub.add_parser("models", help="show the model catalog")
     models.add_argument("--catalog", default=Settings().catalog_path)
 
@@ -57,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics = run(args.data, args.out, args.readme or None)
         print(metrics.get("summary", metrics) if isinstance(metrics, dict) else metrics)
         return 0
+    if args.command == "eval":
+        return _eval(args)
     if args.command == "models":
         return _models(args.catalog)
     if args.command == "settings":
@@ -81,6 +95,39 @@ def _serve(args: argparse.Namespace) -> int:
     except (CatalogError, StoreUnavailable, ValueError, OSError) as exc:
         print(f"router serve: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from router.core.catalog import CatalogError, load_catalog
+    from router.core.classifier import Classifier
+    from router.evaluation.data import DataError
+    from router.evaluation.offline import evaluate_files
+    from router.evaluation.report import plot, print_table, write_metrics
+
+    console = Console(stderr=True)
+    try:
+        catalog = load_catalog(args.catalog)
+        classifier = Classifier.load(args.classifier)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("loading", total=None)
+            results = evaluate_files([Path(p) for p in args.data], Path(args.train_data),
+                                     catalog, classifier,
+                                     progress=lambda text: bar.update(task, description=text))
+    except (DataError, CatalogError, ValueError) as exc:
+        console.print(f"router eval: {exc}")
+        return 2
+    out = Path(args.out)
+    write_metrics(results, out)
+    plot(results, out)
+    print_table(results)
+    print(f"wrote {out / 'metrics.json'} and {out / 'cost_quality.png'}")
     return 0
 
 
