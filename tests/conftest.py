@@ -14,10 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from router.core.clock import Clock
+from router.logs import configure
 from router.server import App, build_app, run
 from router.settings import Settings
 from router.v1 import router_pb2_grpc
 
+configure("warning")
 PG_URL = os.environ.get("ROUTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -58,11 +58,13 @@ def test_route_picks_a_catalog_model_and_explains_why(stub):
     assert all(c.exclusion != pb.EXCLUSION_UNSPECIFIED for c in cheaper)
 
 
-def test_a_hard_task_is_routed_to_a_stronger_model_than_an_easy_one(stub):
-    easy = stub.Route(pb.RouteRequest(task_description=EASY, quality_target=0.8))
-    hard = stub.Route(pb.RouteRequest(task_description=HARD, quality_target=0.8))
-    assert hard.predicted.complexity.score > easy.predicted.complexity.score
-    assert hard.predicted.cost.nanos >= easy.predicted.cost.nanos
+def test_a_higher_quality_target_never_picks_a_cheaper_model(stub):
+    costs = []
+    for target in (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0):
+        resp = stub.Route(pb.RouteRequest(task_description=HARD, quality_target=target))
+        assert resp.quality_target == pytest.approx(target)
+        costs.append(resp.predicted.cost.nanos)
+    assert costs == sorted(costs) and costs[0] < costs[-1]
 
 
 def test_route_respects_constraints(stub):
