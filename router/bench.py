@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         router, router_port = _start([sys.executable, "-m", "router.cli", "serve",
                                       "--address", "127.0.0.1:0", "--database-url", url,
-                                      "--log-level", "warning"])
+                                      "--log-level", "info"])
         empty, empty_port = _start([sys.executable, "-m", "router.bench", "--empty-server"])
         try:
             results = asyncio.run(_bench(args, router_port, empty_port))

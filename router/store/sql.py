@@ -76,6 +76,10 @@ class SqlStore:
         self._raw_connections: list[Any] = []
         mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
+        self._decision_columns = tuple(c.name for c in decisions.columns)
+        self._decision_insert_sql = (
+            f"INSERT INTO decisions ({', '.join(self._decision_columns)}) VALUES "
+            f"({', '.join([mark] * len(self._decision_columns))}) ON CONFLICT DO NOTHING")
 
     def _probe(self, sql: str, params: tuple[Any, ...]) -> bool:
         """Does ``sql`` return a row? On a per-thread DBAPI connection in autocommit mode.
@@ -132,10 +136,15 @@ class SqlStore:
     ) -> list[UsageWrite]:
         with self._connect(write=True) as conn:
             if decision_records:
-                conn.execute(
-                    self._insert(decisions).on_conflict_do_nothing(),
-                    [_decision_row(d) for d in decision_records],
-                )
+                # The busiest insert (one row per Route) goes straight to the DBAPI cursor:
+                # SQLAlchemy's per-row parameter processing cost ~4x the database's own work.
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.executemany(self._decision_insert_sql, [
+                        tuple(row[c] for c in self._decision_columns)
+                        for row in map(_decision_row, decision_records)])
+                finally:
+                    cursor.close()
             if not usage_records:
                 return []
             first: dict[str, UsageRecord] = {}
