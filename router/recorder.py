@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from router.core.calibration import Factor
 from router.core.errors import StoreUnavailable
 from router.core.records import DecisionRecord, UsageRecord
 from router.store.base import Store, UsageWrite
@@ -35,6 +36,11 @@ class _Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class _Factors:
+    rows: list[Factor]
+
+
+@dataclass(frozen=True, slots=True)
 class _Barrier:
     future: Future[None]
 
@@ -49,7 +55,7 @@ class Recorder:
         self._queue_limit = queue_limit
         self._retry_backoff_s = retry_backoff_s
         self._max_backoff_s = max_backoff_s
-        self._items: deque[_Decision | _Usage | _Barrier] = deque()
+        self._items: deque[_Decision | _Usage | _Factors | _Barrier] = deque()
         self._pending: dict[str, DecisionRecord] = {}
         self._cond = threading.Condition()
         self._closing = False
@@ -61,7 +67,7 @@ class Recorder:
         self._thread.start()
         return self
 
-    def _put(self, item: _Decision | _Usage | _Barrier) -> None:
+    def _put(self, item: _Decision | _Usage | _Factors | _Barrier) -> None:
         with self._cond:
             if self._closing:
                 raise StoreUnavailable("the service is shutting down")
@@ -81,6 +87,11 @@ class Recorder:
         future: Future[UsageWrite] = Future()
         self._put(_Usage(record, future))
         return future
+
+    def record_factors(self, rows: list[Factor]) -> None:
+        """Queue calibration factors; committed (upserted) with the next batch."""
+        if rows:
+            self._put(_Factors(rows))
 
     def pending_decision(self, decision_id: str) -> DecisionRecord | None:
         """A decision queued but not yet committed, so a quick ReportUsage can still find it."""
@@ -106,7 +117,7 @@ class Recorder:
         if self._thread.is_alive():
             log.error("recorder.close_timeout", queued=self.queued())
 
-    def _take(self) -> list[_Decision | _Usage | _Barrier] | None:
+    def _take(self) -> list[_Decision | _Usage | _Factors | _Barrier] | None:
         with self._cond:
             while not self._items and not self._closing:
                 self._cond.wait()
@@ -119,13 +130,18 @@ class Recorder:
         while (batch := self._take()) is not None:
             self._commit(batch)
 
-    def _commit(self, batch: list[_Decision | _Usage | _Barrier]) -> None:
+    def _commit(self, batch: list[_Decision | _Usage | _Factors | _Barrier]) -> None:
         decisions = [i.record for i in batch if isinstance(i, _Decision)]
         usage_items = [i for i in batch if isinstance(i, _Usage)]
+        latest: dict[tuple[str, str, str], Factor] = {}
+        for item in batch:
+            if isinstance(item, _Factors):
+                latest.update({(f.model, f.task_type, f.agent): f for f in item.rows})
+        factors = list(latest.values())
         backoff = self._retry_backoff_s
         while True:
             try:
-                results = self._write(decisions, usage_items)
+                results = self._write(decisions, usage_items, factors)
                 break
             except StoreUnavailable as exc:
                 self.failures += 1
@@ -134,13 +150,13 @@ class Recorder:
                 for item in usage_items:
                     item.future.set_exception(exc)
                 usage_items = []
-                if not decisions:
+                if not decisions and not factors:
                     results = []
                     break
                 log.warning("recorder.retry", error=str(exc), decisions=len(decisions),
-                            backoff_s=backoff)
+                            factors=len(factors), backoff_s=backoff)
                 if self._closing and backoff >= self._max_backoff_s:
-                    log.error("recorder.dropped_decisions", count=len(decisions))
+                    log.error("recorder.dropped", decisions=len(decisions), factors=len(factors))
                     results = []
                     break
                 time.sleep(backoff)
@@ -156,11 +172,11 @@ class Recorder:
             if isinstance(item, _Barrier):
                 item.future.set_result(None)
 
-    def _write(self, decisions: list[DecisionRecord],
-               usage_items: list[_Usage]) -> list[UsageWrite]:
+    def _write(self, decisions: list[DecisionRecord], usage_items: list[_Usage],
+               factors: list[Factor]) -> list[UsageWrite]:
         usages = [i.record for i in usage_items]
         try:
-            return self._store.write_batch(decisions, usages)
+            return self._store.write_batch(decisions, usages, factors)
         except StoreUnavailable:
             raise
         except Exception:
@@ -169,6 +185,12 @@ class Recorder:
         # A batch failed for a reason other than reachability: isolate the bad record so one
         # malformed row cannot hold everyone else's back.
         log.exception("recorder.batch_failed_isolating", size=len(decisions) + len(usages))
+        try:
+            self._store.write_batch([], [], factors)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("recorder.factors_rejected", count=len(factors))
         for d in decisions:
             try:
                 self._store.write_batch([d], [])

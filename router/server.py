@@ -48,6 +48,7 @@ class App:
 
     def close(self) -> None:
         """Commit what was accepted, then release the store."""
+        self.service.save_calibration()
         self.recorder.close()
         self.offload.shutdown(wait=True)
         self.store.close()

@@ -7,12 +7,14 @@ module's results back; the store seam does the persistence.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from router.core.calibration import OutputCalibrator
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
@@ -31,8 +33,9 @@ from router.core.requests import RouteInput, UsageInput, validate_route, validat
 from router.core.tokens import estimate_tokens
 from router.recorder import Recorder
 from router.settings import Settings
-from router.store.base import Store, WriteStatus
+from router.store.base import Store, UsageWrite, WriteStatus
 
+_CALIBRATION_SAVE_S = 1.0
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -95,6 +98,10 @@ class RouterService:
         )
         self._known = {name.lower(): spec for spec in catalog
                        for name in (spec.id, *spec.aliases)}
+        self.calibrator = OutputCalibrator()
+        self.calibrator.load(store.load_calibration())
+        self._calibration_lock = threading.Lock()
+        self._calibration_saved = time.monotonic()
         self._decisions: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
         self._by_request: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
 
@@ -130,8 +137,9 @@ class RouterService:
             excluded=frozenset(self._known[m.lower()].id for m in req.excluded_models),
             max_output_tokens=req.max_output_tokens,
         )
+        task_type, agent = req.attribution.task_type, req.attribution.agent
         candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
-                              budget)
+                              budget, lambda model: self.calibrator.factor(model, task_type, agent))
         decision = choose(candidates, target, budget, input_tokens, currency)
         now = self.clock.now_us()
         chosen = decision.chosen
@@ -219,16 +227,40 @@ class RouterService:
         """Queue the record for group commit; the future resolves to a UsageResult."""
         return self.recorder.record_usage(record)
 
-    @staticmethod
-    def usage_result(write_status: WriteStatus, stored: UsageRecord, usage_id: str) -> UsageResult:
-        if write_status is WriteStatus.CONFLICT:
+    def finish_usage(self, write: UsageWrite, usage_id: str) -> UsageResult:
+        """Turn a committed write into the answer; learn from a first-time report."""
+        if write.status is WriteStatus.CONFLICT:
             raise Conflict(f"usage_id {usage_id!r} was already recorded with a different payload")
-        return UsageResult(stored, replayed=write_status is WriteStatus.REPLAYED)
+        if write.status is WriteStatus.INSERTED:
+            self._calibrate(write.record)
+        return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED)
 
     def report_usage(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
-        """Blocking convenience over prepare/submit, for the CLI and tests."""
-        write = self.submit_usage(self.prepare_usage(req)).result(timeout)
-        return self.usage_result(write.status, write.record, req.usage_id)
+        """Blocking convenience over prepare/submit/finish, for the CLI and tests."""
+        return self.finish_usage(self.submit_usage(self.prepare_usage(req)).result(timeout),
+                                 req.usage_id)
+
+    def _calibrate(self, usage: UsageRecord) -> None:
+        """Fold the actual output of a routed call into the output-token calibration."""
+        decision = self.decision(usage.decision_id) if usage.decision_id else None
+        if decision is None:
+            return
+        predicted = next((c.output_tokens for c in decision.candidates
+                          if c.model == usage.model), None)
+        actual = usage.tokens.output + usage.tokens.reasoning
+        if predicted is None or actual <= 0:
+            return
+        keys = decision.attribution
+        with self._calibration_lock:
+            self.calibrator.update(usage.model, keys.task_type, keys.agent, predicted, actual,
+                                   usage.recorded_us)
+            if time.monotonic() - self._calibration_saved >= _CALIBRATION_SAVE_S:
+                self.save_calibration()
+
+    def save_calibration(self) -> None:
+        """Queue the changed calibration factors for the next group commit."""
+        self._calibration_saved = time.monotonic()
+        self.recorder.record_factors(self.calibrator.take_dirty())
 
     def _model_for(self, req: UsageInput, decision: DecisionRecord | None) -> ModelSpec:
         if req.model:

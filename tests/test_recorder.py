@@ -68,9 +68,9 @@ def test_pending_decisions_are_visible_until_committed(store):
     gate = threading.Event()
 
     class SlowStore:
-        def write_batch(self, decisions, usages):
+        def write_batch(self, decisions, usages, factors=()):
             gate.wait(5)
-            return store.write_batch(decisions, usages)
+            return store.write_batch(decisions, usages, factors)
 
     rec = Recorder(SlowStore()).start()  # type: ignore[arg-type]
     rec.record_decision(decision("d-pending", None))
@@ -86,11 +86,11 @@ def test_store_outage_fails_usage_futures_and_retries_decisions(store):
     failures = {"left": 2}
 
     class FlakyStore:
-        def write_batch(self, decisions, usages):
+        def write_batch(self, decisions, usages, factors=()):
             if failures["left"] > 0:
                 failures["left"] -= 1
                 raise StoreUnavailable("down")
-            return store.write_batch(decisions, usages)
+            return store.write_batch(decisions, usages, factors)
 
     rec = Recorder(FlakyStore(), retry_backoff_s=0.01).start()  # type: ignore[arg-type]
     rec.record_decision(decision("d-retry", None))
@@ -107,9 +107,9 @@ def test_queue_bound_turns_into_unavailable(store):
     gate = threading.Event()
 
     class BlockedStore:
-        def write_batch(self, decisions, usages):
+        def write_batch(self, decisions, usages, factors=()):
             gate.wait(5)
-            return store.write_batch(decisions, usages)
+            return store.write_batch(decisions, usages, factors)
 
     rec = Recorder(BlockedStore(), queue_limit=3, max_batch=1).start()  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable, match="queue is full"):

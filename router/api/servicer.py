@@ -82,7 +82,7 @@ class RouterServicer(pb_grpc.RouterServicer):
             else:
                 record = self._service.prepare_usage(inp)
             write = await asyncio.wrap_future(self._service.submit_usage(record))
-            result = self._service.usage_result(write.status, write.record, inp.usage_id)
+            result = self._service.finish_usage(write, inp.usage_id)
             u = result.usage
             line.update(model=u.model, cost_nanos=u.cost.total,
                         predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,

@@ -6,7 +6,7 @@ Pure functions over the catalog and the classifier's assessment; no I/O, no cloc
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from router.core.catalog import ModelSpec
@@ -88,14 +88,22 @@ def evaluate(
     constraints: Constraints,
     quality_target: float,
     budget: int | None,
+    output_factor: Callable[[str], float] | None = None,
 ) -> list[CandidateEval]:
-    """Predict quality, output tokens and cost of every model; mark why each is ineligible."""
+    """Predict quality, output tokens and cost of every model; mark why each is ineligible.
+
+    ``output_factor(model_id)`` corrects the classifier's output-token prediction (online
+    calibration from reported usage).
+    """
     out: list[CandidateEval] = []
     cap = constraints.max_output_tokens
     for m in models:
         spec = m.spec
         room = spec.context_window - input_tokens
-        output = min(assessment.output_tokens(m.slot), spec.max_output_tokens, room)
+        predicted = assessment.output_tokens(m.slot)
+        if output_factor is not None:
+            predicted = round(predicted * output_factor(spec.id))
+        output = min(predicted, spec.max_output_tokens, room)
         if cap is not None:
             output = min(output, cap)
         output = max(output, 1)

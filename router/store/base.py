@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from router.core.calibration import Factor
 from router.core.records import DecisionRecord, UsageRecord
 
 
@@ -35,9 +36,10 @@ class Store(Protocol):
         """Raise StoreUnavailable when the store cannot be reached."""
 
     def write_batch(
-        self, decisions: Sequence[DecisionRecord], usages: Sequence[UsageRecord]
+        self, decisions: Sequence[DecisionRecord], usages: Sequence[UsageRecord],
+        factors: Sequence[Factor] = (),
     ) -> list[UsageWrite]:
-        """Persist decisions then usages in one transaction; one result per usage, in order.
+        """Persist factors, decisions, then usages in one transaction; one result per usage.
 
         Decisions whose request_id is already stored are skipped (the first one wins); a usage whose
         usage_id is already stored (or repeated within the batch) is not written again.
@@ -50,5 +52,8 @@ class Store(Protocol):
     def usages_for_decision(self, decision_id: str) -> list[UsageRecord]: ...
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
+
+    def load_calibration(self) -> list[Factor]:
+        """Every stored output-token calibration factor."""
 
     def close(self) -> None: ...

@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from router.core.calibration import Factor
 from router.core.errors import StoreUnavailable
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import (
@@ -29,7 +30,7 @@ from router.core.records import (
     UsageRecord,
 )
 from router.store.base import UsageWrite, WriteStatus
-from router.store.tables import decisions, usages
+from router.store.tables import calibration, decisions, usages
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
@@ -132,9 +133,19 @@ class SqlStore:
             conn.execute(sa.text("SELECT 1"))
 
     def write_batch(
-        self, decision_records: Sequence[DecisionRecord], usage_records: Sequence[UsageRecord]
+        self, decision_records: Sequence[DecisionRecord], usage_records: Sequence[UsageRecord],
+        factors: Sequence[Factor] = (),
     ) -> list[UsageWrite]:
         with self._connect(write=True) as conn:
+            if factors:
+                stmt = self._insert(calibration)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["model", "task_type", "agent"],
+                    set_={c: stmt.excluded[c] for c in ("log_factor", "count", "updated_us")},
+                    where=calibration.c.updated_us <= stmt.excluded.updated_us,
+                ), [{"model": f.model, "task_type": f.task_type, "agent": f.agent,
+                     "log_factor": f.log_factor, "count": f.count, "updated_us": f.updated_us}
+                    for f in factors])
             if decision_records:
                 # The busiest insert (one row per Route) goes straight to the DBAPI cursor:
                 # SQLAlchemy's per-row parameter processing cost ~4x the database's own work.
@@ -204,6 +215,11 @@ class SqlStore:
         with self._connect() as conn:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
+
+    def load_calibration(self) -> list[Factor]:
+        with self._connect() as conn:
+            return [Factor(r.model, r.task_type, r.agent, r.log_factor, r.count, r.updated_us)
+                    for r in conn.execute(sa.select(calibration))]
 
     def close(self) -> None:
         for raw in self._raw_connections:

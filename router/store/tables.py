@@ -94,3 +94,19 @@ class UsageRow(_Keys, table=True):
 
 decisions = DecisionRow.__table__
 usages = UsageRow.__table__
+
+
+class CalibrationRow(SQLModel, table=True):
+    """Online output-token correction per (model, task_type, agent); '' is a wildcard level."""
+
+    __tablename__ = "output_calibration"
+
+    model: str = Field(primary_key=True, max_length=128)
+    task_type: str = Field(primary_key=True, max_length=128)
+    agent: str = Field(primary_key=True, max_length=128)
+    log_factor: float
+    count: int = Field(sa_type=BigInteger)
+    updated_us: int = Field(sa_type=BigInteger)
+
+
+calibration = CalibrationRow.__table__
