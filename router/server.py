@@ -7,6 +7,7 @@ finish, the recorder commits everything it accepted, and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,10 +118,8 @@ async def _watch_store(app: App, server: Server, stop: asyncio.Event) -> None:
         if ok != serving and not stop.is_set():
             await server.set_serving(ok)
             serving = ok
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), _STORE_CHECK_INTERVAL_S)
-        except TimeoutError:
-            pass
 
 
 async def run(app: App, stop: asyncio.Event | None = None,
@@ -131,10 +130,9 @@ async def run(app: App, stop: asyncio.Event | None = None,
     await server.grpc_server.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        # off the main thread (tests) there are no signal handlers: the caller sets ``stop``
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests): the caller sets ``stop``
     watcher = asyncio.create_task(_watch_store(app, server, stop))
     log.info("server.started", address=app.settings.address, port=server.port,
              database=_redact(app.settings.database_url), models=len(app.catalog.enabled()),

@@ -30,6 +30,7 @@ from router.core.records import (
     payload_hash,
 )
 from router.core.requests import RouteInput, UsageInput, validate_route, validate_usage
+from router.core.savings import SavingsReport, savings
 from router.core.tokens import estimate_tokens
 from router.recorder import Recorder
 from router.settings import Settings
@@ -294,6 +295,16 @@ class RouterService:
         if decision is None:
             raise UnknownDecision(decision_id)
         return decision, self.store.usages_for_decision(decision_id)
+
+    def savings(self, since_us: int | None, until_us: int | None, baseline: str
+                ) -> SavingsReport:
+        """Recorded usage re-priced at ``baseline`` (default: the catalog's default model)."""
+        baseline = baseline or self.catalog.default_model
+        if self.catalog.find(baseline) is None:
+            raise InvalidRequest.of("baseline_model", f"unknown model {baseline[:80]!r}")
+        if since_us is not None and until_us is not None and until_us <= since_us:
+            raise InvalidRequest.of("end_time", "must be after start_time")
+        return savings(self.store.usage_groups(since_us, until_us), self.catalog, baseline)
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()

@@ -1,4 +1,4 @@
-"""Replaying usage through the service: the predicted-vs-actual error falls, and survives a restart."""
+"""Replaying usage through the service: the prediction error falls and survives a restart."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Group commit: futures resolve after the commit, close() drains, outages surface as UNAVAILABLE."""
+"""Group commit: futures resolve after the commit, close() drains, outages become UNAVAILABLE."""
 
 from __future__ import annotations
 

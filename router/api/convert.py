@@ -11,6 +11,7 @@ from router.core.money import Money
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord
 from router.core.requests import RouteInput, ToolInput, UsageInput
+from router.core.savings import SavingsLine, SavingsReport
 from router.service import RouteResult, UsageResult
 from router.v1 import router_pb2 as pb
 
@@ -190,3 +191,25 @@ def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDec
     )
     _add_candidates(resp.candidates, d)
     return resp
+
+
+def _savings_line(line: SavingsLine, currency: str) -> pb.SavingsLine:
+    return pb.SavingsLine(
+        team=line.team, agent=line.agent, calls=line.calls,
+        actual_cost=money(line.actual, currency),
+        counterfactual_cost=money(line.counterfactual, currency),
+        savings=money(line.savings, currency), savings_ratio=line.savings_ratio)
+
+
+def savings_response(report: SavingsReport) -> pb.GetSavingsResponse:
+    cur = report.currency
+    return pb.GetSavingsResponse(
+        baseline_model=report.baseline, total=_savings_line(report.total, cur),
+        by_team=[_savings_line(s, cur) for s in report.by_team],
+        by_agent=[_savings_line(s, cur) for s in report.by_agent])
+
+
+def optional_time_us(parent: object, name: str) -> int | None:
+    if not parent.HasField(name):  # type: ignore[attr-defined]
+        return None
+    return getattr(parent, name).ToMicroseconds()

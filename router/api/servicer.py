@@ -116,3 +116,15 @@ class RouterServicer(pb_grpc.RouterServicer):
             return convert.decision_response(decision, usages)
 
         return await self._handle("GetDecision", context, body)
+
+    async def GetSavings(self, request: pb.GetSavingsRequest,
+                         context: grpc.aio.ServicerContext) -> pb.GetSavingsResponse:
+        async def body(line: dict[str, Any]) -> pb.GetSavingsResponse:
+            report = await self._blocking(
+                self._service.savings, convert.optional_time_us(request, "start_time"),
+                convert.optional_time_us(request, "end_time"), request.baseline_model)
+            line.update(baseline=report.baseline, calls=report.total.calls,
+                        savings_nanos=report.total.savings)
+            return convert.savings_response(report)
+
+        return await self._handle("GetSavings", context, body)

@@ -3,8 +3,8 @@
 Each key (model, task_type, agent) keeps an exponentially weighted moving average of
 log(actual / predicted) output tokens; a prediction is multiplied by exp(that average) of the most
 specific key with enough observations, falling back to (model, task_type), then (model), then no
-correction. The corrected prediction is what Route() uses, and ``update`` divides the factor back out so
-each level averages log(actual / raw prediction).
+correction. The corrected prediction is what Route() uses, and ``update`` divides the factor back
+out so each level averages log(actual / raw prediction).
 
 Bounded: the correction is clamped to [1/10, 10]; at most ``max_keys`` keys are kept (least
 recently updated dropped). No I/O: the service loads and saves ``Factor`` rows through the store.

@@ -14,7 +14,7 @@ _MS_PER_HOUR = 3_600_000
 
 @dataclass(frozen=True, slots=True)
 class TokenCounts:
-    """Tokens of one call. ``input`` excludes ``cached_input``; ``reasoning`` excludes ``output``."""
+    """Tokens of one call (``input`` excludes ``cached_input``; ``reasoning``, ``output``)."""
 
     input: int = 0
     cached_input: int = 0
@@ -69,7 +69,8 @@ def token_cost(prices: TokenPrices, tokens: TokenCounts) -> int:
 
 def predicted_cost(prices: TokenPrices, input_tokens: int, output_tokens: int) -> int:
     """Nanos for a call predicted to send ``input_tokens`` and receive ``output_tokens``."""
-    return (input_tokens * prices.input + output_tokens * prices.output + _PER_MTOK // 2) // _PER_MTOK
+    per_mtok = input_tokens * prices.input + output_tokens * prices.output
+    return (per_mtok + _PER_MTOK // 2) // _PER_MTOK  # non-negative: floor of x + 1/2 is half-up
 
 
 def usage_cost(

@@ -99,6 +99,6 @@ class UsageRecord:
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
-    """A stable digest of a request's content, to tell a replay from a conflicting reuse of an id."""
+    """A stable digest of a request's content: tells a replay from a conflicting reuse of an id."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

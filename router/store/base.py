@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from router.core.calibration import Factor
 from router.core.records import DecisionRecord, UsageRecord
+from router.core.savings import UsageGroup
 
 
 class WriteStatus(enum.Enum):
@@ -52,6 +53,10 @@ class Store(Protocol):
     def usages_for_decision(self, decision_id: str) -> list[UsageRecord]: ...
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
+
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
+                     ) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) recorded in [since_us, until_us)."""
 
     def load_calibration(self) -> list[Factor]:
         """Every stored output-token calibration factor."""

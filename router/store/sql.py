@@ -6,6 +6,7 @@ Writes are set-based: one multi-row INSERT per table per batch, conflicts resolv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ from router.core.records import (
     Outcome,
     UsageRecord,
 )
+from router.core.savings import UsageGroup
 from router.store.base import UsageWrite, WriteStatus
 from router.store.tables import calibration, decisions, usages
 
@@ -216,6 +218,27 @@ class SqlStore:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
 
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
+                     ) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) over [since, until): one GROUP BY."""
+        u = usages.c
+        query = sa.select(
+            u.team, u.agent, u.model, sa.func.count().label("calls"),
+            *(sa.func.sum(c).label(c.name) for c in (
+                u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+                u.cost_tokens, u.cost_total)),
+        ).group_by(u.team, u.agent, u.model)
+        if since_us is not None:
+            query = query.where(u.recorded_us >= since_us)
+        if until_us is not None:
+            query = query.where(u.recorded_us < until_us)
+        with self._connect() as conn:
+            return [UsageGroup(r.team, r.agent, r.model, int(r.calls),
+                               TokenCounts(int(r.input_tokens), int(r.cached_input_tokens),
+                                           int(r.output_tokens), int(r.reasoning_tokens)),
+                               int(r.cost_tokens), int(r.cost_total))
+                    for r in conn.execute(query)]
+
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:
             return [Factor(r.model, r.task_type, r.agent, r.log_factor, r.count, r.updated_us)
@@ -223,10 +246,8 @@ class SqlStore:
 
     def close(self) -> None:
         for raw in self._raw_connections:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection: best effort
                 raw.invalidate()
-            except Exception:  # closing a broken connection is best effort
-                pass
         self._raw_connections.clear()
         self.engine.dispose()
 

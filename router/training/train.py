@@ -187,7 +187,7 @@ def train(data_dir: Path, out_path: Path, *, c: float = 2.0, max_terms: int = 60
             p = model.predict_proba(x[vrows])[:, 1]
             y = vscores >= 0.5
             head_metrics[name] = {
-                "n_train": int(fit_mask.sum()), "n_val": int(len(vrows)),
+                "n_train": int(fit_mask.sum()), "n_val": len(vrows),
                 "auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
                 "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
                 "brier": float(brier_score_loss(y, p)), "base_rate": float(y.mean())}

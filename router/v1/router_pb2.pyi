@@ -390,3 +390,43 @@ class GetDecisionResponse(_message.Message):
     usages: _containers.RepeatedCompositeFieldContainer[Usage]
     actual_cost: Money
     def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usages: _Optional[_Iterable[_Union[Usage, _Mapping]]] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+
+class GetSavingsRequest(_message.Message):
+    __slots__ = ("start_time", "end_time", "baseline_model")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    baseline_model: str
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., baseline_model: _Optional[str] = ...) -> None: ...
+
+class SavingsLine(_message.Message):
+    __slots__ = ("team", "agent", "calls", "actual_cost", "counterfactual_cost", "savings", "savings_ratio")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    COUNTERFACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    SAVINGS_FIELD_NUMBER: _ClassVar[int]
+    SAVINGS_RATIO_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    agent: str
+    calls: int
+    actual_cost: Money
+    counterfactual_cost: Money
+    savings: Money
+    savings_ratio: float
+    def __init__(self, team: _Optional[str] = ..., agent: _Optional[str] = ..., calls: _Optional[int] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ..., counterfactual_cost: _Optional[_Union[Money, _Mapping]] = ..., savings: _Optional[_Union[Money, _Mapping]] = ..., savings_ratio: _Optional[float] = ...) -> None: ...
+
+class GetSavingsResponse(_message.Message):
+    __slots__ = ("baseline_model", "total", "by_team", "by_agent")
+    BASELINE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BY_TEAM_FIELD_NUMBER: _ClassVar[int]
+    BY_AGENT_FIELD_NUMBER: _ClassVar[int]
+    baseline_model: str
+    total: SavingsLine
+    by_team: _containers.RepeatedCompositeFieldContainer[SavingsLine]
+    by_agent: _containers.RepeatedCompositeFieldContainer[SavingsLine]
+    def __init__(self, baseline_model: _Optional[str] = ..., total: _Optional[_Union[SavingsLine, _Mapping]] = ..., by_team: _Optional[_Iterable[_Union[SavingsLine, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SavingsLine, _Mapping]]] = ...) -> None: ...

@@ -54,6 +54,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_router__pb2.GetDecisionRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_router__pb2.GetDecisionResponse.FromString,
                 _registered_method=True)
+        self.GetSavings = channel.unary_unary(
+                '/router.v1.Router/GetSavings',
+                request_serializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -87,6 +92,13 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSavings(self, request, context):
+        """What routing saved: recorded calls re-priced at a baseline model with their actual tokens.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +121,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.GetDecision,
                     request_deserializer=router_dot_v1_dot_router__pb2.GetDecisionRequest.FromString,
                     response_serializer=router_dot_v1_dot_router__pb2.GetDecisionResponse.SerializeToString,
+            ),
+            'GetSavings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSavings,
+                    request_deserializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +236,33 @@ class Router:
             '/router.v1.Router/GetDecision',
             router_dot_v1_dot_router__pb2.GetDecisionRequest.SerializeToString,
             router_dot_v1_dot_router__pb2.GetDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSavings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/GetSavings',
+            router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

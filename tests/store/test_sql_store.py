@@ -25,7 +25,8 @@ KEYS = Attribution(team="finance", agent="reconciler", task_id="t-1", task_type=
 
 def decision(did: str = "d1", request_id: str | None = "r1") -> DecisionRecord:
     return DecisionRecord(
-        decision_id=did, request_id=request_id, request_hash="h", created_us=1_000, attribution=KEYS,
+        decision_id=did, request_id=request_id, request_hash="h", created_us=1_000,
+        attribution=KEYS,
         model="gpt-4o-mini", provider="openai", complexity_label="easy", complexity_score=0.2,
         quality_target=0.7, predicted_quality=0.81, input_tokens=120, output_tokens=300,
         predicted_cost=198_000, currency="USD", reason_code=1, reason_message="cheapest",
