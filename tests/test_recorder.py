@@ -64,18 +64,23 @@ def test_close_commits_everything_queued(store):
         rec.record_decision(decision("late", None))
 
 
+class GatedStore:
+    """The real store behind a gate: writes wait until the test opens it."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store, self.gate = store, threading.Event()
+
+    def write_batch(self, decisions, usages, factors=()):
+        self.gate.wait(5)
+        return self.store.write_batch(decisions, usages, factors)
+
+
 def test_pending_decisions_are_visible_until_committed(store):
-    gate = threading.Event()
-
-    class SlowStore:
-        def write_batch(self, decisions, usages, factors=()):
-            gate.wait(5)
-            return store.write_batch(decisions, usages, factors)
-
-    rec = Recorder(SlowStore()).start()  # type: ignore[arg-type]
+    gated = GatedStore(store)
+    rec = Recorder(gated).start()  # type: ignore[arg-type]
     rec.record_decision(decision("d-pending", None))
     assert rec.pending_decision("d-pending") is not None
-    gate.set()
+    gated.gate.set()
     rec.flush()
     assert rec.pending_decision("d-pending") is None
     assert store.get_decision("d-pending") is not None
@@ -104,16 +109,10 @@ def test_store_outage_fails_usage_futures_and_retries_decisions(store):
 
 
 def test_queue_bound_turns_into_unavailable(store):
-    gate = threading.Event()
-
-    class BlockedStore:
-        def write_batch(self, decisions, usages, factors=()):
-            gate.wait(5)
-            return store.write_batch(decisions, usages, factors)
-
-    rec = Recorder(BlockedStore(), queue_limit=3, max_batch=1).start()  # type: ignore[arg-type]
+    gated = GatedStore(store)
+    rec = Recorder(gated, queue_limit=3, max_batch=1).start()  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable, match="queue is full"):
         for i in range(10):
             rec.record_decision(decision(f"q{i}", None))
-    gate.set()
+    gated.gate.set()
     rec.close()
