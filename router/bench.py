@@ -80,7 +80,8 @@ def _prompts(n: int = 512) -> list[str]:
         with _DATA.open(newline="", encoding="utf-8") as fh:
             rows = [r["prompt"] for r in csv.DictReader(fh)]
         return rng.sample(rows, min(n, len(rows)))
-    words = "sum list parse invoice prove theorem translate summarise code review".split()
+    words = ("sum", "list", "parse", "invoice", "prove", "theorem", "translate", "summarise",
+             "code", "review")
     return [" ".join(rng.choices(words, k=rng.randint(5, 200))) for _ in range(n)]
 
 

@@ -23,7 +23,6 @@ from router.core.policy import Constraints, RoutableModel, choose, evaluate
 from router.core.pricing import ComputeUse, ReviewUse, ToolUse, usage_cost
 from router.core.records import (
     Attribution,
-    CandidateRecord,
     DecisionRecord,
     Outcome,
     UsageRecord,
@@ -139,8 +138,10 @@ class RouterService:
             max_output_tokens=req.max_output_tokens,
         )
         task_type, agent = req.attribution.task_type, req.attribution.agent
+        calibrated = len(self.calibrator) > 0
         candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
-                              budget, lambda model: self.calibrator.factor(model, task_type, agent))
+                              budget, (lambda model: self.calibrator.factor(model, task_type, agent))
+                              if calibrated else None)
         decision = choose(candidates, target, budget, input_tokens, currency)
         now = self.clock.now_us()
         chosen = decision.chosen
@@ -150,8 +151,8 @@ class RouterService:
             request_hash=request_hash,
             created_us=now,
             attribution=req.attribution,
-            model=chosen.model.id,
-            provider=chosen.model.provider,
+            model=chosen.model,
+            provider=chosen.provider,
             complexity_label=assessment.label,
             complexity_score=assessment.score,
             quality_target=target,
@@ -162,12 +163,8 @@ class RouterService:
             currency=currency,
             reason_code=int(decision.reason),
             reason_message=decision.reason_message,
-            fallbacks=tuple(c.model.id for c in decision.fallbacks),
-            candidates=tuple(
-                CandidateRecord(c.model.id, c.model.provider, c.quality, c.output_tokens,
-                                c.cost, int(c.exclusion))
-                for c in decision.candidates
-            ),
+            fallbacks=tuple(c.model for c in decision.fallbacks),
+            candidates=decision.candidates,
             classifier_version=self.classifier.version,
         )
         self.recorder.record_decision(record)

@@ -13,6 +13,7 @@ from router.core.catalog import ModelSpec
 from router.core.classifier import Assessment
 from router.core.errors import BudgetExhausted, PreconditionFailed, QuotaViolation
 from router.core.pricing import predicted_cost
+from router.core.records import CandidateRecord
 
 MAX_FALLBACKS = 3
 
@@ -36,10 +37,14 @@ class ReasonCode(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class RoutableModel:
-    """A catalog model paired with its slot in the classifier's output."""
+    """A catalog model paired with its slot in the classifier's output, flattened for speed."""
 
     spec: ModelSpec
     slot: int
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +55,18 @@ class Constraints:
     excluded: frozenset[str] = frozenset()
     max_output_tokens: int | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class CandidateEval:
-    model: ModelSpec
-    quality: float
-    output_tokens: int
-    cost: int  # predicted nanos
-    exclusion: Exclusion = Exclusion.NONE
+    def is_open(self) -> bool:
+        return not (self.capabilities or self.min_context_tokens or self.allowed is not None
+                    or self.excluded)
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    chosen: CandidateEval
-    fallbacks: tuple[CandidateEval, ...]
+    chosen: CandidateRecord
+    fallbacks: tuple[CandidateRecord, ...]
     reason: ReasonCode
     reason_message: str
-    candidates: tuple[CandidateEval, ...]  # every model considered, cheapest first
+    candidates: tuple[CandidateRecord, ...]  # every model considered, cheapest first
     quality_target: float
     input_tokens: int
 
@@ -89,39 +89,42 @@ def evaluate(
     quality_target: float,
     budget: int | None,
     output_factor: Callable[[str], float] | None = None,
-) -> list[CandidateEval]:
+) -> list[CandidateRecord]:
     """Predict quality, output tokens and cost of every model; mark why each is ineligible.
 
     ``output_factor(model_id)`` corrects the classifier's output-token prediction (online
-    calibration from reported usage).
+    calibration from reported usage). Runs for every catalog model on every Route, so the loop
+    is kept flat: no per-model function calls beyond the assessment's.
     """
-    out: list[CandidateEval] = []
-    cap = constraints.max_output_tokens
+    out: list[CandidateRecord] = []
+    cap = constraints.max_output_tokens or 2**62
+    open_constraints = constraints.is_open()
     for m in models:
         spec = m.spec
-        room = spec.context_window - input_tokens
         predicted = assessment.output_tokens(m.slot)
         if output_factor is not None:
             predicted = round(predicted * output_factor(spec.id))
-        output = min(predicted, spec.max_output_tokens, room)
-        if cap is not None:
-            output = min(output, cap)
-        output = max(output, 1)
+        output = max(1, min(predicted, spec.max_output_tokens,
+                            spec.context_window - input_tokens, cap))
         quality = assessment.quality(m.slot)
         cost = predicted_cost(spec.prices, input_tokens, output)
-        exclusion = _hard_exclusion(spec, constraints, input_tokens)
+        if open_constraints:
+            exclusion = Exclusion.CONTEXT_TOO_SMALL if spec.context_window <= input_tokens \
+                else Exclusion.NONE
+        else:
+            exclusion = _hard_exclusion(spec, constraints, input_tokens)
         if exclusion is Exclusion.NONE:
             if budget is not None and cost > budget:
                 exclusion = Exclusion.OVER_BUDGET
             elif quality < quality_target:
                 exclusion = Exclusion.BELOW_QUALITY
-        out.append(CandidateEval(spec, quality, output, cost, exclusion))
-    out.sort(key=lambda c: (c.cost, -c.quality, c.model.id))
+        out.append(CandidateRecord(spec.id, spec.provider, quality, output, cost, exclusion))
+    out.sort(key=lambda c: (c.cost, -c.quality, c.model))
     return out
 
 
 def choose(
-    candidates: Sequence[CandidateEval],
+    candidates: Sequence[CandidateRecord],
     quality_target: float,
     budget: int | None,
     input_tokens: int,
@@ -133,11 +136,11 @@ def choose(
     else BudgetExhausted (something fits the constraints, nothing fits the money) or
     PreconditionFailed (nothing fits the constraints at all).
     """
-    adequate = [c for c in candidates if c.exclusion is Exclusion.NONE]
+    adequate = [c for c in candidates if c.exclusion == Exclusion.NONE]
     if adequate:
         chosen, rest = adequate[0], adequate[1:]
         if len(adequate) == 1 and not any(
-                c.exclusion is Exclusion.BELOW_QUALITY for c in candidates):
+                c.exclusion == Exclusion.BELOW_QUALITY for c in candidates):
             code, why = ReasonCode.ONLY_CANDIDATE, "the only model that meets the constraints"
         else:
             code = ReasonCode.CHEAPEST_ADEQUATE
@@ -146,9 +149,9 @@ def choose(
         return Decision(chosen, tuple(rest[:MAX_FALLBACKS]), code, why, tuple(candidates),
                         quality_target, input_tokens)
 
-    affordable = [c for c in candidates if c.exclusion is Exclusion.BELOW_QUALITY]
+    affordable = [c for c in candidates if c.exclusion == Exclusion.BELOW_QUALITY]
     if affordable:
-        ranked = sorted(affordable, key=lambda c: (-c.quality, c.cost, c.model.id))
+        ranked = sorted(affordable, key=lambda c: (-c.quality, c.cost, c.model))
         chosen = ranked[0]
         why = (f"no model is predicted to reach quality {quality_target:.2f}"
                + (" within budget" if budget is not None else "")
@@ -156,11 +159,11 @@ def choose(
         return Decision(chosen, tuple(ranked[1:1 + MAX_FALLBACKS]), ReasonCode.BEST_AFFORDABLE,
                         why, tuple(candidates), quality_target, input_tokens)
 
-    over_budget = [c for c in candidates if c.exclusion is Exclusion.OVER_BUDGET]
+    over_budget = [c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET]
     if over_budget:
         cheapest = over_budget[0]
         raise BudgetExhausted(
-            f"no model fits the remaining budget: the cheapest eligible, {cheapest.model.id}, "
+            f"no model fits the remaining budget: the cheapest eligible, {cheapest.model}, "
             f"is predicted to cost {cheapest.cost} nanos {currency}, budget is {budget}",
             [QuotaViolation("remaining_budget",
                             f"cheapest eligible call is predicted at {cheapest.cost} nanos, "

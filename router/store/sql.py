@@ -273,10 +273,7 @@ def _decision_row(d: DecisionRecord) -> dict[str, Any]:
         "output_tokens": d.output_tokens, "predicted_cost": d.predicted_cost,
         "currency": d.currency, "reason_code": d.reason_code,
         "reason_message": d.reason_message, "fallbacks": json.dumps(list(d.fallbacks)),
-        "candidates": json.dumps([
-            [c.model, c.provider, round(c.quality, 6), c.output_tokens, c.cost, c.exclusion]
-            for c in d.candidates
-        ]),
+        "candidates": json.dumps(d.candidates),  # named tuples: compact JSON arrays
         "classifier_version": d.classifier_version,
     }
 

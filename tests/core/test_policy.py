@@ -55,15 +55,15 @@ def route(target=0.7, budget=None, constraints=Constraints(), input_tokens=1000,
 
 def test_picks_the_cheapest_model_that_meets_the_quality_target():
     d = route(target=0.7)
-    assert d.chosen.model.id == "mid" and d.reason is ReasonCode.CHEAPEST_ADEQUATE
-    assert [c.model.id for c in d.fallbacks] == ["big"]
-    assert [c.model.id for c in d.candidates] == ["tiny", "mid", "big"]  # cheapest first
-    assert d.candidates[0].exclusion is Exclusion.BELOW_QUALITY
+    assert d.chosen.model == "mid" and d.reason is ReasonCode.CHEAPEST_ADEQUATE
+    assert [c.model for c in d.fallbacks] == ["big"]
+    assert [c.model for c in d.candidates] == ["tiny", "mid", "big"]  # cheapest first
+    assert d.candidates[0].exclusion == Exclusion.BELOW_QUALITY
 
 
 def test_a_low_target_takes_the_cheapest_and_a_high_one_the_best():
-    assert route(target=0.3).chosen.model.id == "tiny"
-    assert route(target=0.9).chosen.model.id == "big"
+    assert route(target=0.3).chosen.model == "tiny"
+    assert route(target=0.9).chosen.model == "big"
 
 
 def test_predicted_cost_is_input_plus_predicted_output_at_list_price():
@@ -74,10 +74,10 @@ def test_predicted_cost_is_input_plus_predicted_output_at_list_price():
 
 def test_budget_excludes_what_does_not_fit_and_falls_back_to_best_affordable():
     d = route(target=0.9, budget=5_000_000)  # big costs 13_000_000
-    assert d.chosen.model.id == "mid" and d.reason is ReasonCode.BEST_AFFORDABLE
+    assert d.chosen.model == "mid" and d.reason is ReasonCode.BEST_AFFORDABLE
     assert "no model is predicted to reach quality 0.90" in d.reason_message
-    big = next(c for c in d.candidates if c.model.id == "big")
-    assert big.exclusion is Exclusion.OVER_BUDGET
+    big = next(c for c in d.candidates if c.model == "big")
+    assert big.exclusion == Exclusion.OVER_BUDGET
 
 
 def test_nothing_affordable_is_budget_exhausted_with_details():
@@ -89,20 +89,20 @@ def test_nothing_affordable_is_budget_exhausted_with_details():
 
 def test_constraints_filter_by_capability_context_and_lists():
     assert route(target=0.1, constraints=Constraints(capabilities=frozenset({"vision"}))
-                 ).chosen.model.id == "big"
+                 ).chosen.model == "big"
     assert route(target=0.1, constraints=Constraints(min_context_tokens=150_000)
-                 ).chosen.model.id == "big"
+                 ).chosen.model == "big"
     assert route(target=0.1, constraints=Constraints(excluded=frozenset({"tiny"}))
-                 ).chosen.model.id == "mid"
+                 ).chosen.model == "mid"
     d = route(target=0.1, constraints=Constraints(allowed=frozenset({"mid"})))
-    assert d.chosen.model.id == "mid" and d.reason is ReasonCode.ONLY_CANDIDATE
-    assert {c.model.id: c.exclusion for c in d.candidates}["tiny"] is Exclusion.NOT_ALLOWED
+    assert d.chosen.model == "mid" and d.reason is ReasonCode.ONLY_CANDIDATE
+    assert {c.model: c.exclusion for c in d.candidates}["tiny"] == Exclusion.NOT_ALLOWED
 
 
 def test_input_larger_than_a_context_window_excludes_that_model():
     d = route(target=0.1, input_tokens=150_000)
-    assert d.chosen.model.id == "big"
-    assert {c.model.id: c.exclusion for c in d.candidates}["tiny"] is \
+    assert d.chosen.model == "big"
+    assert {c.model: c.exclusion for c in d.candidates}["tiny"] == \
         Exclusion.CONTEXT_TOO_SMALL
 
 
@@ -123,4 +123,4 @@ def test_ties_on_cost_prefer_higher_quality():
     twins = [RoutableModel(model("a", 1, 1), 0), RoutableModel(model("b", 1, 1), 1)]
     a = FakeAssessment([0.8, 0.9], [10, 10])
     cands = evaluate(twins, a, 10, Constraints(), 0.5, None)
-    assert choose(cands, 0.5, None, 10).chosen.model.id == "b"
+    assert choose(cands, 0.5, None, 10).chosen.model == "b"
