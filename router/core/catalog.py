@@ -7,13 +7,13 @@ rest of the service never sees a float price. Errors name the file and line.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from router.core import tomlfile
 from router.core.classifier import QualityRef
 from router.core.money import MoneyError, to_nanos, validate_currency
 
@@ -97,53 +97,23 @@ class Catalog:
 
 
 def load_catalog(path: str | Path) -> Catalog:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read catalog: {exc.strerror or exc}") from exc
-    return parse_catalog(text, source=str(path))
+    text, data = tomlfile.read(path, CatalogError, "catalog")
+    return _Parser(text, str(path)).catalog(data)
 
 
 def parse_catalog(text: str, source: str = "catalog.toml") -> Catalog:
     """Parse and validate catalog TOML; raise CatalogError naming ``source:line``."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already ends in "(at line N, column M)".
-        raise CatalogError(f"{source}: {exc}") from exc
-    return _Parser(text, source).catalog(data)
+    return _Parser(text, source).catalog(tomlfile.loads(text, source, CatalogError))
 
 
 class _Parser:
     def __init__(self, text: str, source: str) -> None:
-        self._lines = text.splitlines()
+        self._lines = tomlfile.TomlLines(text, "models")
         self._source = source
-        self._model_starts = [
-            i for i, line in enumerate(self._lines) if line.strip().startswith("[[models]]")
-        ]
-
-    def _line_of(self, key: str, model_index: int | None = None, table: str | None = None) -> int:
-        """Best-effort 1-based line of ``key`` inside a [[models]] block or a [table]."""
-        start, end = 0, len(self._lines)
-        if model_index is not None and model_index < len(self._model_starts):
-            start = self._model_starts[model_index]
-            later = [s for s in self._model_starts if s > start]
-            end = later[0] if later else end
-        elif table is not None:
-            for i, line in enumerate(self._lines):
-                if line.strip() == f"[{table}]":
-                    start = i
-                    break
-        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-        for i in range(start, end):
-            if pattern.match(self._lines[i]):
-                return i + 1
-        return start + 1
 
     def _fail(self, message: str, key: str, model_index: int | None = None,
               table: str | None = None) -> CatalogError:
-        line = self._line_of(key, model_index, table)
+        line = self._lines.line_of(key, model_index, table)
         return CatalogError(f"{self._source}:{line}: {message}")
 
     def catalog(self, data: dict[str, Any]) -> Catalog:

@@ -1,0 +1,246 @@
+"""Budget rules: who they apply to, how much, over which window, and what happens as they fill.
+
+Declared as code in a TOML file (validated with errors naming the line) or managed over the API.
+Pure: the ledger that tracks spend and holds per window lives behind the store seam.
+
+    [[budgets]]
+    id = "finance-monthly"
+    scope = { team = "finance" }         # any of team, agent, user, task_id, task_type, model
+    limit = "5000"                       # money, in the service currency; and/or limit_tokens
+    window = "month"                     # hour, day, week (ISO), month (calendar), total
+    timezone = "Europe/London"
+    alert_at = 0.8                       # soft thresholds, fractions of the limit
+    downgrade_at = 0.9
+    downgrade_quality = 0.5              # quality target applied past downgrade_at
+    throttle_at = 0.95
+    throttle_per_minute = 10
+    on_exhausted = "block"               # or "downgrade": only models that still fit
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from router.core import tomlfile
+from router.core.money import MoneyError, to_nanos
+from router.core.records import Attribution
+from router.core.windows import WindowKind, zone
+
+SCOPE_KEYS = ("team", "agent", "user", "task_id", "task_type", "model")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_KEYS = {"id", "description", "scope", "limit", "limit_tokens", "window", "timezone", "alert_at",
+         "downgrade_at", "downgrade_quality", "throttle_at", "throttle_per_minute",
+         "on_exhausted", "hold_ttl_seconds"}
+
+
+class BudgetError(ValueError):
+    """A budget rule is malformed; the message names the file and line when there is one."""
+
+
+class Action(enum.Enum):
+    BLOCK = "block"
+    DOWNGRADE = "downgrade"
+
+
+class State(enum.IntEnum):
+    """Where a budget stands, in the order the enforcement ladder climbs."""
+
+    OK = 0
+    ALERT = 1
+    DOWNGRADE = 2
+    THROTTLE = 3
+    EXHAUSTED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The calls a budget applies to: every key that is set must match."""
+
+    team: str | None = None
+    agent: str | None = None
+    user: str | None = None
+    task_id: str | None = None
+    task_type: str | None = None
+    model: str | None = None
+
+    def matches(self, keys: Attribution, model: str | None = None) -> bool:
+        return ((self.team is None or self.team == keys.team)
+                and (self.agent is None or self.agent == keys.agent)
+                and (self.user is None or self.user == keys.user)
+                and (self.task_id is None or self.task_id == keys.task_id)
+                and (self.task_type is None or self.task_type == keys.task_type)
+                and (self.model is None or model is None or self.model == model))
+
+    def describe(self) -> str:
+        parts = [f"{k}={getattr(self, k)}" for k in SCOPE_KEYS if getattr(self, k) is not None]
+        return ", ".join(parts) or "everything"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetRule:
+    id: str
+    scope: Scope
+    window: WindowKind
+    timezone: str = "UTC"
+    limit: int | None = None  # nanos
+    limit_tokens: int | None = None
+    alert_at: float | None = None
+    downgrade_at: float | None = None
+    downgrade_quality: float | None = None
+    throttle_at: float | None = None
+    throttle_per_minute: int | None = None
+    on_exhausted: Action = Action.BLOCK
+    hold_ttl_s: int = 300
+    description: str = ""
+    tz: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tz", zone(self.timezone))
+
+    def used_fraction(self, spent: int, held: int, tokens_spent: int = 0,
+                      tokens_held: int = 0) -> float:
+        """The fuller of the money and token limits, as a fraction (may exceed 1)."""
+        fractions = [0.0]
+        if self.limit is not None:
+            fractions.append((spent + held) / self.limit if self.limit else float("inf"))
+        if self.limit_tokens is not None:
+            fractions.append((tokens_spent + tokens_held) / self.limit_tokens
+                             if self.limit_tokens else float("inf"))
+        return max(fractions)
+
+    def state(self, fraction: float) -> State:
+        if fraction >= 1.0:
+            return State.EXHAUSTED
+        for threshold, state in ((self.throttle_at, State.THROTTLE),
+                                 (self.downgrade_at, State.DOWNGRADE),
+                                 (self.alert_at, State.ALERT)):
+            if threshold is not None and fraction >= threshold:
+                return state
+        return State.OK
+
+
+def load_budgets(path: str | Path) -> tuple[BudgetRule, ...]:
+    text, data = tomlfile.read(path, BudgetError, "budgets")
+    return _Parser(text, str(path)).rules(data)
+
+
+def parse_budgets(text: str, source: str = "budgets.toml") -> tuple[BudgetRule, ...]:
+    return _Parser(text, source).rules(tomlfile.loads(text, source, BudgetError))
+
+
+def rule_from_mapping(raw: dict[str, Any]) -> BudgetRule:
+    """One rule from a mapping shaped like a ``[[budgets]]`` entry (the API's SetBudget)."""
+    return _Parser("", "request").rule(0, raw)
+
+
+class _Parser:
+    def __init__(self, text: str, source: str) -> None:
+        self._lines = tomlfile.TomlLines(text, "budgets")
+        self._source = source
+
+    def _fail(self, message: str, key: str, index: int | None = None) -> BudgetError:
+        return BudgetError(f"{self._source}:{self._lines.line_of(key, index)}: {message}")
+
+    def rules(self, data: dict[str, Any]) -> tuple[BudgetRule, ...]:
+        if data.get("schema_version", 1) != 1:
+            raise self._fail("unsupported schema_version (expected 1)", "schema_version")
+        raw = data.get("budgets", [])
+        if not isinstance(raw, list):
+            raise self._fail("budgets must be an array of tables ([[budgets]])", "budgets")
+        rules = tuple(self.rule(i, r) for i, r in enumerate(raw))
+        seen: set[str] = set()
+        for i, r in enumerate(rules):
+            if r.id in seen:
+                raise self._fail(f"budget id {r.id!r} is used twice", "id", i)
+            seen.add(r.id)
+        return rules
+
+    def rule(self, i: int, raw: Any) -> BudgetRule:
+        if not isinstance(raw, dict):
+            raise self._fail("each [[budgets]] entry must be a table", "id", i)
+        unknown = sorted(set(raw) - _KEYS)
+        if unknown:
+            raise self._fail(f"unknown key {unknown[0]!r}", unknown[0], i)
+        rid = raw.get("id")
+        if not isinstance(rid, str) or not _ID_RE.match(rid):
+            raise self._fail("id must be 1-64 of a-z, 0-9, '.', '_', '-'", "id", i)
+        scope = self._scope(i, raw.get("scope", {}))
+        limit = self._money(i, raw["limit"]) if "limit" in raw else None
+        tokens = raw.get("limit_tokens")
+        if tokens is not None and (not isinstance(tokens, int) or isinstance(tokens, bool)
+                                   or tokens <= 0):
+            raise self._fail(f"budget {rid!r}: limit_tokens must be a positive integer",
+                             "limit_tokens", i)
+        if limit is None and tokens is None:
+            raise self._fail(f"budget {rid!r} needs limit (money) or limit_tokens", "id", i)
+        try:
+            window = WindowKind(raw.get("window", ""))
+        except ValueError:
+            raise self._fail(f"budget {rid!r}: window must be one of "
+                             f"{', '.join(k.value for k in WindowKind)}", "window", i) from None
+        thresholds = {k: self._fraction(i, rid, k, raw.get(k))
+                      for k in ("alert_at", "downgrade_at", "throttle_at", "downgrade_quality")}
+        ordered = [thresholds[k] for k in ("alert_at", "downgrade_at", "throttle_at")
+                   if thresholds[k] is not None]
+        if ordered != sorted(ordered):
+            raise self._fail(f"budget {rid!r}: thresholds must rise: alert_at <= downgrade_at "
+                             "<= throttle_at", "throttle_at", i)
+        per_minute = raw.get("throttle_per_minute")
+        if thresholds["throttle_at"] is not None and not (
+                isinstance(per_minute, int) and not isinstance(per_minute, bool)
+                and per_minute > 0):
+            raise self._fail(f"budget {rid!r}: throttle_at needs a positive "
+                             "throttle_per_minute", "throttle_at" if per_minute is None
+                             else "throttle_per_minute", i)
+        try:
+            action = Action(raw.get("on_exhausted", "block"))
+        except ValueError:
+            raise self._fail(f"budget {rid!r}: on_exhausted must be block or downgrade",
+                             "on_exhausted", i) from None
+        ttl = raw.get("hold_ttl_seconds", 300)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86_400:
+            raise self._fail(f"budget {rid!r}: hold_ttl_seconds must be 1-86400",
+                             "hold_ttl_seconds", i)
+        try:
+            return BudgetRule(
+                id=rid, scope=scope, window=window, timezone=str(raw.get("timezone", "UTC")),
+                limit=limit, limit_tokens=tokens, alert_at=thresholds["alert_at"],
+                downgrade_at=thresholds["downgrade_at"],
+                downgrade_quality=thresholds["downgrade_quality"],
+                throttle_at=thresholds["throttle_at"], throttle_per_minute=per_minute,
+                on_exhausted=action, hold_ttl_s=ttl,
+                description=str(raw.get("description", "")))
+        except ValueError as exc:  # the time zone
+            raise self._fail(f"budget {rid!r}: {exc}", "timezone", i) from None
+
+    def _scope(self, i: int, raw: Any) -> Scope:
+        if not isinstance(raw, dict):
+            raise self._fail("scope must be a table, e.g. { team = \"finance\" }", "scope", i)
+        bad = sorted(set(raw) - set(SCOPE_KEYS))
+        if bad:
+            raise self._fail(f"unknown scope key {bad[0]!r} (known: {', '.join(SCOPE_KEYS)})",
+                             "scope", i)
+        if any(not isinstance(v, str) or not v for v in raw.values()):
+            raise self._fail("scope values must be non-empty strings", "scope", i)
+        return Scope(**raw)
+
+    def _money(self, i: int, raw: Any) -> int:
+        try:
+            nanos = to_nanos(raw)
+        except MoneyError as exc:
+            raise self._fail(f"limit: {exc}", "limit", i) from None
+        if nanos <= 0:
+            raise self._fail("limit must be positive", "limit", i)
+        return nanos
+
+    def _fraction(self, i: int, rid: str, key: str, raw: Any) -> float | None:
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
+            raise self._fail(f"budget {rid!r}: {key} must be a fraction between 0 and 1", key, i)
+        return float(raw)
