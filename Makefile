@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 DATA   ?= ../shared/data/routing
 ARGS   ?=
 
-.PHONY: help venv serve test test-fast bench train proto lint clean
+.PHONY: help venv serve test bench train crossval proto lint clean
 
 help:
 	@echo "make serve   run the service on SQLite (var/router.db), 127.0.0.1:50051"
 	@echo "make test    run the test suite (PostgreSQL tests when CI=true or reachable)"
 	@echo "make bench   load-test a real server and print the JSON summary line"
 	@echo "make train   retrain models/complexity.npz on $(DATA)"
+	@echo "make crossval train without each source, evaluate on it -> models/crossval.json"
 	@echo "make proto   regenerate router/v1 from protos/"
 
 $(STAMP): pyproject.toml
@@ -32,6 +33,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m router.bench $(ARGS)
+
+crossval: $(STAMP)
+	$(PY) -m router.evaluation.crossval --data $(DATA) --out models/crossval.json
 
 train: $(STAMP)
 	$(PY) -m router.cli train --data $(DATA) $(ARGS)

@@ -48,10 +48,18 @@ def _resolve(models: list[str], catalog: Catalog, classifier: Classifier
         if spec is None:
             unknown.append(name)
             continue
-        try:
-            slot = classifier.resolve(QualityRef(head=name))
-        except (KeyError, ValueError):
-            slot = classifier.resolve(spec.quality)
+        slot = None
+        for ref in (QualityRef(head=name), spec.quality, _public_mmlu(name, spec)):
+            if ref is None:
+                continue
+            try:
+                slot = classifier.resolve(ref)
+                break
+            except (KeyError, ValueError):
+                continue
+        if slot is None:
+            raise DataError(f"the classifier cannot judge {name}: no head, and no MMLU score "
+                            "in the catalog")
         specs.append(spec)
         slots.append(slot)
     if unknown:
@@ -60,9 +68,30 @@ def _resolve(models: list[str], catalog: Catalog, classifier: Classifier
     return specs, slots
 
 
-def _baseline_training(table: OutcomeTable, trained: dict[str, OutcomeTable]
-                       ) -> tuple[list[str], np.ndarray]:
-    """Prompts and scores for the baselines: the shared training rows with this file's models."""
+# Rough MMLU of data models the training fit leaves out (their data scores are format-bound or
+# their public numbers uncertain); used only to place such a model when the artifact has no head
+# for it, as in cross-source validation. Approximations from their base models' model cards.
+APPROX_MMLU = {"llama3-chatqa-1.5-8b": 64.0, "llama3-chatqa-1.5-70b": 79.0,
+               "llama-3.1-nemotron-51b-instruct": 80.0, "llama-3.3-nemotron-super-49b-v1": 84.0,
+               "codegemma-7b": 53.0, "code-llama-instruct-34b-chat": 54.0,
+               "WizardLM-13B-V1.2": 52.7, "claude-v1": 75.0}
+
+
+def _public_mmlu(name: str, spec: ModelSpec) -> QualityRef | None:
+    """A model whose head the artifact lacks (cross-source validation) is judged by its MMLU."""
+    from router.training.train import PUBLIC_MMLU
+
+    known = {**APPROX_MMLU, **PUBLIC_MMLU}
+    for key in (name, spec.id, *spec.aliases, spec.quality.head or ""):
+        if key in known:
+            return QualityRef(mmlu=known[key])
+    return None
+
+
+def _baseline_training(table: OutcomeTable, trained: dict[str, OutcomeTable],
+                       own_rows: bool = True) -> tuple[list[str], np.ndarray] | None:
+    """Prompts and scores for the baselines: the shared training rows with this file's models
+    (else, when ``own_rows``, the file's own training split; else None)."""
     prompts: list[str] = []
     parts: list[np.ndarray] = []
     for t in trained.values():
@@ -71,6 +100,8 @@ def _baseline_training(table: OutcomeTable, trained: dict[str, OutcomeTable]
             prompts += t.prompts
             parts.append(t.scores[:, cols])
     if not parts:
+        if not own_rows:
+            return None
         own = table.subset(~np.array([is_validation(s, i)
                                       for s, i in zip(table.sources, table.ids, strict=True)]))
         if len(own) == 0:
@@ -101,8 +132,8 @@ def _summary(curve: list[CurvePoint], singles: dict[str, dict[str, float]], best
 
 
 def evaluate_table(table: OutcomeTable, trained: dict[str, OutcomeTable], catalog: Catalog,
-                   classifier: Classifier, progress: Progress = lambda _: None
-                   ) -> dict[str, Any]:
+                   classifier: Classifier, progress: Progress = lambda _: None,
+                   baselines_on_own_rows: bool = True) -> dict[str, Any]:
     specs, slots = _resolve(table.models, catalog, classifier)
     seen = {(s, i) for t in trained.values() for s, i in zip(t.sources, t.ids, strict=True)}
     fresh = np.array([(s, i) not in seen for s, i in zip(table.sources, table.ids, strict=True)])
@@ -160,8 +191,9 @@ def evaluate_table(table: OutcomeTable, trained: dict[str, OutcomeTable], catalo
     result |= metrics(ours)
     result["classifier_version"] = classifier.version
     baselines: dict[str, Any] = {}
-    train_prompts, train_scores = _baseline_training(table, trained)
-    for router in (TfidfLogReg(), KnnRouter()):
+    training = _baseline_training(table, trained, baselines_on_own_rows)
+    for router in (TfidfLogReg(), KnnRouter()) if training is not None else ():
+        train_prompts, train_scores = training
         progress(f"{table.name}: baseline {router.name} on {len(train_prompts)} prompts")
         baselines[router.name] = metrics(
             router.fit(train_prompts, train_scores).predict(test.prompts))
