@@ -79,6 +79,10 @@ class SqlStore:
         self._raw_connections: list[Any] = []
         mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
+        self._usage_columns = tuple(c.name for c in usages.columns)
+        self._usage_columns_sql = ", ".join(self._usage_columns)
+        self._usage_row_marks = "(" + ", ".join([mark] * len(self._usage_columns)) + ")"
+        self._usage_chunk = 30_000 // len(self._usage_columns)  # under SQLite's variable limit
         self._decision_columns = tuple(c.name for c in decisions.columns)
         self._decision_insert_sql = (
             f"INSERT INTO decisions ({', '.join(self._decision_columns)}) VALUES "
@@ -163,14 +167,7 @@ class SqlStore:
             first: dict[str, UsageRecord] = {}
             for u in usage_records:
                 first.setdefault(u.usage_id, u)
-            stmt = (
-                self._insert(usages)
-                .on_conflict_do_nothing(index_elements=["usage_id"])
-                .returning(usages.c.usage_id)
-            )
-            inserted = {
-                row[0] for row in conn.execute(stmt, [_usage_row(u) for u in first.values()])
-            }
+            inserted = self._insert_usages(conn, list(first.values()))
             stored = {uid: first[uid] for uid in inserted}
             missing = [uid for uid in first if uid not in inserted]
             if missing:
@@ -188,6 +185,24 @@ class SqlStore:
             else:
                 results.append(UsageWrite(WriteStatus.CONFLICT, rec))
         return results
+
+    def _insert_usages(self, conn: Connection, records: list[UsageRecord]) -> set[str]:
+        """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING usage_id`` per chunk,
+        straight to the DBAPI cursor; returns the ids that were new."""
+        inserted: set[str] = set()
+        cursor = conn.connection.cursor()
+        try:
+            for start in range(0, len(records), self._usage_chunk):
+                chunk = records[start:start + self._usage_chunk]
+                sql = (f"INSERT INTO usages ({self._usage_columns_sql}) VALUES "
+                       + ", ".join([self._usage_row_marks] * len(chunk))
+                       + " ON CONFLICT (usage_id) DO NOTHING RETURNING usage_id")
+                params = [row[c] for row in map(_usage_row, chunk) for c in self._usage_columns]
+                cursor.execute(sql, params)
+                inserted.update(r[0] for r in cursor.fetchall())
+        finally:
+            cursor.close()
+        return inserted
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         with self._connect() as conn:
