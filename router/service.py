@@ -20,7 +20,7 @@ from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
 from router.core.errors import Conflict, InvalidRequest, UnknownDecision
 from router.core.policy import Constraints, RoutableModel, choose, evaluate
-from router.core.pricing import ComputeUse, ReviewUse, ToolUse, usage_cost
+from router.core.pricing import ComputeUse, CostBreakdown, ReviewUse, ToolUse, usage_cost
 from router.core.records import (
     Attribution,
     DecisionRecord,
@@ -28,7 +28,13 @@ from router.core.records import (
     UsageRecord,
     payload_hash,
 )
-from router.core.requests import RouteInput, UsageInput, validate_route, validate_usage
+from router.core.requests import (
+    MAX_MONEY_NANOS,
+    RouteInput,
+    UsageInput,
+    validate_route,
+    validate_usage,
+)
 from router.core.savings import SavingsReport, savings
 from router.core.tokens import estimate_tokens
 from router.recorder import Recorder
@@ -138,10 +144,12 @@ class RouterService:
             max_output_tokens=req.max_output_tokens,
         )
         task_type, agent = req.attribution.task_type, req.attribution.agent
-        calibrated = len(self.calibrator) > 0
+        factor = None
+        if len(self.calibrator) > 0:  # skip per-model lookups until anything is calibrated
+            def factor(model: str) -> float:
+                return self.calibrator.factor(model, task_type, agent)
         candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
-                              budget, (lambda model: self.calibrator.factor(model, task_type, agent))
-                              if calibrated else None)
+                              budget, factor)
         decision = choose(candidates, target, budget, input_tokens, currency)
         now = self.clock.now_us()
         chosen = decision.chosen
@@ -201,6 +209,7 @@ class RouterService:
                              if req.review_hourly_rate else None),
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
         )
+        _check_cost_bounds(cost)
         return UsageRecord(
             usage_id=req.usage_id,
             payload_hash=payload_hash(_usage_payload(req)),
@@ -305,6 +314,19 @@ class RouterService:
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()
+
+
+def _check_cost_bounds(cost: CostBreakdown) -> None:
+    """Every part is bounded on input, but a product of two bounds can still exceed what a
+    ledger row (and an int64 on the wire) can hold: refuse the report rather than overflow."""
+    parts = (("tokens", cost.tokens), ("tool_calls", cost.tools), ("compute", cost.compute),
+             ("human_review", cost.human_review))
+    for name, value in parts:
+        if value > MAX_MONEY_NANOS:
+            raise InvalidRequest.of(name, f"costs {value} nanos, more than the {MAX_MONEY_NANOS} "
+                                          "one call may record")
+    if cost.total > MAX_MONEY_NANOS:
+        raise InvalidRequest.of("usage", f"the call's total cost exceeds {MAX_MONEY_NANOS} nanos")
 
 
 def _route_payload(req: RouteInput) -> dict:

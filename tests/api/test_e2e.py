@@ -175,6 +175,13 @@ def test_bad_route_fields_are_invalid_argument_naming_the_field(stub, request_, 
                            tool_calls=[pb.ToolCall(name="", count=1)]), "tool_calls[0].name"),
     (pb.ReportUsageRequest(usage_id="u", attribution=KEYS, model="gpt-4o", outcome=17),
      "outcome"),
+    # each part within bounds, their products not: refused, never an int64 overflow
+    (pb.ReportUsageRequest(usage_id="u", attribution=KEYS, model="gpt-4o", tool_calls=[
+        pb.ToolCall(name="t", count=1, cost=usd(10**18)),
+        pb.ToolCall(name="t", count=1, cost=usd(10**18))]), "tool_calls"),
+    (pb.ReportUsageRequest(usage_id="u", attribution=KEYS, model="gpt-4o",
+                           compute=pb.Compute(gpu_seconds=2.5e6, cost=usd(10**18)),
+                           actual_cost=usd(10**18)), "usage"),
 ])
 def test_bad_usage_fields_are_invalid_argument_naming_the_field(stub, request_, field):
     err = rpc_error(stub.ReportUsage, request_)
