@@ -128,7 +128,18 @@ class Recorder:
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # the writer must outlive any one batch
+                log.exception("recorder.batch_crashed", size=len(batch))
+                self._fail(batch, StoreUnavailable(f"write failed: {exc}"))
+
+    def _fail(self, batch: list[_Decision | _Usage | _Factors | _Barrier],
+              exc: Exception) -> None:
+        """Resolve whatever a crashed batch left open: callers get an error, never a hang."""
+        for item in batch:
+            if isinstance(item, _Usage | _Barrier) and not item.future.done():
+                item.future.set_exception(exc)
 
     def _commit(self, batch: list[_Decision | _Usage | _Factors | _Barrier]) -> None:
         decisions = [i.record for i in batch if isinstance(i, _Decision)]
@@ -148,7 +159,8 @@ class Recorder:
                 # Usage callers are told at once (they retry; the usage_id makes it safe).
                 # Decisions are kept and retried, unless we are shutting down for good.
                 for item in usage_items:
-                    item.future.set_exception(exc)
+                    if not item.future.done():
+                        item.future.set_exception(exc)
                 usage_items = []
                 if not decisions and not factors:
                     results = []
@@ -169,7 +181,7 @@ class Recorder:
             for d in decisions:
                 self._pending.pop(d.decision_id, None)
         for item in batch:
-            if isinstance(item, _Barrier):
+            if isinstance(item, _Barrier) and not item.future.done():
                 item.future.set_result(None)
 
     def _write(self, decisions: list[DecisionRecord], usage_items: list[_Usage],
@@ -205,6 +217,7 @@ class Recorder:
             except StoreUnavailable:
                 raise
             except Exception as exc:
-                item.future.set_exception(exc)
+                if not item.future.done():
+                    item.future.set_exception(exc)
                 results.append(None)  # type: ignore[arg-type]
         return results

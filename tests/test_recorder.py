@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import wait
 
 import pytest
+import sqlalchemy as sa
 
 from router.core.errors import StoreUnavailable
 from router.recorder import Recorder
@@ -115,4 +116,52 @@ def test_queue_bound_turns_into_unavailable(store):
         for i in range(10):
             rec.record_decision(decision(f"q{i}", None))
     gated.gate.set()
+    rec.close()
+
+
+def test_a_locked_database_is_unavailable_and_the_writer_survives(tmp_path):
+    """A driver-level error (SQLite's 'database is locked') must neither kill the writer thread
+    nor drop decisions: usage callers get UNAVAILABLE, decisions are retried until they land."""
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    store = SqlStore(f"sqlite:///{path}", sqlite_synchronous="NORMAL")
+    store.migrate()
+    store.engine.dispose()
+
+    @sa.event.listens_for(store.engine, "connect")
+    def short_timeout(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA busy_timeout=50")
+
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    rec = Recorder(store, retry_backoff_s=0.02, max_backoff_s=0.05).start()
+    rec.record_decision(decision("d-locked", None))
+    fut = rec.record_usage(usage("u-locked", did=None))
+    with pytest.raises(StoreUnavailable):
+        fut.result(10)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    rec.flush(10)  # the writer is alive and the retried decision landed
+    assert store.get_decision("d-locked") is not None
+    assert rec.record_usage(usage("u-after", did=None)).result(10).status is WriteStatus.INSERTED
+    rec.close()
+    store.close()
+
+
+def test_a_crashing_batch_fails_its_callers_and_the_writer_goes_on(store):
+    class Exploding:
+        calls = 0
+
+        def write_batch(self, decisions, usages, factors=()):
+            Exploding.calls += 1
+            if Exploding.calls == 1:
+                raise RuntimeError("boom")
+            return store.write_batch(decisions, usages, factors)
+
+    rec = Recorder(Exploding()).start()  # type: ignore[arg-type]
+    first = rec.record_usage(usage("u-boom", did=None))
+    with pytest.raises(Exception, match="boom"):
+        first.result(5)
+    assert rec.record_usage(usage("u-ok", did=None)).result(5).status is WriteStatus.INSERTED
     rec.close()

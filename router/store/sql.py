@@ -75,9 +75,12 @@ class SqlStore:
                                     sqlite_synchronous=sqlite_synchronous)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" \
             else sqlite.insert
+        dbapi = self.engine.dialect.dbapi
+        self._driver_unavailable: tuple[type[BaseException], ...] = (
+            dbapi.OperationalError, dbapi.InterfaceError)
         self._local = threading.local()
         self._raw_connections: list[Any] = []
-        mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
+        mark = self._mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
         self._usage_columns = tuple(c.name for c in usages.columns)
         self._usage_columns_sql = ", ".join(self._usage_columns)
@@ -117,13 +120,16 @@ class SqlStore:
 
     @contextmanager
     def _connect(self, write: bool = False) -> Iterator[Connection]:
+        """A connection (a transaction when ``write``); reachability errors, whether wrapped by
+        SQLAlchemy or raised by the driver's own cursor on the fast paths, become
+        StoreUnavailable so callers retry instead of treating them as bad data."""
         try:
             with (self.engine.begin() if write else self.engine.connect()) as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(f"store unreachable: {exc.orig or exc}") from exc
-        except sa.exc.InterfaceError as exc:
-            raise StoreUnavailable(f"store unreachable: {exc.orig or exc}") from exc
+        except self._driver_unavailable as exc:
+            raise StoreUnavailable(f"store unreachable: {exc}") from exc
 
     def migrate(self) -> None:
         cfg = Config()
@@ -151,23 +157,17 @@ class SqlStore:
                     where=calibration.c.updated_us <= stmt.excluded.updated_us,
                 ), [{"model": f.model, "task_type": f.task_type, "agent": f.agent,
                      "log_factor": f.log_factor, "count": f.count, "updated_us": f.updated_us}
-                    for f in factors])
+                    for f in sorted(factors, key=lambda f: (f.model, f.task_type, f.agent))])
             if decision_records:
-                # The busiest insert (one row per Route) goes straight to the DBAPI cursor:
-                # SQLAlchemy's per-row parameter processing cost ~4x the database's own work.
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.executemany(self._decision_insert_sql, [
-                        tuple(row[c] for c in self._decision_columns)
-                        for row in map(_decision_row, decision_records)])
-                finally:
-                    cursor.close()
+                self._insert_decisions(conn, decision_records)
             if not usage_records:
                 return []
             first: dict[str, UsageRecord] = {}
             for u in usage_records:
                 first.setdefault(u.usage_id, u)
-            inserted = self._insert_usages(conn, list(first.values()))
+            # sorted: two replicas writing overlapping ids lock rows in the same order
+            inserted = self._insert_usages(conn, sorted(first.values(),
+                                                        key=lambda u: u.usage_id))
             stored = {uid: first[uid] for uid in inserted}
             missing = [uid for uid in first if uid not in inserted]
             if missing:
@@ -185,6 +185,32 @@ class SqlStore:
             else:
                 results.append(UsageWrite(WriteStatus.CONFLICT, rec))
         return results
+
+    def _insert_decisions(self, conn: Connection, records: Sequence[DecisionRecord]) -> None:
+        """The busiest insert (one row per Route), straight to the DBAPI cursor: SQLAlchemy's
+        per-row parameter processing costs ~4x the database's own work.
+
+        A decision whose request_id another replica stored first is still kept, without the
+        request_id, so the decision id its client holds keeps resolving.
+        """
+        rows = sorted(map(_decision_row, records), key=lambda r: r["decision_id"])
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(self._decision_insert_sql,
+                               [tuple(r[c] for c in self._decision_columns) for r in rows])
+            keyed = [r for r in rows if r["request_id"] is not None]
+            if keyed:
+                marks = ", ".join([self._mark] * len(keyed))
+                cursor.execute(f"SELECT decision_id FROM decisions WHERE decision_id IN ({marks})",
+                               [r["decision_id"] for r in keyed])
+                stored = {row[0] for row in cursor.fetchall()}
+                losers = [{**r, "request_id": None} for r in keyed
+                          if r["decision_id"] not in stored]
+                if losers:
+                    cursor.executemany(self._decision_insert_sql, [
+                        tuple(r[c] for c in self._decision_columns) for r in losers])
+        finally:
+            cursor.close()
 
     def _insert_usages(self, conn: Connection, records: list[UsageRecord]) -> set[str]:
         """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING usage_id`` per chunk,

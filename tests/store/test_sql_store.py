@@ -80,11 +80,14 @@ def test_duplicates_within_one_batch_insert_once(store):
     assert statuses == [WriteStatus.INSERTED, WriteStatus.REPLAYED, WriteStatus.CONFLICT]
 
 
-def test_first_decision_for_a_request_id_wins(store):
+def test_first_decision_for_a_request_id_owns_it_and_later_ones_keep_their_ids(store):
+    """Two replicas answering the same request_id: both decision ids stay resolvable."""
     store.write_batch([decision("d1", "r1")], [])
     store.write_batch([decision("d2", "r1"), decision("d3", None), decision("d4", None)], [])
     assert store.find_decision_by_request("r1").decision_id == "d1"
-    assert store.get_decision("d2") is None
+    assert store.get_decision("d2").request_id is None
+    store.write_batch([decision("d2", "r1")], [])  # a replay of the same batch changes nothing
+    assert store.get_decision("d2").request_id is None
     assert store.get_decision("d3") is not None and store.get_decision("d4") is not None
 
 
