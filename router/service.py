@@ -18,7 +18,12 @@ from router.core.calibration import OutputCalibrator
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
-from router.core.errors import Conflict, InvalidRequest, UnknownDecision
+from router.core.errors import (
+    Conflict,
+    InvalidRequest,
+    PreconditionFailed,
+    UnknownDecision,
+)
 from router.core.policy import Constraints, RoutableModel, choose, evaluate
 from router.core.pricing import ComputeUse, CostBreakdown, ReviewUse, ToolUse, usage_cost
 from router.core.records import (
@@ -32,6 +37,7 @@ from router.core.requests import (
     MAX_MONEY_NANOS,
     RouteInput,
     UsageInput,
+    Violations,
     validate_route,
     validate_usage,
 )
@@ -52,18 +58,21 @@ class _Lru(Generic[K, V]):
     def __init__(self, capacity: int) -> None:
         self._data: OrderedDict[K, V] = OrderedDict()
         self._capacity = max(1, capacity)
+        self._lock = threading.Lock()  # the event loop and the offload threads share it
 
     def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
 
     def put(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        if len(self._data) > self._capacity:
-            self._data.popitem(last=False)
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            if len(self._data) > self._capacity:
+                self._data.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,21 +190,39 @@ class RouterService:
             self._by_request.put(req.request_id, record)
         return RouteResult(record)
 
+    def route_needs_store_read(self, req: RouteInput) -> bool:
+        """True when ``route`` may wait on a remote store (the edge then runs it off-loop)."""
+        return bool(req.request_id) and not self.store.local_reads and \
+            self._by_request.get(req.request_id) is None
+
     # -- ReportUsage -------------------------------------------------------------------------
 
     def needs_store_read(self, req: UsageInput) -> bool:
         """True when ``prepare_usage`` would have to read the store (the edge runs it off-loop)."""
         return bool(req.decision_id) and self._decisions.get(req.decision_id) is None
 
-    def prepare_usage(self, req: UsageInput) -> UsageRecord:
-        """Validate a report and compute its cost; may read the store for the decision."""
+    def prepare_usage(self, req: UsageInput) -> UsageRecord | UsageWrite:
+        """Validate a report and compute its cost; may read the store for the decision.
+
+        Returns the record to commit, or, when the report can no longer be checked against
+        current state (its decision or model is gone) but was stored before, the stored answer.
+        """
         currency = self.catalog.currency
         validate_usage(req, currency=currency, known_models=self._known)
-        decision = self._find_decision(req.decision_id) if req.decision_id else None
-        model = self._model_for(req, decision)
-        attribution = req.attribution if req.attribution is not None and \
-            not req.attribution.is_empty() else (decision.attribution if decision
-                                                 else Attribution())
+        digest = payload_hash(_usage_payload(req))
+        try:
+            decision = self._find_decision(req.decision_id) if req.decision_id else None
+            model = self._model_for(req, decision)
+        except (UnknownDecision, PreconditionFailed):
+            stored = self.store.get_usage(req.usage_id)
+            if stored is None:
+                raise
+            return UsageWrite(WriteStatus.REPLAYED if stored.payload_hash == digest
+                              else WriteStatus.CONFLICT, stored)
+        base = decision.attribution if decision else Attribution()
+        attribution = base.overridden_by(req.attribution)
+        predicted = next((c for c in decision.candidates if c.model == model.id), None) \
+            if decision else None
         review_ms = round(req.review_seconds * 1000)
         cost = usage_cost(
             model.prices,
@@ -212,7 +239,7 @@ class RouterService:
         _check_cost_bounds(cost)
         return UsageRecord(
             usage_id=req.usage_id,
-            payload_hash=payload_hash(_usage_payload(req)),
+            payload_hash=digest,
             decision_id=decision.decision_id if decision else None,
             recorded_us=self.clock.now_us(),
             attribution=attribution,
@@ -226,8 +253,9 @@ class RouterService:
             latency_ms=req.latency_ms,
             cost=cost,
             currency=currency,
-            predicted_cost=decision.predicted_cost if decision else None,
-            predicted_output_tokens=decision.output_tokens if decision else None,
+            # against the prediction for the model actually used, which may be a fallback
+            predicted_cost=predicted.cost if predicted else None,
+            predicted_output_tokens=predicted.output_tokens if predicted else None,
         )
 
     def submit_usage(self, record: UsageRecord) -> Future:
@@ -244,8 +272,10 @@ class RouterService:
 
     def report_usage(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
         """Blocking convenience over prepare/submit/finish, for the CLI and tests."""
-        return self.finish_usage(self.submit_usage(self.prepare_usage(req)).result(timeout),
-                                 req.usage_id)
+        prepared = self.prepare_usage(req)
+        write = prepared if isinstance(prepared, UsageWrite) else \
+            self.submit_usage(prepared).result(timeout)
+        return self.finish_usage(write, req.usage_id)
 
     def _calibrate(self, usage: UsageRecord) -> None:
         """Fold the actual output of a routed call into the output-token calibration."""
@@ -273,7 +303,11 @@ class RouterService:
         if req.model:
             return self._known[req.model.lower()]
         assert decision is not None  # validate_usage requires model or decision_id
-        return self._known[decision.model.lower()]
+        spec = self._known.get(decision.model.lower())
+        if spec is None:
+            raise PreconditionFailed(f"the decision's model {decision.model!r} is no longer in "
+                                     "the catalog: report the model used")
+        return spec
 
     def _find_decision(self, decision_id: str) -> DecisionRecord:
         decision = self.decision(decision_id)
@@ -294,13 +328,16 @@ class RouterService:
             self._decisions.put(decision_id, found)
         return found
 
-    def get_decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord]]:
-        if not decision_id:
-            raise InvalidRequest.of("decision_id", "is required")
+    def get_decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord], int]:
+        """The decision, its usage oldest first, and their total cost."""
+        violations = Violations()
+        violations.identifier("decision_id", decision_id, required=True)
+        violations.raise_if_any()
         decision = self.decision(decision_id)
         if decision is None:
             raise UnknownDecision(decision_id)
-        return decision, self.store.usages_for_decision(decision_id)
+        usages = self.store.usages_for_decision(decision_id)
+        return decision, usages, _representable(sum(u.cost.total for u in usages), "actual cost")
 
     def savings(self, since_us: int | None, until_us: int | None, baseline: str
                 ) -> SavingsReport:
@@ -310,10 +347,24 @@ class RouterService:
             raise InvalidRequest.of("baseline_model", f"unknown model {baseline[:80]!r}")
         if since_us is not None and until_us is not None and until_us <= since_us:
             raise InvalidRequest.of("end_time", "must be after start_time")
-        return savings(self.store.usage_groups(since_us, until_us), self.catalog, baseline)
+        report = savings(self.store.usage_groups(since_us, until_us), self.catalog, baseline)
+        for line in (report.total, *report.by_team, *report.by_agent):
+            _representable(max(line.actual, line.counterfactual), "total cost")
+        return report
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _representable(nanos: int, what: str) -> int:
+    """A total must fit the API's int64 nanos; a sum of many huge reports might not."""
+    if abs(nanos) > INT64_MAX:
+        raise PreconditionFailed(f"the {what} exceeds what the API can represent "
+                                 f"({INT64_MAX} nanos); narrow the query")
+    return nanos
 
 
 def _check_cost_bounds(cost: CostBreakdown) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router.core.catalog import ModelSpec
+from router.core.errors import InvalidRequest
 from router.core.money import Money
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord
@@ -175,7 +176,8 @@ def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
     )
 
 
-def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDecisionResponse:
+def decision_response(d: DecisionRecord, usages: list[UsageRecord], actual_total: int
+                      ) -> pb.GetDecisionResponse:
     resp = pb.GetDecisionResponse(
         decision_id=d.decision_id, request_id=d.request_id or "",
         attribution=_attribution_msg(d.attribution), model=d.model, provider=d.provider,
@@ -187,7 +189,7 @@ def decision_response(d: DecisionRecord, usages: list[UsageRecord]) -> pb.GetDec
                      latency_ms=u.latency_ms, recorded_at=_timestamp(u.recorded_us))
             for u in usages
         ],
-        actual_cost=money(sum(u.cost.total for u in usages), d.currency),
+        actual_cost=money(actual_total, d.currency),
     )
     _add_candidates(resp.candidates, d)
     return resp
@@ -209,7 +211,16 @@ def savings_response(report: SavingsReport) -> pb.GetSavingsResponse:
         by_agent=[_savings_line(s, cur) for s in report.by_agent])
 
 
+_TIME_RANGE_US = (0, 253_402_300_799_999_999)  # 1970 .. 9999-12-31, what a store can hold
+
+
 def optional_time_us(parent: object, name: str) -> int | None:
     if not parent.HasField(name):  # type: ignore[attr-defined]
         return None
-    return getattr(parent, name).ToMicroseconds()
+    try:
+        value = getattr(parent, name).ToMicroseconds()
+    except (ValueError, OverflowError):
+        value = -1
+    if not _TIME_RANGE_US[0] <= value <= _TIME_RANGE_US[1]:
+        raise InvalidRequest.of(name, "must lie between 1970 and 9999")
+    return value

@@ -15,6 +15,7 @@ from router.api import convert
 from router.api.errors import internal_status, to_status
 from router.core.errors import RouterError
 from router.service import RouterService
+from router.store.base import UsageWrite
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc as pb_grpc
 
@@ -63,7 +64,11 @@ class RouterServicer(pb_grpc.RouterServicer):
     async def Route(self, request: pb.RouteRequest, context: grpc.aio.ServicerContext
                     ) -> pb.RouteResponse:
         async def body(line: dict[str, Any]) -> pb.RouteResponse:
-            result = self._service.route(convert.route_input(request))
+            inp = convert.route_input(request)
+            if self._service.route_needs_store_read(inp):
+                result = await self._blocking(self._service.route, inp)
+            else:
+                result = self._service.route(inp)
             d = result.decision
             line.update(decision_id=d.decision_id, model=d.model,
                         predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
@@ -78,10 +83,11 @@ class RouterServicer(pb_grpc.RouterServicer):
             inp = convert.usage_input(request)
             line.update(usage_id=inp.usage_id, decision_id=inp.decision_id)
             if self._service.needs_store_read(inp):
-                record = await self._blocking(self._service.prepare_usage, inp)
+                prepared = await self._blocking(self._service.prepare_usage, inp)
             else:
-                record = self._service.prepare_usage(inp)
-            write = await asyncio.wrap_future(self._service.submit_usage(record))
+                prepared = self._service.prepare_usage(inp)
+            write = prepared if isinstance(prepared, UsageWrite) else \
+                await asyncio.wrap_future(self._service.submit_usage(prepared))
             result = self._service.finish_usage(write, inp.usage_id)
             u = result.usage
             line.update(model=u.model, cost_nanos=u.cost.total,
@@ -110,19 +116,20 @@ class RouterServicer(pb_grpc.RouterServicer):
                           context: grpc.aio.ServicerContext) -> pb.GetDecisionResponse:
         async def body(line: dict[str, Any]) -> pb.GetDecisionResponse:
             line["decision_id"] = request.decision_id
-            decision, usages = await self._blocking(self._service.get_decision,
-                                                    request.decision_id)
+            decision, usages, total = await self._blocking(self._service.get_decision,
+                                                           request.decision_id)
             line["usages"] = len(usages)
-            return convert.decision_response(decision, usages)
+            return convert.decision_response(decision, usages, total)
 
         return await self._handle("GetDecision", context, body)
 
     async def GetSavings(self, request: pb.GetSavingsRequest,
                          context: grpc.aio.ServicerContext) -> pb.GetSavingsResponse:
         async def body(line: dict[str, Any]) -> pb.GetSavingsResponse:
-            report = await self._blocking(
-                self._service.savings, convert.optional_time_us(request, "start_time"),
-                convert.optional_time_us(request, "end_time"), request.baseline_model)
+            since = convert.optional_time_us(request, "start_time")
+            until = convert.optional_time_us(request, "end_time")
+            report = await self._blocking(self._service.savings, since, until,
+                                          request.baseline_model)
             line.update(baseline=report.baseline, calls=report.total.calls,
                         savings_nanos=report.total.savings)
             return convert.savings_response(report)

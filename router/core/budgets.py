@@ -167,7 +167,7 @@ class _Parser:
         if unknown:
             raise self._fail(f"unknown key {unknown[0]!r}", unknown[0], i)
         rid = raw.get("id")
-        if not isinstance(rid, str) or not _ID_RE.match(rid):
+        if not isinstance(rid, str) or not _ID_RE.fullmatch(rid):
             raise self._fail("id must be 1-64 of a-z, 0-9, '.', '_', '-'", "id", i)
         scope = self._scope(i, raw.get("scope", {}))
         limit = self._money(i, raw["limit"]) if "limit" in raw else None

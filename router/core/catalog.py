@@ -168,7 +168,7 @@ class _Parser:
             return raw[key]
 
         model_id = str(need("id"))
-        if not _ID_RE.match(model_id):
+        if not _ID_RE.fullmatch(model_id):
             raise self._fail(f"invalid model id {model_id!r}", "id", i)
         known = {"id", "provider", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok",
                  "reasoning_per_mtok", "context_window", "max_output_tokens", "capabilities",
@@ -203,9 +203,12 @@ class _Parser:
         enabled = raw.get("enabled", True)
         if not isinstance(enabled, bool):
             raise self._fail(f"model {model_id!r}: enabled must be true or false", "enabled", i)
+        provider = str(need("provider"))
+        if not 0 < len(provider) <= 64:
+            raise self._fail(f"model {model_id!r}: provider needs 1-64 characters", "provider", i)
         return ModelSpec(
             id=model_id,
-            provider=str(need("provider")),
+            provider=provider,
             prices=prices,
             context_window=context,
             max_output_tokens=max_out,

@@ -38,6 +38,15 @@ class Attribution:
         return not (self.team or self.agent or self.task_id or self.task_type or self.user
                     or self.labels)
 
+    def overridden_by(self, other: Attribution | None) -> Attribution:
+        """These keys with every non-empty key of ``other`` taking precedence, labels merged."""
+        if other is None:
+            return self
+        return Attribution(
+            team=other.team or self.team, agent=other.agent or self.agent,
+            task_id=other.task_id or self.task_id, task_type=other.task_type or self.task_type,
+            user=other.user or self.user, labels={**self.labels, **other.labels})
+
     def as_dict(self) -> dict[str, Any]:
         return {"team": self.team, "agent": self.agent, "task_id": self.task_id,
                 "task_type": self.task_type, "user": self.user, "labels": dict(self.labels)}

@@ -26,7 +26,7 @@ MAX_TOOL_ENTRIES = 256
 MAX_TOKENS = 100_000_000  # per call and kind: far above any context window, below overflow
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 30 * 24 * 3600.0
-MAX_MONEY_NANOS = 10**18  # one billion currency units
+MAX_MONEY_NANOS = 10**15  # a million currency units for one call: totals stay within int64
 _OUTCOMES = frozenset(int(o) for o in Outcome)
 _ID_RE = re.compile(r"^[A-Za-z0-9._:/@+=-]+$")
 
@@ -91,7 +91,7 @@ class Violations:
             return
         if len(value) > MAX_ID_CHARS:
             self.add(path, f"must be at most {MAX_ID_CHARS} characters")
-        elif not _ID_RE.match(value):
+        elif not _ID_RE.fullmatch(value):
             self.add(path, "may contain only letters, digits and ._:/@+=-")
 
     def count(self, path: str, value: int | None, *, upper: int = MAX_TOKENS,

@@ -30,6 +30,8 @@ class UsageWrite:
 
 @runtime_checkable
 class Store(Protocol):
+    local_reads: bool  # point reads are cheap enough for the event loop (embedded database)
+
     def migrate(self) -> None:
         """Bring the schema to the current version."""
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from router.core.calibration import Factor
-from router.core.errors import StoreUnavailable
+from router.core.errors import PreconditionFailed, StoreUnavailable
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import (
     Attribution,
@@ -75,6 +75,8 @@ class SqlStore:
                                     sqlite_synchronous=sqlite_synchronous)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" \
             else sqlite.insert
+        # an embedded file answers an indexed read in microseconds; a server may stall
+        self.local_reads = self.engine.dialect.name == "sqlite"
         dbapi = self.engine.dialect.dbapi
         self._driver_unavailable: tuple[type[BaseException], ...] = (
             dbapi.OperationalError, dbapi.InterfaceError)
@@ -274,11 +276,18 @@ class SqlStore:
         if until_us is not None:
             query = query.where(u.recorded_us < until_us)
         with self._connect() as conn:
+            try:
+                rows = conn.execute(query).all()
+            except sa.exc.OperationalError as exc:
+                if "integer overflow" in str(exc.orig):  # SQLite's SUM past int64
+                    raise PreconditionFailed("usage totals exceed int64 nanos; narrow the "
+                                             "time range") from exc
+                raise
             return [UsageGroup(r.team, r.agent, r.model, int(r.calls),
                                TokenCounts(int(r.input_tokens), int(r.cached_input_tokens),
                                            int(r.output_tokens), int(r.reasoning_tokens)),
                                int(r.cost_tokens), int(r.cost_total))
-                    for r in conn.execute(query)]
+                    for r in rows]
 
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:

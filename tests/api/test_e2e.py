@@ -177,11 +177,11 @@ def test_bad_route_fields_are_invalid_argument_naming_the_field(stub, request_, 
      "outcome"),
     # each part within bounds, their products not: refused, never an int64 overflow
     (pb.ReportUsageRequest(usage_id="u", attribution=KEYS, model="gpt-4o", tool_calls=[
-        pb.ToolCall(name="t", count=1, cost=usd(10**18)),
-        pb.ToolCall(name="t", count=1, cost=usd(10**18))]), "tool_calls"),
+        pb.ToolCall(name="t", count=1, cost=usd(10**15)),
+        pb.ToolCall(name="t", count=1, cost=usd(10**15))]), "tool_calls"),
     (pb.ReportUsageRequest(usage_id="u", attribution=KEYS, model="gpt-4o",
-                           compute=pb.Compute(gpu_seconds=2.5e6, cost=usd(10**18)),
-                           actual_cost=usd(10**18)), "usage"),
+                           compute=pb.Compute(gpu_seconds=2.5e6, cost=usd(10**15)),
+                           actual_cost=usd(10**15)), "usage"),
 ])
 def test_bad_usage_fields_are_invalid_argument_naming_the_field(stub, request_, field):
     err = rpc_error(stub.ReportUsage, request_)
@@ -230,3 +230,50 @@ def test_list_models_reports_prices_in_the_configured_currency(stub):
     mini = next(m for m in resp.models if m.id == "gpt-4o-mini")
     assert mini.input_price_per_mtok.nanos == 150_000_000
     assert mini.output_price_per_mtok.nanos == 600_000_000
+
+
+def test_prediction_error_is_against_the_model_actually_used(stub):
+    route = stub.Route(pb.RouteRequest(task_description=HARD, attribution=KEYS))
+    fallback = next(c for c in route.candidates if c.model != route.model)
+    resp = stub.ReportUsage(pb.ReportUsageRequest(
+        usage_id="fb-1", decision_id=route.decision_id, model=fallback.model,
+        tokens=pb.TokenUsage(input=100, output=10)))
+    assert resp.prediction_error.predicted_cost.nanos == fallback.predicted_cost.nanos
+
+
+def test_partial_attribution_on_a_report_keeps_the_decisions_other_keys(stub):
+    route = stub.Route(pb.RouteRequest(task_description=EASY, attribution=KEYS))
+    stub.ReportUsage(pb.ReportUsageRequest(
+        usage_id="attr-1", decision_id=route.decision_id,
+        attribution=pb.Attribution(user="bob", labels={"step": "2"}),
+        tokens=pb.TokenUsage(input=10)))
+    savings = stub.GetSavings(pb.GetSavingsRequest())
+    assert {(a.team, a.agent) for a in savings.by_agent} == {("finance", "reconciler")}
+
+
+@pytest.mark.parametrize(("call", "request_", "field"), [
+    ("GetDecision", pb.GetDecisionRequest(decision_id="d\0x"), "decision_id"),
+    ("GetDecision", pb.GetDecisionRequest(), "decision_id"),
+    ("ReportUsage", pb.ReportUsageRequest(usage_id="u1\n", attribution=KEYS, model="gpt-4o"),
+     "usage_id"),
+    ("GetSavings", pb.GetSavingsRequest(end_time={"seconds": -5}), "end_time"),
+    ("GetSavings", pb.GetSavingsRequest(start_time={"seconds": 2**62}), "start_time"),
+])
+def test_malformed_ids_and_times_are_invalid_argument(stub, call, request_, field):
+    err = rpc_error(getattr(stub, call), request_)
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert field in bad_request_fields(err)
+
+
+def test_a_replay_is_answered_even_when_its_decision_is_gone(server, stub):
+    """Replays return the stored answer before anything is checked against current state."""
+    route = stub.Route(pb.RouteRequest(task_description=EASY, attribution=KEYS))
+    report = pb.ReportUsageRequest(usage_id="gone-1", decision_id=route.decision_id,
+                                   tokens=pb.TokenUsage(input=10, output=5))
+    first = stub.ReportUsage(report)
+    service = server.app.service
+    with server.app.store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM decisions"))
+    service._decisions = type(service._decisions)(10)  # forget the cached decision
+    again = stub.ReportUsage(report)
+    assert again.replayed and again.cost == first.cost
