@@ -25,7 +25,7 @@ from router.core.errors import (
     UnknownDecision,
 )
 from router.core.policy import Constraints, RoutableModel, choose, evaluate
-from router.core.pricing import ComputeUse, CostBreakdown, ReviewUse, ToolUse, usage_cost
+from router.core.pricing import ComputeUse, ReviewUse, ToolUse, check_cost_bounds, usage_cost
 from router.core.records import (
     Attribution,
     DecisionRecord,
@@ -236,7 +236,7 @@ class RouterService:
                              if req.review_hourly_rate else None),
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
         )
-        _check_cost_bounds(cost)
+        check_cost_bounds(cost, MAX_MONEY_NANOS)
         return UsageRecord(
             usage_id=req.usage_id,
             payload_hash=digest,
@@ -365,19 +365,6 @@ def _representable(nanos: int, what: str) -> int:
         raise PreconditionFailed(f"the {what} exceeds what the API can represent "
                                  f"({INT64_MAX} nanos); narrow the query")
     return nanos
-
-
-def _check_cost_bounds(cost: CostBreakdown) -> None:
-    """Every part is bounded on input, but a product of two bounds can still exceed what a
-    ledger row (and an int64 on the wire) can hold: refuse the report rather than overflow."""
-    parts = (("tokens", cost.tokens), ("tool_calls", cost.tools), ("compute", cost.compute),
-             ("human_review", cost.human_review))
-    for name, value in parts:
-        if value > MAX_MONEY_NANOS:
-            raise InvalidRequest.of(name, f"costs {value} nanos, more than the {MAX_MONEY_NANOS} "
-                                          "one call may record")
-    if cost.total > MAX_MONEY_NANOS:
-        raise InvalidRequest.of("usage", f"the call's total cost exceeds {MAX_MONEY_NANOS} nanos")
 
 
 def _route_payload(req: RouteInput) -> dict:

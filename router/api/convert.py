@@ -10,7 +10,7 @@ from router.core.catalog import ModelSpec
 from router.core.errors import InvalidRequest
 from router.core.money import Money
 from router.core.pricing import CostBreakdown, TokenCounts
-from router.core.records import Attribution, DecisionRecord, UsageRecord
+from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
 from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
 from router.service import RouteResult, UsageResult
@@ -151,15 +151,13 @@ def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
         cost=cost_breakdown(u.cost, u.currency), replayed=result.replayed,
         recorded_at=_timestamp(u.recorded_us),
     )
-    if u.predicted_cost is not None:
-        error = u.cost.tokens - u.predicted_cost
+    error = prediction_error(u)
+    if error is not None:
         resp.prediction_error.CopyFrom(pb.PredictionError(
-            predicted_cost=money(u.predicted_cost, u.currency),
-            cost_error=money(error, u.currency),
-            cost_error_ratio=error / u.predicted_cost if u.predicted_cost else 0.0,
-            output_tokens_error=(u.tokens.output + u.tokens.reasoning)
-            - (u.predicted_output_tokens or 0),
-        ))
+            predicted_cost=money(error.predicted_cost, u.currency),
+            cost_error=money(error.cost_error, u.currency),
+            cost_error_ratio=error.cost_error_ratio,
+            output_tokens_error=error.output_tokens_error))
     return resp
 
 

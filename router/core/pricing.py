@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.core.catalog import RateCard, TokenPrices
+from router.core.errors import InvalidRequest
 from router.core.money import mul_div_round
 
 _PER_MTOK = 1_000_000
@@ -102,3 +103,15 @@ def usage_cost(
         compute=compute_total,
         human_review=review_total,
     )
+
+
+def check_cost_bounds(cost: CostBreakdown, limit: int) -> None:
+    """Every input is bounded, but a product of two bounds can still exceed what one ledger row
+    (and an int64 on the wire) should hold: refuse the report rather than overflow."""
+    for name, value in (("tokens", cost.tokens), ("tool_calls", cost.tools),
+                        ("compute", cost.compute), ("human_review", cost.human_review)):
+        if value > limit:
+            raise InvalidRequest.of(name, f"costs {value} nanos, more than the {limit} one call "
+                                          "may record")
+    if cost.total > limit:
+        raise InvalidRequest.of("usage", f"the call's total cost exceeds {limit} nanos")

@@ -113,3 +113,24 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     """A stable digest of a request's content: tells a replay from a conflicting reuse of an id."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionError:
+    """How far a call's actual token cost and output landed from the prediction for its model."""
+
+    predicted_cost: int
+    cost_error: int  # actual token cost - predicted, nanos
+    cost_error_ratio: float  # cost_error / predicted_cost (0 when nothing was predicted)
+    output_tokens_error: int  # actual (output + reasoning) - predicted output tokens
+
+
+def prediction_error(usage: UsageRecord) -> PredictionError | None:
+    if usage.predicted_cost is None:
+        return None
+    error = usage.cost.tokens - usage.predicted_cost
+    return PredictionError(
+        predicted_cost=usage.predicted_cost, cost_error=error,
+        cost_error_ratio=error / usage.predicted_cost if usage.predicted_cost else 0.0,
+        output_tokens_error=usage.tokens.output + usage.tokens.reasoning
+        - (usage.predicted_output_tokens or 0))
