@@ -25,6 +25,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the gRPC service")
     for f in dataclasses.fields(Settings):
         flag = "--" + f.name.replace("_", "-")
+        if str(f.type) == "bool":
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                           default=None, help=f"{f.metadata['help']} (env "
+                           f"ROUTER_{f.name.upper()}, default {f.default})")
+            continue
         kind = {"int": int, "float": float}.get(str(f.type), str)
         p.add_argument(flag, dest=f.name, type=kind, default=None,
                        help=f"{f.metadata['help']} (env ROUTER_{f.name.upper()}, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ import structlog
 from router.core.calibration import Factor
 from router.core.errors import StoreUnavailable
 from router.core.records import DecisionRecord, UsageRecord
-from router.store.base import Store, UsageWrite
+from router.store.base import Store, UsageWrite, WriteStatus
 
 log = structlog.get_logger("router.recorder")
 
@@ -49,8 +50,11 @@ class Recorder:
     """Batches decision and usage records into single transactions on a background thread."""
 
     def __init__(self, store: Store, *, max_batch: int = 1024, queue_limit: int = 100_000,
-                 retry_backoff_s: float = 0.05, max_backoff_s: float = 2.0) -> None:
+                 retry_backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 on_commit: Callable[[list[UsageWrite]], None] | None = None) -> None:
         self._store = store
+        # told of every newly recorded usage, after its commit and before its caller is answered
+        self.on_commit = on_commit
         self._max_batch = max_batch
         self._queue_limit = queue_limit
         self._retry_backoff_s = retry_backoff_s
@@ -174,6 +178,13 @@ class Recorder:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
         self.batches += 1
+        if self.on_commit is not None:
+            inserted = [r for r in results if r is not None and r.status is WriteStatus.INSERTED]
+            if inserted:
+                try:
+                    self.on_commit(inserted)
+                except Exception:
+                    log.exception("recorder.on_commit_failed", usages=len(inserted))
         for item, result in zip(usage_items, results, strict=True):
             if not item.future.done():  # isolated failures already carry their exception
                 item.future.set_result(result)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
+import prometheus_client
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -60,7 +61,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     catalog = load_catalog(settings.catalog_path)
     classifier = Classifier.load(settings.classifier_path)
     store = SqlStore(settings.database_url, pool_size=settings.pool_size,
-                     sqlite_synchronous=settings.sqlite_synchronous)
+                     sqlite_synchronous=settings.sqlite_synchronous,
+                     timeout_s=settings.store_timeout_ms / 1000)
     store.migrate()
     recorder = Recorder(store, max_batch=settings.max_batch,
                         queue_limit=settings.queue_limit).start()
@@ -89,7 +91,8 @@ async def create_server(app: App, address: str) -> Server:
                   4 * app.settings.max_description_chars + (1 << 20)),
                  ("grpc.so_reuseport", 0)],
     )
-    router_pb2_grpc.add_RouterServicer_to_server(RouterServicer(app.service, app.offload),
+    router_pb2_grpc.add_RouterServicer_to_server(RouterServicer(app.service, app.offload,
+                                                                app.settings.admin_token),
                                                  server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -122,6 +125,20 @@ async def _watch_store(app: App, server: Server, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _STORE_CHECK_INTERVAL_S)
 
 
+async def _keep_budgets(app: App, stop: asyncio.Event) -> None:
+    """Sweep expired holds and pick up budget changes every ``budget_tick_s``, off the loop."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(app.offload, app.service.tick)
+        except StoreUnavailable as exc:
+            log.warning("budgets.tick_failed", error=str(exc))
+        except Exception:
+            log.exception("budgets.tick_crashed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), app.settings.budget_tick_s)
+
+
 async def run(app: App, stop: asyncio.Event | None = None,
               on_started: Callable[[int], None] | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
@@ -134,6 +151,11 @@ async def run(app: App, stop: asyncio.Event | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     watcher = asyncio.create_task(_watch_store(app, server, stop))
+    keeper = asyncio.create_task(_keep_budgets(app, stop))
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+        loop.add_signal_handler(signal.SIGHUP, app.service.budgets.reload_file, True)
+    if app.settings.metrics_port:
+        prometheus_client.start_http_server(app.settings.metrics_port, addr="127.0.0.1")
     log.info("server.started", address=app.settings.address, port=server.port,
              database=_redact(app.settings.database_url), models=len(app.catalog.enabled()),
              classifier=app.classifier.version)
@@ -144,6 +166,7 @@ async def run(app: App, stop: asyncio.Event | None = None,
     await server.health.enter_graceful_shutdown()
     await server.grpc_server.stop(app.settings.shutdown_grace_s)
     await watcher
+    await keeper
     queued = app.recorder.queued()
     await loop.run_in_executor(None, app.close)
     log.info("server.stopped", flushed=queued)

@@ -6,6 +6,7 @@ module's results back; the store seam does the persistence.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -14,20 +15,44 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import structlog
+from prometheus_client import Counter
+
+from router.budgeting import BudgetBook, HoldRefused, Ledger, Pause, Throttle, ledger_for
+from router.core.budgets import (
+    Action,
+    BudgetRule,
+    BudgetStatus,
+    Scope,
+    applicable,
+    charges_for,
+    enforcement,
+    exhausted,
+)
 from router.core.calibration import OutputCalibrator
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
 from router.core.errors import (
+    BudgetExhausted,
     Conflict,
     InvalidRequest,
     PreconditionFailed,
+    StoreUnavailable,
     UnknownDecision,
 )
-from router.core.policy import Constraints, RoutableModel, choose, evaluate
+from router.core.policy import (
+    Constraints,
+    Exclusion,
+    ReasonCode,
+    RoutableModel,
+    choose,
+    evaluate,
+)
 from router.core.pricing import ComputeUse, ReviewUse, ToolUse, check_cost_bounds, usage_cost
 from router.core.records import (
     Attribution,
+    CandidateRecord,
     DecisionRecord,
     Outcome,
     UsageRecord,
@@ -48,6 +73,9 @@ from router.settings import Settings
 from router.store.base import Store, UsageWrite, WriteStatus
 
 _CALIBRATION_SAVE_S = 1.0
+log = structlog.get_logger("router.service")
+FAIL_OPEN = Counter("router_budget_fail_open_total",
+                    "Routes admitted without budget checks because the store was unreachable")
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -79,12 +107,18 @@ class _Lru(Generic[K, V]):
 class RouteResult:
     decision: DecisionRecord
     replayed: bool = False
+    budgets: tuple[BudgetStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class UsageResult:
     usage: UsageRecord
     replayed: bool
+    budgets: tuple[BudgetStatus, ...] = ()
+
+
+class _Retry(Exception):
+    """A hold lost a race for the last of a budget's room: route again on fresh totals."""
 
 
 def new_id(prefix: str, now_us: int) -> str:
@@ -101,6 +135,8 @@ class RouterService:
         store: Store,
         recorder: Recorder,
         clock: Clock | None = None,
+        budgets: BudgetBook | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -119,6 +155,13 @@ class RouterService:
         self._calibration_saved = time.monotonic()
         self._decisions: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
         self._by_request: _Lru[str, DecisionRecord] = _Lru(settings.decision_cache_size)
+        self.budgets = budgets if budgets is not None else BudgetBook(
+            store, settings.budgets_path or None)
+        self.ledger: Ledger = ledger if ledger is not None else ledger_for(store)
+        self.throttle = Throttle()
+        self.fail_open_count = 0
+        self._refreshed = time.monotonic()
+        recorder.on_commit = self.ledger.on_commit
 
     # -- Route -------------------------------------------------------------------------------
 
@@ -136,20 +179,53 @@ class RouterService:
                 if prior.request_hash != request_hash:
                     raise Conflict(f"request_id {req.request_id!r} was used for a different "
                                    "request")
-                return RouteResult(prior, replayed=True)
+                rules = applicable(self.budgets.rules, prior.attribution, prior.model)
+                return RouteResult(prior, replayed=True, budgets=tuple(
+                    self._statuses(rules, self.clock.now_us())))
 
+        if self.budgets.active:
+            try:
+                return self._route(req, request_hash, fresh=False)
+            except _Retry:
+                return self._route(req, request_hash, fresh=True)
+        return self._route(req, request_hash, fresh=False)
+
+    def _route(self, req: RouteInput, request_hash: str, fresh: bool) -> RouteResult:
+        now = self.clock.now_us()
+        pause, paused_models = self.budgets.paused(req.attribution)
+        if pause is not None:
+            raise PreconditionFailed(
+                f"routing is paused for {pause.scope.describe()}"
+                + (f": {pause.reason}" if pause.reason else "") + " (ResumeScope to resume)")
+        statuses = self._statuses(applicable(self.budgets.rules, req.attribution), now, fresh)
         assessment = self.classifier.assess(req.task_description)
         input_tokens = req.estimated_input_tokens
         if input_tokens is None:
             input_tokens = estimate_tokens(req.task_description)
         target = req.quality_target if req.quality_target is not None \
             else self.settings.default_quality_target
-        budget = req.remaining_budget.nanos if req.remaining_budget is not None else None
+        caller_budget = req.remaining_budget.nanos if req.remaining_budget is not None else None
+        budget, token_budget, model_room = caller_budget, None, None
+        if statuses:
+            ladder = enforcement(statuses)
+            for s in ladder.throttled:
+                wait = self.throttle.wait(s, now)
+                if wait > 0:
+                    raise BudgetExhausted(
+                        f"budget {s.rule.id!r} is {s.fraction:.0%} used and throttled to "
+                        f"{s.rule.throttle_per_minute} calls a minute", [s.violation()],
+                        retry_after_seconds=wait)
+            if ladder.quality_cap is not None:
+                target = min(target, ladder.quality_cap)
+            if ladder.money_room is not None:
+                budget = ladder.money_room if budget is None else min(budget, ladder.money_room)
+            token_budget, model_room = ladder.token_room, ladder.model_room or None
         constraints = Constraints(
             capabilities=req.capabilities,
             min_context_tokens=req.min_context_tokens,
             allowed=frozenset(self._known[m.lower()].id for m in req.allowed_models) or None,
-            excluded=frozenset(self._known[m.lower()].id for m in req.excluded_models),
+            excluded=frozenset(self._known[m.lower()].id for m in req.excluded_models)
+            | paused_models,
             max_output_tokens=req.max_output_tokens,
         )
         task_type, agent = req.attribution.task_type, req.attribution.agent
@@ -158,9 +234,23 @@ class RouterService:
             def factor(model: str) -> float:
                 return self.calibrator.factor(model, task_type, agent)
         candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
-                              budget, factor)
-        decision = choose(candidates, target, budget, input_tokens, currency)
-        now = self.clock.now_us()
+                              budget, factor, token_budget, model_room)
+        try:
+            decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
+        except BudgetExhausted as exc:
+            over = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET), None)
+            if over is not None and statuses:
+                raise self._refusal(statuses, over, input_tokens, now, all_rules=True) from exc
+            raise
+        if decision.reason is ReasonCode.BEST_AFFORDABLE and statuses:
+            # a budget priced the adequate models out: downgrade only where its rule allows
+            adequate = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET
+                             and c.quality >= target and (caller_budget is None
+                                                          or c.cost <= caller_budget)), None)
+            if adequate is not None:
+                refusal = self._refusal(statuses, adequate, input_tokens, now, all_rules=False)
+                if refusal.violations:
+                    raise refusal
         chosen = decision.chosen
         record = DecisionRecord(
             decision_id=new_id("d", now),
@@ -177,23 +267,84 @@ class RouterService:
             input_tokens=input_tokens,
             output_tokens=chosen.output_tokens,
             predicted_cost=chosen.cost,
-            currency=currency,
+            currency=self.catalog.currency,
             reason_code=int(decision.reason),
             reason_message=decision.reason_message,
             fallbacks=tuple(c.model for c in decision.fallbacks),
             candidates=decision.candidates,
             classifier_version=self.classifier.version,
         )
-        self.recorder.record_decision(record)
+        held: tuple[BudgetStatus, ...] = ()
+        holding = [s for s in statuses if s.rule.scope.model in (None, chosen.model)]
+        if holding:
+            held = self._hold(record, holding, fresh, now)
+        try:
+            self.recorder.record_decision(record)
+        except BaseException:
+            if held:  # a Route that fails never leaves a hold behind
+                self.ledger.release(record.decision_id)
+            raise
         self._decisions.put(record.decision_id, record)
         if req.request_id:
             self._by_request.put(req.request_id, record)
-        return RouteResult(record)
+        return RouteResult(record, budgets=held)
+
+    def _statuses(self, rules: list[BudgetRule], now: int, fresh: bool = False
+                  ) -> list[BudgetStatus]:
+        if not rules:
+            return []
+        try:
+            return self.ledger.statuses(rules, now, fresh)
+        except StoreUnavailable:
+            if not self.settings.budget_fail_open:
+                raise
+            self._failed_open("statuses")
+            return []
+
+    def _hold(self, record: DecisionRecord, statuses: list[BudgetStatus], fresh: bool,
+              now: int) -> tuple[BudgetStatus, ...]:
+        tokens = record.input_tokens + record.output_tokens
+        try:
+            return tuple(self.ledger.hold(record.decision_id, statuses, record.predicted_cost,
+                                          tokens, now))
+        except HoldRefused as refused:
+            if not fresh:
+                raise _Retry() from refused
+            full = [s for s in statuses if s.rule.id == refused.budget_id]
+            raise exhausted(full, now, f"budget {refused.budget_id!r} has no room left for "
+                            "this call") from refused
+        except StoreUnavailable:
+            if not self.settings.budget_fail_open:
+                raise
+            self._failed_open("hold")
+            return ()
+
+    def _failed_open(self, stage: str) -> None:
+        self.fail_open_count += 1
+        log.warning("budgets.fail_open", stage=stage, count=self.fail_open_count)
+        FAIL_OPEN.inc()
+
+    def _refusal(self, statuses: list[BudgetStatus], candidate: CandidateRecord,
+                 input_tokens: int, now: int, all_rules: bool) -> BudgetExhausted:
+        """RESOURCE_EXHAUSTED naming the budgets without room for ``candidate`` (only the
+        blocking ones unless ``all_rules``)."""
+        tokens = input_tokens + candidate.output_tokens
+        full = [s for s in statuses if s.rule.scope.model in (None, candidate.model)
+                and not s.fits(candidate.cost, tokens)
+                and (all_rules or s.rule.on_exhausted is Action.BLOCK)]
+        if not full:
+            return BudgetExhausted("no model fits the remaining budget")
+        names = ", ".join(repr(s.rule.id) for s in full)
+        return exhausted(full, now, f"budget {names} has no room for {candidate.model} "
+                         f"(predicted {candidate.cost} nanos, {tokens} tokens)")
 
     def route_needs_store_read(self, req: RouteInput) -> bool:
-        """True when ``route`` may wait on a remote store (the edge then runs it off-loop)."""
-        return bool(req.request_id) and not self.store.local_reads and \
-            self._by_request.get(req.request_id) is None
+        """True when ``route`` may wait on a remote store (the edge then runs it off-loop):
+        a shared ledger is asked on every Route that budgets apply to."""
+        if self.store.local_reads:
+            return False
+        return self.budgets.active or (bool(req.request_id)
+                                       and self._by_request.get(req.request_id) is None)
 
     # -- ReportUsage -------------------------------------------------------------------------
 
@@ -237,11 +388,15 @@ class RouterService:
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
         )
         check_cost_bounds(cost, MAX_MONEY_NANOS)
+        recorded_us = self.clock.now_us()
+        t = req.tokens
+        charges = charges_for(applicable(self.budgets.rules, attribution, model.id), recorded_us,
+                              cost.total, t.input + t.cached_input + t.output + t.reasoning)
         return UsageRecord(
             usage_id=req.usage_id,
             payload_hash=digest,
             decision_id=decision.decision_id if decision else None,
-            recorded_us=self.clock.now_us(),
+            recorded_us=recorded_us,
             attribution=attribution,
             model=model.id,
             provider=model.provider,
@@ -256,6 +411,7 @@ class RouterService:
             # against the prediction for the model actually used, which may be a fallback
             predicted_cost=predicted.cost if predicted else None,
             predicted_output_tokens=predicted.output_tokens if predicted else None,
+            charges=charges,
         )
 
     def submit_usage(self, record: UsageRecord) -> Future:
@@ -268,7 +424,25 @@ class RouterService:
             raise Conflict(f"usage_id {usage_id!r} was already recorded with a different payload")
         if write.status is WriteStatus.INSERTED:
             self._calibrate(write.record)
-        return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED)
+        return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED,
+                           budgets=self._usage_statuses(write))
+
+    def _usage_statuses(self, write: UsageWrite) -> tuple[BudgetStatus, ...]:
+        """The budgets the usage was charged to, as they stand after the charge."""
+        u = write.record
+        if write.status is WriteStatus.INSERTED:
+            rules = [r for c in u.charges if (r := self._rule(c.budget_id)) is not None]
+        else:
+            rules = applicable(self.budgets.rules, u.attribution, u.model)
+        if not rules:
+            return ()
+        try:
+            return tuple(self.ledger.statuses(rules, u.recorded_us))
+        except StoreUnavailable:
+            return ()  # the usage is recorded; only its report of the budgets is missing
+
+    def _rule(self, budget_id: str) -> BudgetRule | None:
+        return next((r for r in self.budgets.rules if r.id == budget_id), None)
 
     def report_usage(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
         """Blocking convenience over prepare/submit/finish, for the CLI and tests."""
@@ -351,6 +525,49 @@ class RouterService:
         for line in (report.total, *report.by_team, *report.by_agent):
             _representable(max(line.actual, line.counterfactual), "total cost")
         return report
+
+    # -- Budgets -----------------------------------------------------------------------------
+
+    def set_budget(self, rule: BudgetRule) -> BudgetRule:
+        if rule.scope.model is not None and self.catalog.find(rule.scope.model) is None:
+            raise InvalidRequest.of("budget.scope.model",
+                                    f"unknown model {rule.scope.model[:80]!r}")
+        if rule.scope.model is not None:
+            rule = dataclasses.replace(rule, scope=dataclasses.replace(
+                rule.scope, model=self._known[rule.scope.model.lower()].id))
+        self.budgets.put(rule, self.clock.now_us())
+        return rule
+
+    def get_budget(self, budget_id: str) -> BudgetRule:
+        return self.budgets.get(budget_id)
+
+    def list_budgets(self) -> tuple[tuple[BudgetRule, ...], list[Pause]]:
+        return self.budgets.rules, self.budgets.pauses()
+
+    def delete_budget(self, budget_id: str) -> None:
+        self.budgets.delete(budget_id)
+
+    def budget_status(self, budget_id: str, at_us: int | None = None) -> BudgetStatus:
+        rule = self.budgets.get(budget_id)
+        return self.ledger.statuses([rule], self.clock.now_us() if at_us is None else at_us,
+                                    fresh=True)[0]
+
+    def pause(self, scope: Scope, reason: str) -> Pause:
+        return self.budgets.pause(scope, reason, self.clock.now_us())
+
+    def resume(self, scope: Scope) -> bool:
+        return self.budgets.resume(scope)
+
+    def tick(self) -> int:
+        """Housekeeping, off the hot path: release expired holds, pick up budget changes."""
+        released = self.ledger.sweep(self.clock.now_us())
+        if released:
+            log.info("budgets.holds_expired", released=released)
+        self.budgets.reload_file()
+        if time.monotonic() - self._refreshed >= self.settings.budget_refresh_s:
+            self._refreshed = time.monotonic()
+            self.budgets.refresh()
+        return released
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()

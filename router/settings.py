@@ -43,6 +43,20 @@ class Settings:
     decision_cache_size: int = _setting(100_000, "recent decisions kept in memory")
     max_concurrent_rpcs: int = _setting(4096, "RPCs in flight before RESOURCE_EXHAUSTED")
     shutdown_grace_s: float = _setting(10.0, "on SIGTERM, how long in-flight RPCs may finish")
+    budgets_path: str = _setting(
+        "", "budgets file (TOML, policies as code; reloaded when it changes); empty: none")
+    admin_token: str = _setting(
+        "", "bearer token the budget-management RPCs require; empty: those RPCs are refused")
+    store_timeout_ms: int = _setting(
+        2000, "bound on any wait for the store (connect, pool, statement) before UNAVAILABLE")
+    budget_fail_open: bool = _setting(
+        False, "route without budget checks when the store is unreachable (logged and counted) "
+        "instead of answering UNAVAILABLE")
+    budget_tick_s: float = _setting(
+        1.0, "how often expired holds are swept and the budgets file checked for changes")
+    budget_refresh_s: float = _setting(
+        2.0, "how often API-managed budgets and pauses are re-read (other replicas' changes)")
+    metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
 
@@ -65,6 +79,12 @@ class Settings:
 
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    if str(type_name) == "bool":
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"ROUTER_{name.upper()}={raw!r} is not a valid bool")
     kind = {"int": int, "float": float, "str": str}.get(str(type_name), str)
     try:
         return kind(raw)

@@ -6,6 +6,17 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router.budgeting import Pause
+from router.core.budgets import (
+    SCOPE_KEYS,
+    Action,
+    BudgetError,
+    BudgetRule,
+    BudgetStatus,
+    Scope,
+    State,
+    rule_from_mapping,
+)
 from router.core.catalog import ModelSpec
 from router.core.errors import InvalidRequest
 from router.core.money import Money
@@ -13,6 +24,7 @@ from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
 from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
+from router.core.windows import FOREVER, WindowKind
 from router.service import RouteResult, UsageResult
 from router.v1 import router_pb2 as pb
 
@@ -128,6 +140,8 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
         quality_target=d.quality_target, classifier_version=d.classifier_version,
     )
     _add_candidates(resp.candidates, d)
+    if result.budgets:
+        resp.budgets.extend(budget_status(b, d.currency) for b in result.budgets)
     return resp
 
 
@@ -158,6 +172,8 @@ def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
             cost_error=money(error.cost_error, u.currency),
             cost_error_ratio=error.cost_error_ratio,
             output_tokens_error=error.output_tokens_error))
+    if result.budgets:
+        resp.budgets.extend(budget_status(b, u.currency) for b in result.budgets)
     return resp
 
 
@@ -222,3 +238,107 @@ def optional_time_us(parent: object, name: str) -> int | None:
     if not _TIME_RANGE_US[0] <= value <= _TIME_RANGE_US[1]:
         raise InvalidRequest.of(name, "must lie between 1970 and 9999")
     return value
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+_WINDOWS = {
+    pb.BUDGET_WINDOW_HOUR: WindowKind.HOUR, pb.BUDGET_WINDOW_DAY: WindowKind.DAY,
+    pb.BUDGET_WINDOW_WEEK: WindowKind.WEEK, pb.BUDGET_WINDOW_MONTH: WindowKind.MONTH,
+    pb.BUDGET_WINDOW_TOTAL: WindowKind.TOTAL,
+}
+_WINDOW_VALUES = {kind: value for value, kind in _WINDOWS.items()}
+_ACTIONS = {pb.EXHAUSTED_ACTION_BLOCK: Action.BLOCK,
+            pb.EXHAUSTED_ACTION_DOWNGRADE: Action.DOWNGRADE}
+_ACTION_VALUES = {action: value for value, action in _ACTIONS.items()}
+_STATES = {State.OK: pb.BUDGET_STATE_OK, State.ALERT: pb.BUDGET_STATE_ALERT,
+           State.DOWNGRADE: pb.BUDGET_STATE_DOWNGRADE, State.THROTTLE: pb.BUDGET_STATE_THROTTLE,
+           State.EXHAUSTED: pb.BUDGET_STATE_EXHAUSTED}
+
+
+def scope(msg: pb.BudgetScope, field: str = "scope") -> Scope:
+    raw = {k: v for k in SCOPE_KEYS if (v := getattr(msg, k))}
+    try:
+        return Scope.parse(raw)
+    except BudgetError as exc:
+        raise InvalidRequest.of(field, str(exc)) from None
+
+
+def budget_rule(msg: pb.Budget, currency: str) -> BudgetRule:
+    """A SetBudget request's budget, validated by the same parser as the budgets file."""
+    raw: dict[str, Any] = {"id": msg.id, "scope": scope(msg.scope, "budget.scope").as_dict()}
+    if msg.description:
+        raw["description"] = msg.description
+    if msg.HasField("limit"):
+        code = msg.limit.currency_code.strip().upper()
+        if code and code != currency:
+            raise InvalidRequest.of("budget.limit.currency_code",
+                                    f"must be {currency}, the service's currency")
+        if msg.limit.nanos <= 0:
+            raise InvalidRequest.of("budget.limit.nanos", "must be positive")
+        raw["limit"] = str(Money(msg.limit.nanos, currency).to_decimal())
+    if msg.limit_tokens:
+        raw["limit_tokens"] = msg.limit_tokens
+    if msg.window not in _WINDOWS:
+        raise InvalidRequest.of("budget.window", "required: hour, day, week, month or total")
+    raw["window"] = _WINDOWS[msg.window].value
+    raw["timezone"] = msg.time_zone or "UTC"
+    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at"):
+        if msg.HasField(key):
+            raw[key] = getattr(msg, key)
+    if msg.throttle_per_minute:
+        raw["throttle_per_minute"] = msg.throttle_per_minute
+    if msg.on_exhausted:
+        if msg.on_exhausted not in _ACTIONS:
+            raise InvalidRequest.of("budget.on_exhausted", "must be BLOCK or DOWNGRADE")
+        raw["on_exhausted"] = _ACTIONS[msg.on_exhausted].value
+    if msg.hold_ttl_seconds:
+        raw["hold_ttl_seconds"] = msg.hold_ttl_seconds
+    try:
+        return rule_from_mapping(raw)
+    except BudgetError as exc:
+        key = {"timezone": "time_zone", None: ""}.get(exc.key, exc.key)
+        raise InvalidRequest.of(f"budget.{key}" if key else "budget", str(exc)) from None
+
+
+def _scope_msg(s: Scope) -> pb.BudgetScope:
+    return pb.BudgetScope(**s.as_dict())
+
+
+def budget(rule: BudgetRule, currency: str, from_file: bool) -> pb.Budget:
+    msg = pb.Budget(
+        id=rule.id, description=rule.description, scope=_scope_msg(rule.scope),
+        limit_tokens=rule.limit_tokens or 0, window=_WINDOW_VALUES[rule.window],
+        time_zone=rule.timezone, throttle_per_minute=rule.throttle_per_minute or 0,
+        on_exhausted=_ACTION_VALUES[rule.on_exhausted], hold_ttl_seconds=rule.hold_ttl_s,
+        source=pb.BUDGET_SOURCE_FILE if from_file else pb.BUDGET_SOURCE_API,
+    )
+    if rule.limit is not None:
+        msg.limit.CopyFrom(money(rule.limit, currency))
+    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at"):
+        if (value := getattr(rule, key)) is not None:
+            setattr(msg, key, value)
+    return msg
+
+
+def budget_status(s: BudgetStatus, currency: str) -> pb.BudgetStatus:
+    rule, t = s.rule, s.totals
+    msg = pb.BudgetStatus(
+        budget_id=rule.id, window_key=s.window.key,
+        spent=money(t.spent, currency), held=money(t.held, currency),
+        limit_tokens=rule.limit_tokens or 0, tokens_spent=t.tokens_spent,
+        tokens_held=t.tokens_held, tokens_remaining=s.tokens_remaining or 0,
+        state=_STATES[s.state], used_fraction=s.fraction,
+    )
+    if s.window.start_us != FOREVER[0]:
+        msg.window_start.CopyFrom(_timestamp(s.window.start_us))
+        msg.window_end.CopyFrom(_timestamp(s.window.end_us))
+    if rule.limit is not None:
+        msg.limit.CopyFrom(money(rule.limit, currency))
+        msg.remaining.CopyFrom(money(s.remaining or 0, currency))
+    return msg
+
+
+def paused_scope(p: Pause) -> pb.PausedScope:
+    return pb.PausedScope(scope=_scope_msg(p.scope), reason=p.reason,
+                          paused_at=_timestamp(p.paused_us))

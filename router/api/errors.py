@@ -12,9 +12,11 @@ from router.core.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
+    PermissionDenied,
     PreconditionFailed,
     RouterError,
     StoreUnavailable,
+    Unauthenticated,
 )
 
 _CODES: list[tuple[type[RouterError], int]] = [
@@ -24,6 +26,8 @@ _CODES: list[tuple[type[RouterError], int]] = [
     (BudgetExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (PreconditionFailed, code_pb2.FAILED_PRECONDITION),
     (StoreUnavailable, code_pb2.UNAVAILABLE),
+    (Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (PermissionDenied, code_pb2.PERMISSION_DENIED),
 ]
 
 

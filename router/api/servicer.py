@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,12 @@ import structlog
 
 from router.api import convert
 from router.api.errors import internal_status, to_status
-from router.core.errors import RouterError
+from router.core.errors import (
+    InvalidRequest,
+    PermissionDenied,
+    RouterError,
+    Unauthenticated,
+)
 from router.service import RouterService
 from router.store.base import UsageWrite
 from router.v1 import router_pb2 as pb
@@ -29,10 +35,26 @@ def _keys(a: Any) -> dict[str, str]:
 
 
 class RouterServicer(pb_grpc.RouterServicer):
-    def __init__(self, service: RouterService, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, service: RouterService, offload: ThreadPoolExecutor,
+                 admin_token: str = "") -> None:
         self._service = service
         self._offload = offload
+        self._admin_token = admin_token.encode()
         self._models: dict[bool, pb.ListModelsResponse] = {}
+
+    def _require_admin(self, context: grpc.aio.ServicerContext) -> None:
+        """Mutating budget RPCs need ``authorization: Bearer <admin token>``."""
+        header = dict(context.invocation_metadata() or ()).get("authorization", "")
+        if not header:
+            raise Unauthenticated("this call needs the metadata 'authorization: Bearer <admin "
+                                  "token>'")
+        scheme, _, token = header.partition(" ")
+        if not self._admin_token:
+            raise PermissionDenied("budget management is disabled: no admin token is "
+                                   "configured (ROUTER_ADMIN_TOKEN)")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                                  self._admin_token):
+            raise PermissionDenied("the admin token is not valid")
 
     async def _handle(self, rpc: str, context: grpc.aio.ServicerContext,
                       body: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
@@ -65,7 +87,7 @@ class RouterServicer(pb_grpc.RouterServicer):
                     ) -> pb.RouteResponse:
         async def body(line: dict[str, Any]) -> pb.RouteResponse:
             inp = convert.route_input(request)
-            if self._service.route_needs_store_read(inp):
+            if self._service.route_needs_store_read(inp):  # remote store: off the loop
                 result = await self._blocking(self._service.route, inp)
             else:
                 result = self._service.route(inp)
@@ -88,7 +110,10 @@ class RouterServicer(pb_grpc.RouterServicer):
                 prepared = self._service.prepare_usage(inp)
             write = prepared if isinstance(prepared, UsageWrite) else \
                 await asyncio.wrap_future(self._service.submit_usage(prepared))
-            result = self._service.finish_usage(write, inp.usage_id)
+            if self._service.store.local_reads:
+                result = self._service.finish_usage(write, inp.usage_id)
+            else:
+                result = await self._blocking(self._service.finish_usage, write, inp.usage_id)
             u = result.usage
             line.update(model=u.model, cost_nanos=u.cost.total,
                         predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
@@ -135,3 +160,86 @@ class RouterServicer(pb_grpc.RouterServicer):
             return convert.savings_response(report)
 
         return await self._handle("GetSavings", context, body)
+
+    # -- Budgets ---------------------------------------------------------------------------------
+
+    def _currency(self) -> str:
+        return self._service.catalog.currency
+
+    def _budget_msg(self, rule: Any) -> pb.Budget:
+        return convert.budget(rule, self._currency(),
+                              self._service.budgets.is_from_file(rule.id))
+
+    async def SetBudget(self, request: pb.SetBudgetRequest,
+                        context: grpc.aio.ServicerContext) -> pb.Budget:
+        async def body(line: dict[str, Any]) -> pb.Budget:
+            self._require_admin(context)
+            rule = convert.budget_rule(request.budget, self._currency())
+            line["budget_id"] = rule.id
+            return self._budget_msg(await self._blocking(self._service.set_budget, rule))
+
+        return await self._handle("SetBudget", context, body)
+
+    async def GetBudget(self, request: pb.GetBudgetRequest,
+                        context: grpc.aio.ServicerContext) -> pb.Budget:
+        async def body(line: dict[str, Any]) -> pb.Budget:
+            line["budget_id"] = request.id
+            return self._budget_msg(self._service.get_budget(request.id))
+
+        return await self._handle("GetBudget", context, body)
+
+    async def ListBudgets(self, request: pb.ListBudgetsRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ListBudgetsResponse:
+        async def body(line: dict[str, Any]) -> pb.ListBudgetsResponse:
+            rules, pauses = self._service.list_budgets()
+            line.update(budgets=len(rules), paused=len(pauses))
+            return pb.ListBudgetsResponse(
+                budgets=[self._budget_msg(r) for r in sorted(rules, key=lambda r: r.id)],
+                paused=[convert.paused_scope(p) for p in pauses])
+
+        return await self._handle("ListBudgets", context, body)
+
+    async def DeleteBudget(self, request: pb.DeleteBudgetRequest,
+                           context: grpc.aio.ServicerContext) -> pb.DeleteBudgetResponse:
+        async def body(line: dict[str, Any]) -> pb.DeleteBudgetResponse:
+            self._require_admin(context)
+            line["budget_id"] = request.id
+            await self._blocking(self._service.delete_budget, request.id)
+            return pb.DeleteBudgetResponse()
+
+        return await self._handle("DeleteBudget", context, body)
+
+    async def GetBudgetStatus(self, request: pb.GetBudgetStatusRequest,
+                              context: grpc.aio.ServicerContext) -> pb.BudgetStatus:
+        async def body(line: dict[str, Any]) -> pb.BudgetStatus:
+            line["budget_id"] = request.id
+            at = convert.optional_time_us(request, "at")
+            status = await self._blocking(self._service.budget_status, request.id, at)
+            line.update(window=status.window.key, state=status.state.name)
+            return convert.budget_status(status, self._currency())
+
+        return await self._handle("GetBudgetStatus", context, body)
+
+    async def PauseScope(self, request: pb.PauseScopeRequest,
+                         context: grpc.aio.ServicerContext) -> pb.PauseScopeResponse:
+        async def body(line: dict[str, Any]) -> pb.PauseScopeResponse:
+            self._require_admin(context)
+            scope = convert.scope(request.scope)
+            if len(request.reason) > 1000:
+                raise InvalidRequest.of("reason", "at most 1000 characters")
+            line["scope"] = scope.describe()
+            pause = await self._blocking(self._service.pause, scope, request.reason)
+            return pb.PauseScopeResponse(paused=convert.paused_scope(pause))
+
+        return await self._handle("PauseScope", context, body)
+
+    async def ResumeScope(self, request: pb.ResumeScopeRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ResumeScopeResponse:
+        async def body(line: dict[str, Any]) -> pb.ResumeScopeResponse:
+            self._require_admin(context)
+            scope = convert.scope(request.scope)
+            line["scope"] = scope.describe()
+            return pb.ResumeScopeResponse(
+                was_paused=await self._blocking(self._service.resume, scope))
+
+        return await self._handle("ResumeScope", context, body)

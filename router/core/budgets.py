@@ -22,14 +22,16 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from router.core import tomlfile
-from router.core.money import MoneyError, to_nanos
-from router.core.records import Attribution
-from router.core.windows import WindowKind, zone
+from router.core.errors import BudgetExhausted, QuotaViolation
+from router.core.money import NANOS_PER_UNIT, MoneyError, to_nanos
+from router.core.records import Attribution, Charge
+from router.core.windows import Window, WindowKind, window_at, zone
 
 SCOPE_KEYS = ("team", "agent", "user", "task_id", "task_type", "model")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -39,7 +41,12 @@ _KEYS = {"id", "description", "scope", "limit", "limit_tokens", "window", "timez
 
 
 class BudgetError(ValueError):
-    """A budget rule is malformed; the message names the file and line when there is one."""
+    """A budget rule is malformed; the message names the file and line when there is one, and
+    ``key`` the offending entry key."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Action(enum.Enum):
@@ -79,6 +86,26 @@ class Scope:
     def describe(self) -> str:
         parts = [f"{k}={getattr(self, k)}" for k in SCOPE_KEYS if getattr(self, k) is not None]
         return ", ".join(parts) or "everything"
+
+    def key(self) -> str:
+        """A canonical string for the scope (stable across processes): the pause table's key."""
+        return ",".join(f"{k}={getattr(self, k)}" for k in SCOPE_KEYS
+                        if getattr(self, k) is not None)
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k in SCOPE_KEYS if (v := getattr(self, k)) is not None}
+
+    @classmethod
+    def parse(cls, raw: Any) -> Scope:
+        """From a mapping of scope keys to non-empty strings; BudgetError otherwise."""
+        if not isinstance(raw, dict):
+            raise BudgetError("scope must be a table, e.g. { team = \"finance\" }")
+        bad = sorted(set(raw) - set(SCOPE_KEYS))
+        if bad:
+            raise BudgetError(f"unknown scope key {bad[0]!r} (known: {', '.join(SCOPE_KEYS)})")
+        if any(not isinstance(v, str) or not v or len(v) > 128 for v in raw.values()):
+            raise BudgetError("scope values must be strings of 1-128 characters")
+        return cls(**raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +165,35 @@ def rule_from_mapping(raw: dict[str, Any]) -> BudgetRule:
     return _Parser("", "request").rule(0, raw)
 
 
+def rule_to_mapping(rule: BudgetRule) -> dict[str, Any]:
+    """The inverse of ``rule_from_mapping``: the rule as a ``[[budgets]]`` entry."""
+    out: dict[str, Any] = {"id": rule.id, "scope": rule.scope.as_dict(),
+                           "window": rule.window.value, "timezone": rule.timezone,
+                           "on_exhausted": rule.on_exhausted.value,
+                           "hold_ttl_seconds": rule.hold_ttl_s}
+    if rule.description:
+        out["description"] = rule.description
+    if rule.limit is not None:
+        out["limit"] = str(Decimal(rule.limit) / NANOS_PER_UNIT)
+    if rule.limit_tokens is not None:
+        out["limit_tokens"] = rule.limit_tokens
+    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at",
+                "throttle_per_minute"):
+        if (value := getattr(rule, key)) is not None:
+            out[key] = value
+    return out
+
+
 class _Parser:
     def __init__(self, text: str, source: str) -> None:
         self._lines = tomlfile.TomlLines(text, "budgets")
         self._source = source
+        self._lines_known = bool(text)
 
     def _fail(self, message: str, key: str, index: int | None = None) -> BudgetError:
-        return BudgetError(f"{self._source}:{self._lines.line_of(key, index)}: {message}")
+        where = f"{self._source}:{self._lines.line_of(key, index)}: " if self._lines_known \
+            else ""
+        return BudgetError(f"{where}{message}", key)
 
     def rules(self, data: dict[str, Any]) -> tuple[BudgetRule, ...]:
         if data.get("schema_version", 1) != 1:
@@ -219,15 +268,10 @@ class _Parser:
             raise self._fail(f"budget {rid!r}: {exc}", "timezone", i) from None
 
     def _scope(self, i: int, raw: Any) -> Scope:
-        if not isinstance(raw, dict):
-            raise self._fail("scope must be a table, e.g. { team = \"finance\" }", "scope", i)
-        bad = sorted(set(raw) - set(SCOPE_KEYS))
-        if bad:
-            raise self._fail(f"unknown scope key {bad[0]!r} (known: {', '.join(SCOPE_KEYS)})",
-                             "scope", i)
-        if any(not isinstance(v, str) or not v for v in raw.values()):
-            raise self._fail("scope values must be non-empty strings", "scope", i)
-        return Scope(**raw)
+        try:
+            return Scope.parse(raw)
+        except BudgetError as exc:
+            raise self._fail(str(exc), "scope", i) from None
 
     def _money(self, i: int, raw: Any) -> int:
         try:
@@ -244,3 +288,141 @@ class _Parser:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 1:
             raise self._fail(f"budget {rid!r}: {key} must be a fraction between 0 and 1", key, i)
         return float(raw)
+
+
+# -- The ledger's vocabulary ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Money and tokens a routed call reserves in one budget window until it is settled."""
+
+    budget_id: str
+    window_key: str
+    amount: int
+    tokens: int
+    expires_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One budget window's ledger: settled spend and open holds, in money and tokens."""
+
+    spent: int = 0
+    held: int = 0
+    tokens_spent: int = 0
+    tokens_held: int = 0
+
+    def plus(self, spent: int = 0, held: int = 0, tokens_spent: int = 0,
+             tokens_held: int = 0) -> Totals:
+        return Totals(self.spent + spent, self.held + held, self.tokens_spent + tokens_spent,
+                      self.tokens_held + tokens_held)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    rule: BudgetRule
+    window: Window
+    totals: Totals
+
+    @property
+    def remaining(self) -> int | None:
+        """Money left for new holds (never negative); None when only tokens are limited."""
+        if self.rule.limit is None:
+            return None
+        return max(0, self.rule.limit - self.totals.spent - self.totals.held)
+
+    @property
+    def tokens_remaining(self) -> int | None:
+        if self.rule.limit_tokens is None:
+            return None
+        return max(0, self.rule.limit_tokens - self.totals.tokens_spent - self.totals.tokens_held)
+
+    @property
+    def fraction(self) -> float:
+        t = self.totals
+        return self.rule.used_fraction(t.spent, t.held, t.tokens_spent, t.tokens_held)
+
+    @property
+    def state(self) -> State:
+        return self.rule.state(self.fraction)
+
+    def fits(self, amount: int, tokens: int) -> bool:
+        """Would a hold of ``amount`` and ``tokens`` keep spent + held within both limits?"""
+        t, r = self.totals, self.rule
+        return ((r.limit is None or t.spent + t.held + amount <= r.limit)
+                and (r.limit_tokens is None
+                     or t.tokens_spent + t.tokens_held + tokens <= r.limit_tokens))
+
+    def violation(self) -> QuotaViolation:
+        return QuotaViolation(
+            f"budget:{self.rule.id}",
+            f"budget {self.rule.id!r} ({self.rule.scope.describe()}, {self.rule.window.value} "
+            f"{self.window.key}) has no room: spent {self.totals.spent}, held {self.totals.held}"
+            + (f" of {self.rule.limit} nanos" if self.rule.limit is not None else "")
+            + (f"; tokens {self.totals.tokens_spent + self.totals.tokens_held} of "
+               f"{self.rule.limit_tokens}" if self.rule.limit_tokens is not None else ""))
+
+
+def applicable(rules: tuple[BudgetRule, ...], keys: Attribution,
+               model: str | None = None) -> list[BudgetRule]:
+    """The rules whose scope matches the keys (and ``model`` when given; model-scoped rules are
+    included when ``model`` is None, for the caller to resolve per candidate)."""
+    return [r for r in rules if r.scope.matches(keys, model)]
+
+
+def window_of(rule: BudgetRule, at_us: int) -> Window:
+    return window_at(rule.window, rule.tz, at_us)
+
+
+def charges_for(rules: list[BudgetRule], at_us: int, amount: int, tokens: int
+                ) -> tuple[Charge, ...]:
+    """One charge per rule, in the window of each that contains ``at_us``."""
+    return tuple(Charge(r.id, window_of(r, at_us).key, amount, tokens) for r in rules)
+
+
+# -- The enforcement ladder (pure) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enforcement:
+    """What the budgets that apply to a call allow, before a model is chosen."""
+
+    money_room: int | None  # the least remaining money over the model-independent budgets
+    token_room: int | None
+    quality_cap: float | None  # past downgrade_at: the target is lowered to this
+    throttled: tuple[BudgetStatus, ...]  # past throttle_at: rate-limit the scope
+    model_room: dict[str, tuple[int | None, int | None]]  # model-scoped budgets' rooms
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def enforcement(statuses: list[BudgetStatus]) -> Enforcement:
+    money: int | None = None
+    tokens: int | None = None
+    cap: float | None = None
+    model_room: dict[str, tuple[int | None, int | None]] = {}
+    for s in statuses:
+        state = s.state
+        if state >= State.DOWNGRADE and s.rule.downgrade_quality is not None:
+            cap = s.rule.downgrade_quality if cap is None else min(cap, s.rule.downgrade_quality)
+        if s.rule.scope.model is not None:
+            m, t = model_room.get(s.rule.scope.model, (None, None))
+            model_room[s.rule.scope.model] = (_least(m, s.remaining),
+                                              _least(t, s.tokens_remaining))
+            continue
+        money = _least(money, s.remaining)
+        tokens = _least(tokens, s.tokens_remaining)
+    throttled = tuple(s for s in statuses if s.state >= State.THROTTLE
+                      and s.rule.throttle_per_minute)
+    return Enforcement(money, tokens, cap, throttled, model_room)
+
+
+def exhausted(statuses: list[BudgetStatus], now_us: int, message: str) -> BudgetExhausted:
+    """RESOURCE_EXHAUSTED naming the budgets, retrying when the soonest of them resets."""
+    waits = [s.window.seconds_left(now_us) for s in statuses
+             if s.window.end_us < 2**61]  # a total budget never resets
+    return BudgetExhausted(message, [s.violation() for s in statuses],
+                           retry_after_seconds=min(waits) if waits else None)

@@ -6,7 +6,9 @@
     │   └── UnknownDecision
     ├── Conflict                same idempotency key, different payload
     ├── BudgetExhausted         nothing affordable fits (quota details, retry hint)
-    ├── PreconditionFailed
+    ├── PreconditionFailed      e.g. a paused scope, a budget declared in the file
+    ├── Unauthenticated         no credentials where an admin token is needed
+    ├── PermissionDenied        wrong credentials (or none configured)
     └── StoreUnavailable        the store cannot be reached; retry with backoff
 """
 
@@ -75,6 +77,14 @@ class PreconditionFailed(RouterError):
     """The system is not in a state that allows the request."""
 
 
+class Unauthenticated(RouterError):
+    """The call needs credentials it did not carry."""
+
+
+class PermissionDenied(RouterError):
+    """The call's credentials do not allow it."""
+
+
 class StoreUnavailable(RouterError):
     """The store cannot be reached in time."""
 
@@ -85,9 +95,11 @@ __all__ = [
     "FieldViolation",
     "InvalidRequest",
     "NotFound",
+    "PermissionDenied",
     "PreconditionFailed",
     "QuotaViolation",
     "RouterError",
     "StoreUnavailable",
+    "Unauthenticated",
     "UnknownDecision",
 ]

@@ -6,7 +6,7 @@ Pure functions over the catalog and the classifier's assessment; no I/O, no cloc
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from router.core.catalog import ModelSpec
@@ -89,12 +89,16 @@ def evaluate(
     quality_target: float,
     budget: int | None,
     output_factor: Callable[[str], float] | None = None,
+    token_budget: int | None = None,
+    model_room: Mapping[str, tuple[int | None, int | None]] | None = None,
 ) -> list[CandidateRecord]:
     """Predict quality, output tokens and cost of every model; mark why each is ineligible.
 
     ``output_factor(model_id)`` corrects the classifier's output-token prediction (online
-    calibration from reported usage). Runs for every catalog model on every Route, so the loop
-    is kept flat: no per-model function calls beyond the assessment's.
+    calibration from reported usage). ``token_budget`` caps a call's input + output tokens;
+    ``model_room`` adds (money, tokens) caps for single models (budgets scoped to a model).
+    Runs for every catalog model on every Route, so the loop is kept flat: no per-model function
+    calls beyond the assessment's.
     """
     out: list[CandidateRecord] = []
     cap = constraints.max_output_tokens or 2**62
@@ -114,7 +118,15 @@ def evaluate(
         else:
             exclusion = _hard_exclusion(spec, constraints, input_tokens)
         if exclusion is Exclusion.NONE:
-            if budget is not None and cost > budget:
+            money_cap, token_cap = budget, token_budget
+            if model_room and spec.id in model_room:
+                m, t = model_room[spec.id]
+                money_cap = m if money_cap is None else money_cap if m is None \
+                    else min(m, money_cap)
+                token_cap = t if token_cap is None else token_cap if t is None \
+                    else min(t, token_cap)
+            if (money_cap is not None and cost > money_cap) or (
+                    token_cap is not None and input_tokens + output > token_cap):
                 exclusion = Exclusion.OVER_BUDGET
             elif quality < quality_target:
                 exclusion = Exclusion.BELOW_QUALITY

@@ -89,6 +89,16 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """What one reported usage adds to one budget window (its actual cost and tokens)."""
+
+    budget_id: str
+    window_key: str
+    amount: int
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     usage_id: str
     payload_hash: str
@@ -107,6 +117,8 @@ class UsageRecord:
     currency: str
     predicted_cost: int | None
     predicted_output_tokens: int | None
+    # what this usage adds to each budget that applies (not stored on the usage row itself)
+    charges: tuple[Charge, ...] = ()
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:

@@ -7,10 +7,11 @@ temporary SQLite file, which is a real implementation of the seam rather than a 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
 from router.core.records import DecisionRecord, UsageRecord
 from router.core.savings import UsageGroup
@@ -26,6 +27,16 @@ class WriteStatus(enum.Enum):
 class UsageWrite:
     status: WriteStatus
     record: UsageRecord  # the stored record (for REPLAYED/CONFLICT, the one stored first)
+    # INSERTED: the totals of every budget window the usage was charged to, after the batch
+    budgets: Mapping[tuple[str, str], Totals] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PausedRow:
+    scope_key: str
+    scope: str  # JSON mapping of scope keys
+    reason: str
+    paused_us: int
 
 
 @runtime_checkable
@@ -45,7 +56,9 @@ class Store(Protocol):
         """Persist factors, decisions, then usages in one transaction; one result per usage.
 
         Decisions whose request_id is already stored are skipped (the first one wins); a usage whose
-        usage_id is already stored (or repeated within the batch) is not written again.
+        usage_id is already stored (or repeated within the batch) is not written again. A usage
+        written for the first time settles in the same transaction: its decision's holds are
+        released and its charges added to the budget ledger (so replays settle nothing).
         """
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
@@ -59,6 +72,35 @@ class Store(Protocol):
     def usage_groups(self, since_us: int | None = None, until_us: int | None = None
                      ) -> list[UsageGroup]:
         """Usage summed per (team, agent, model) recorded in [since_us, until_us)."""
+
+    # -- Budget ledger (windows keyed (budget_id, window_key)) ----------------------------------
+
+    def place_holds(self, decision_id: str,
+                    holds: Sequence[tuple[Hold, int | None, int | None]]
+                    ) -> dict[tuple[str, str], Totals]:
+        """Hold on every window atomically if each limit has room; else raise HoldRefused."""
+
+    def release_holds(self, decision_id: str) -> dict[tuple[str, str], Totals]: ...
+
+    def sweep_holds(self, now_us: int, limit: int = 500
+                    ) -> tuple[int, dict[tuple[str, str], Totals]]:
+        """Release holds whose TTL passed: (how many, totals of the windows touched)."""
+
+    def budget_totals(self, keys: Sequence[tuple[str, str]]
+                      ) -> dict[tuple[str, str], Totals]: ...
+
+    def load_budget_rules(self) -> list[tuple[str, str]]:
+        """API-managed budgets as (id, JSON spec)."""
+
+    def put_budget_rule(self, budget_id: str, spec: str, now_us: int) -> None: ...
+
+    def delete_budget_rule(self, budget_id: str) -> bool: ...
+
+    def load_pauses(self) -> list[PausedRow]: ...
+
+    def put_pause(self, row: PausedRow) -> None: ...
+
+    def delete_pause(self, scope_key: str) -> bool: ...
 
     def load_calibration(self) -> list[Factor]:
         """Every stored output-token calibration factor."""

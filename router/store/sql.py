@@ -20,6 +20,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
 from router.core.errors import PreconditionFailed, StoreUnavailable
 from router.core.pricing import CostBreakdown, TokenCounts
@@ -31,14 +32,26 @@ from router.core.records import (
     UsageRecord,
 )
 from router.core.savings import UsageGroup
-from router.store.base import UsageWrite, WriteStatus
-from router.store.tables import calibration, decisions, usages
+from router.store import ledger_sql
+from router.store.base import PausedRow, UsageWrite, WriteStatus
+from router.store.ledger_sql import LedgerSql, WindowKey
+from router.store.tables import (
+    budget_charges,
+    budget_holds,
+    budget_rules,
+    budget_windows,
+    calibration,
+    decisions,
+    paused_scopes,
+    usages,
+)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
 
 
-def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> Engine:
+def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL",
+                  timeout_s: float = 5.0) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and the chosen fsync level."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
@@ -60,19 +73,29 @@ def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FU
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(
+    # every wait on the server is bounded: a pooled connection, a new one, a statement
+    engine = sa.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        pool_timeout=5, connect_args={"connect_timeout": 5},
+        pool_timeout=timeout_s, connect_args={"connect_timeout": max(2, round(timeout_s))},
     )
+
+    @sa.event.listens_for(engine, "connect")
+    def _statement_timeout(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:  # not in the URL's options: those may set search_path
+            cur.execute(f"SET statement_timeout = {round(timeout_s * 1000)}")
+        dbapi_conn.commit()
+
+    return engine
 
 
 class SqlStore:
     """``router.store.base.Store`` over SQLAlchemy Core."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL",
+                 timeout_s: float = 5.0) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size,
-                                    sqlite_synchronous=sqlite_synchronous)
+                                    sqlite_synchronous=sqlite_synchronous, timeout_s=timeout_s)
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" \
             else sqlite.insert
         # an embedded file answers an indexed read in microseconds; a server may stall
@@ -83,6 +106,7 @@ class SqlStore:
         self._local = threading.local()
         self._raw_connections: list[Any] = []
         mark = self._mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
+        self._ledger = LedgerSql(mark)
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
         self._usage_columns = tuple(c.name for c in usages.columns)
         self._usage_columns_sql = ", ".join(self._usage_columns)
@@ -170,6 +194,15 @@ class SqlStore:
             # sorted: two replicas writing overlapping ids lock rows in the same order
             inserted = self._insert_usages(conn, sorted(first.values(),
                                                         key=lambda u: u.usage_id))
+            settled = [first[uid] for uid in sorted(inserted)]
+            totals: dict[WindowKey, Totals] = {}
+            if any(u.charges or u.decision_id for u in settled):
+                cursor = conn.connection.cursor()
+                try:
+                    totals = ledger_sql.settle(cursor, self._ledger, [
+                        (u.usage_id, u.decision_id, u.recorded_us, u.charges) for u in settled])
+                finally:
+                    cursor.close()
             stored = {uid: first[uid] for uid in inserted}
             missing = [uid for uid in first if uid not in inserted]
             if missing:
@@ -181,7 +214,9 @@ class SqlStore:
             rec = stored[u.usage_id]
             if u.usage_id in inserted and u.usage_id not in claimed:
                 claimed.add(u.usage_id)
-                results.append(UsageWrite(WriteStatus.INSERTED, rec))
+                results.append(UsageWrite(WriteStatus.INSERTED, rec, {
+                    (c.budget_id, c.window_key): totals[(c.budget_id, c.window_key)]
+                    for c in u.charges}))
             elif rec.payload_hash == u.payload_hash:
                 results.append(UsageWrite(WriteStatus.REPLAYED, rec))
             else:
@@ -288,6 +323,118 @@ class SqlStore:
                                            int(r.output_tokens), int(r.reasoning_tokens)),
                                int(r.cost_tokens), int(r.cost_total))
                     for r in rows]
+
+    # -- Budgets -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _cursor(self, *, synchronous: bool = True) -> Iterator[Any]:
+        """A DBAPI cursor in one transaction. ``synchronous=False`` lets PostgreSQL acknowledge
+        the commit before its WAL reaches disk: for holds, which a crash may forget (the calls in
+        flight are still charged when reported) but which must not wait on an fsync while they
+        lock a hot budget row."""
+        with self._connect(write=True) as conn:
+            cursor = conn.connection.cursor()
+            try:
+                if not synchronous and conn.dialect.name == "postgresql":
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                yield cursor
+            finally:
+                cursor.close()
+
+    def place_holds(self, decision_id: str,
+                    holds: Sequence[tuple[Hold, int | None, int | None]]
+                    ) -> dict[WindowKey, Totals]:
+        """Hold (hold, limit, limit_tokens) on every window atomically, each only if its limits
+        have room; HoldRefused (nothing written) otherwise. Returns the totals after."""
+        try:
+            with self._cursor(synchronous=False) as cur:
+                return ledger_sql.place_holds(cur, self._ledger, decision_id, holds)
+        except sa.exc.IntegrityError as exc:  # the same decision held twice: a bug upstream
+            raise PreconditionFailed(f"decision {decision_id} already holds budget") from exc
+
+    def release_holds(self, decision_id: str) -> dict[WindowKey, Totals]:
+        with self._cursor(synchronous=False) as cur:
+            deltas = ledger_sql.release(cur, self._ledger, (decision_id,))
+            return ledger_sql.apply_deltas(cur, self._ledger, deltas)
+
+    def sweep_holds(self, now_us: int, limit: int = 500) -> tuple[int, dict[WindowKey, Totals]]:
+        with self._cursor() as cur:
+            return ledger_sql.sweep(cur, self._ledger, now_us, limit)
+
+    def budget_totals(self, keys: Sequence[WindowKey]) -> dict[WindowKey, Totals]:
+        """Totals of the given windows (absent windows are empty)."""
+        if not keys:
+            return {}
+        w = budget_windows.c
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(w.budget_id, w.window_key, w.spent, w.held,
+                                          w.tokens_spent, w.tokens_held).where(
+                sa.tuple_(w.budget_id, w.window_key).in_(list(set(keys))))).all()
+        found = {(r[0], r[1]): Totals(*map(int, r[2:])) for r in rows}
+        return {k: found.get(k, Totals()) for k in keys}
+
+    def ledger_sums(self) -> dict[WindowKey, Totals]:
+        """Totals recomputed from the ledger rows (charges and open holds): an audit of
+        ``budget_windows``, which must equal this."""
+        c, h = budget_charges.c, budget_holds.c
+        out: dict[WindowKey, Totals] = {}
+        with self._connect() as conn:
+            for r in conn.execute(sa.select(c.budget_id, c.window_key, sa.func.sum(c.amount),
+                                            sa.func.sum(c.tokens))
+                                  .group_by(c.budget_id, c.window_key)):
+                out[(r[0], r[1])] = Totals(spent=int(r[2]), tokens_spent=int(r[3]))
+            for r in conn.execute(sa.select(h.budget_id, h.window_key, sa.func.sum(h.amount),
+                                            sa.func.sum(h.tokens))
+                                  .group_by(h.budget_id, h.window_key)):
+                out[(r[0], r[1])] = out.get((r[0], r[1]), Totals()).plus(
+                    held=int(r[2]), tokens_held=int(r[3]))
+            windows = {(r[0], r[1]): Totals(*map(int, r[2:])) for r in conn.execute(
+                sa.select(budget_windows.c.budget_id, budget_windows.c.window_key,
+                          budget_windows.c.spent, budget_windows.c.held,
+                          budget_windows.c.tokens_spent, budget_windows.c.tokens_held))}
+        return {k: out.get(k, Totals()) for k in set(out) | set(windows)}
+
+    def window_rows(self) -> dict[WindowKey, Totals]:
+        w = budget_windows.c
+        with self._connect() as conn:
+            return {(r[0], r[1]): Totals(*map(int, r[2:])) for r in conn.execute(
+                sa.select(w.budget_id, w.window_key, w.spent, w.held, w.tokens_spent,
+                          w.tokens_held))}
+
+    def load_budget_rules(self) -> list[tuple[str, str]]:
+        with self._connect() as conn:
+            return [(r.id, r.spec) for r in conn.execute(
+                sa.select(budget_rules).order_by(budget_rules.c.id))]
+
+    def put_budget_rule(self, budget_id: str, spec: str, now_us: int) -> None:
+        stmt = self._insert(budget_rules).values(id=budget_id, spec=spec, updated_us=now_us)
+        with self._connect(write=True) as conn:
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["id"], set_={"spec": stmt.excluded.spec,
+                                             "updated_us": stmt.excluded.updated_us}))
+
+    def delete_budget_rule(self, budget_id: str) -> bool:
+        with self._connect(write=True) as conn:
+            return conn.execute(sa.delete(budget_rules).where(
+                budget_rules.c.id == budget_id)).rowcount > 0
+
+    def load_pauses(self) -> list[PausedRow]:
+        with self._connect() as conn:
+            return [PausedRow(r.scope_key, r.scope, r.reason, r.paused_us)
+                    for r in conn.execute(sa.select(paused_scopes))]
+
+    def put_pause(self, row: PausedRow) -> None:
+        stmt = self._insert(paused_scopes).values(scope_key=row.scope_key, scope=row.scope,
+                                                  reason=row.reason, paused_us=row.paused_us)
+        with self._connect(write=True) as conn:
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["scope_key"], set_={"reason": stmt.excluded.reason,
+                                                    "paused_us": stmt.excluded.paused_us}))
+
+    def delete_pause(self, scope_key: str) -> bool:
+        with self._connect(write=True) as conn:
+            return conn.execute(sa.delete(paused_scopes).where(
+                paused_scopes.c.scope_key == scope_key)).rowcount > 0
 
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:

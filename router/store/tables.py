@@ -110,3 +110,72 @@ class CalibrationRow(SQLModel, table=True):
 
 
 calibration = CalibrationRow.__table__
+
+
+class BudgetRuleRow(SQLModel, table=True):
+    """A budget managed over the API (the budgets file's rules live in the file)."""
+
+    __tablename__ = "budget_rules"
+
+    id: str = Field(primary_key=True, max_length=64)
+    spec: str = Field(sa_type=Text)  # JSON, shaped like a [[budgets]] entry of the file
+    updated_us: int = Field(sa_type=BigInteger)
+
+
+class BudgetWindowRow(SQLModel, table=True):
+    """One budget window's totals, changed only in the transactions that write the ledger rows
+    they sum (holds, charges): a new window is a new row, so nothing is ever reset."""
+
+    __tablename__ = "budget_windows"
+
+    budget_id: str = Field(primary_key=True, max_length=64)
+    window_key: str = Field(primary_key=True, max_length=32)
+    spent: int = _money()
+    held: int = _money()
+    tokens_spent: int = _money()
+    tokens_held: int = _money()
+
+
+class BudgetHoldRow(SQLModel, table=True):
+    """An open reservation of a routed call; deleted when settled or expired (so it is released
+    exactly once)."""
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (Index("ix_budget_holds_expires", "expires_us"),)
+
+    decision_id: str = Field(primary_key=True, max_length=40)
+    budget_id: str = Field(primary_key=True, max_length=64)
+    window_key: str = Field(max_length=32)
+    amount: int = _money()
+    tokens: int = _money()
+    expires_us: int = Field(sa_type=BigInteger)
+
+
+class BudgetChargeRow(SQLModel, table=True):
+    """The ledger: what each usage added to each budget window, written once per usage_id."""
+
+    __tablename__ = "budget_charges"
+    __table_args__ = (Index("ix_budget_charges_window", "budget_id", "window_key"),)
+
+    usage_id: str = Field(primary_key=True, max_length=128)
+    budget_id: str = Field(primary_key=True, max_length=64)
+    window_key: str = Field(max_length=32)
+    amount: int = _money()
+    tokens: int = _money()
+    recorded_us: int = Field(sa_type=BigInteger)
+
+
+class PausedScopeRow(SQLModel, table=True):
+    __tablename__ = "paused_scopes"
+
+    scope_key: str = Field(primary_key=True, max_length=800)
+    scope: str = Field(sa_type=Text)  # JSON mapping of scope keys
+    reason: str = Field(default="", sa_type=Text)
+    paused_us: int = Field(sa_type=BigInteger)
+
+
+budget_rules = BudgetRuleRow.__table__
+budget_windows = BudgetWindowRow.__table__
+budget_holds = BudgetHoldRow.__table__
+budget_charges = BudgetChargeRow.__table__
+paused_scopes = PausedScopeRow.__table__

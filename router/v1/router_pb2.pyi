@@ -43,6 +43,36 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_SUCCESS: _ClassVar[Outcome]
     OUTCOME_FAILURE: _ClassVar[Outcome]
     OUTCOME_RETRY: _ClassVar[Outcome]
+
+class BudgetWindow(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUDGET_WINDOW_UNSPECIFIED: _ClassVar[BudgetWindow]
+    BUDGET_WINDOW_HOUR: _ClassVar[BudgetWindow]
+    BUDGET_WINDOW_DAY: _ClassVar[BudgetWindow]
+    BUDGET_WINDOW_WEEK: _ClassVar[BudgetWindow]
+    BUDGET_WINDOW_MONTH: _ClassVar[BudgetWindow]
+    BUDGET_WINDOW_TOTAL: _ClassVar[BudgetWindow]
+
+class ExhaustedAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXHAUSTED_ACTION_UNSPECIFIED: _ClassVar[ExhaustedAction]
+    EXHAUSTED_ACTION_BLOCK: _ClassVar[ExhaustedAction]
+    EXHAUSTED_ACTION_DOWNGRADE: _ClassVar[ExhaustedAction]
+
+class BudgetSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUDGET_SOURCE_UNSPECIFIED: _ClassVar[BudgetSource]
+    BUDGET_SOURCE_FILE: _ClassVar[BudgetSource]
+    BUDGET_SOURCE_API: _ClassVar[BudgetSource]
+
+class BudgetState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BUDGET_STATE_UNSPECIFIED: _ClassVar[BudgetState]
+    BUDGET_STATE_OK: _ClassVar[BudgetState]
+    BUDGET_STATE_ALERT: _ClassVar[BudgetState]
+    BUDGET_STATE_DOWNGRADE: _ClassVar[BudgetState]
+    BUDGET_STATE_THROTTLE: _ClassVar[BudgetState]
+    BUDGET_STATE_EXHAUSTED: _ClassVar[BudgetState]
 CAPABILITY_UNSPECIFIED: Capability
 CAPABILITY_TOOLS: Capability
 CAPABILITY_VISION: Capability
@@ -65,6 +95,24 @@ OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_SUCCESS: Outcome
 OUTCOME_FAILURE: Outcome
 OUTCOME_RETRY: Outcome
+BUDGET_WINDOW_UNSPECIFIED: BudgetWindow
+BUDGET_WINDOW_HOUR: BudgetWindow
+BUDGET_WINDOW_DAY: BudgetWindow
+BUDGET_WINDOW_WEEK: BudgetWindow
+BUDGET_WINDOW_MONTH: BudgetWindow
+BUDGET_WINDOW_TOTAL: BudgetWindow
+EXHAUSTED_ACTION_UNSPECIFIED: ExhaustedAction
+EXHAUSTED_ACTION_BLOCK: ExhaustedAction
+EXHAUSTED_ACTION_DOWNGRADE: ExhaustedAction
+BUDGET_SOURCE_UNSPECIFIED: BudgetSource
+BUDGET_SOURCE_FILE: BudgetSource
+BUDGET_SOURCE_API: BudgetSource
+BUDGET_STATE_UNSPECIFIED: BudgetState
+BUDGET_STATE_OK: BudgetState
+BUDGET_STATE_ALERT: BudgetState
+BUDGET_STATE_DOWNGRADE: BudgetState
+BUDGET_STATE_THROTTLE: BudgetState
+BUDGET_STATE_EXHAUSTED: BudgetState
 
 class Money(_message.Message):
     __slots__ = ("currency_code", "nanos")
@@ -170,7 +218,7 @@ class Candidate(_message.Message):
     def __init__(self, model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted_quality: _Optional[float] = ..., predicted_output_tokens: _Optional[int] = ..., predicted_cost: _Optional[_Union[Money, _Mapping]] = ..., exclusion: _Optional[_Union[Exclusion, str]] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("decision_id", "model", "provider", "predicted", "fallbacks", "reason", "candidates", "quality_target", "classifier_version")
+    __slots__ = ("decision_id", "model", "provider", "predicted", "fallbacks", "reason", "candidates", "quality_target", "classifier_version", "budgets")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +228,7 @@ class RouteResponse(_message.Message):
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
     CLASSIFIER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     model: str
     provider: str
@@ -189,7 +238,8 @@ class RouteResponse(_message.Message):
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     quality_target: float
     classifier_version: str
-    def __init__(self, decision_id: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., fallbacks: _Optional[_Iterable[str]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., quality_target: _Optional[float] = ..., classifier_version: _Optional[str] = ...) -> None: ...
+    budgets: _containers.RepeatedCompositeFieldContainer[BudgetStatus]
+    def __init__(self, decision_id: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., fallbacks: _Optional[_Iterable[str]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., quality_target: _Optional[float] = ..., classifier_version: _Optional[str] = ..., budgets: _Optional[_Iterable[_Union[BudgetStatus, _Mapping]]] = ...) -> None: ...
 
 class TokenUsage(_message.Message):
     __slots__ = ("input", "cached_input", "output", "reasoning")
@@ -284,20 +334,22 @@ class PredictionError(_message.Message):
     def __init__(self, predicted_cost: _Optional[_Union[Money, _Mapping]] = ..., cost_error: _Optional[_Union[Money, _Mapping]] = ..., cost_error_ratio: _Optional[float] = ..., output_tokens_error: _Optional[int] = ...) -> None: ...
 
 class ReportUsageResponse(_message.Message):
-    __slots__ = ("usage_id", "decision_id", "cost", "prediction_error", "replayed", "recorded_at")
+    __slots__ = ("usage_id", "decision_id", "cost", "prediction_error", "replayed", "recorded_at", "budgets")
     USAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
     PREDICTION_ERROR_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
     usage_id: str
     decision_id: str
     cost: CostBreakdown
     prediction_error: PredictionError
     replayed: bool
     recorded_at: _timestamp_pb2.Timestamp
-    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., prediction_error: _Optional[_Union[PredictionError, _Mapping]] = ..., replayed: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    budgets: _containers.RepeatedCompositeFieldContainer[BudgetStatus]
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., prediction_error: _Optional[_Union[PredictionError, _Mapping]] = ..., replayed: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budgets: _Optional[_Iterable[_Union[BudgetStatus, _Mapping]]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("include_disabled",)
@@ -430,3 +482,163 @@ class GetSavingsResponse(_message.Message):
     by_team: _containers.RepeatedCompositeFieldContainer[SavingsLine]
     by_agent: _containers.RepeatedCompositeFieldContainer[SavingsLine]
     def __init__(self, baseline_model: _Optional[str] = ..., total: _Optional[_Union[SavingsLine, _Mapping]] = ..., by_team: _Optional[_Iterable[_Union[SavingsLine, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SavingsLine, _Mapping]]] = ...) -> None: ...
+
+class BudgetScope(_message.Message):
+    __slots__ = ("team", "agent", "user", "task_id", "task_type", "model")
+    TEAM_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    team: str
+    agent: str
+    user: str
+    task_id: str
+    task_type: str
+    model: str
+    def __init__(self, team: _Optional[str] = ..., agent: _Optional[str] = ..., user: _Optional[str] = ..., task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+
+class Budget(_message.Message):
+    __slots__ = ("id", "description", "scope", "limit", "limit_tokens", "window", "time_zone", "alert_at", "downgrade_at", "downgrade_quality", "throttle_at", "throttle_per_minute", "on_exhausted", "hold_ttl_seconds", "source")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    ALERT_AT_FIELD_NUMBER: _ClassVar[int]
+    DOWNGRADE_AT_FIELD_NUMBER: _ClassVar[int]
+    DOWNGRADE_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_AT_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    ON_EXHAUSTED_FIELD_NUMBER: _ClassVar[int]
+    HOLD_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    description: str
+    scope: BudgetScope
+    limit: Money
+    limit_tokens: int
+    window: BudgetWindow
+    time_zone: str
+    alert_at: float
+    downgrade_at: float
+    downgrade_quality: float
+    throttle_at: float
+    throttle_per_minute: int
+    on_exhausted: ExhaustedAction
+    hold_ttl_seconds: int
+    source: BudgetSource
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., scope: _Optional[_Union[BudgetScope, _Mapping]] = ..., limit: _Optional[_Union[Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., window: _Optional[_Union[BudgetWindow, str]] = ..., time_zone: _Optional[str] = ..., alert_at: _Optional[float] = ..., downgrade_at: _Optional[float] = ..., downgrade_quality: _Optional[float] = ..., throttle_at: _Optional[float] = ..., throttle_per_minute: _Optional[int] = ..., on_exhausted: _Optional[_Union[ExhaustedAction, str]] = ..., hold_ttl_seconds: _Optional[int] = ..., source: _Optional[_Union[BudgetSource, str]] = ...) -> None: ...
+
+class SetBudgetRequest(_message.Message):
+    __slots__ = ("budget",)
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    budget: Budget
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
+
+class GetBudgetRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ListBudgetsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBudgetsResponse(_message.Message):
+    __slots__ = ("budgets", "paused")
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    budgets: _containers.RepeatedCompositeFieldContainer[Budget]
+    paused: _containers.RepeatedCompositeFieldContainer[PausedScope]
+    def __init__(self, budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ..., paused: _Optional[_Iterable[_Union[PausedScope, _Mapping]]] = ...) -> None: ...
+
+class DeleteBudgetRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteBudgetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetBudgetStatusRequest(_message.Message):
+    __slots__ = ("id", "at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BudgetStatus(_message.Message):
+    __slots__ = ("budget_id", "window_key", "window_start", "window_end", "limit", "spent", "held", "remaining", "limit_tokens", "tokens_spent", "tokens_held", "tokens_remaining", "state", "used_fraction")
+    BUDGET_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_KEY_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    SPENT_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_SPENT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_HELD_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    USED_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    budget_id: str
+    window_key: str
+    window_start: _timestamp_pb2.Timestamp
+    window_end: _timestamp_pb2.Timestamp
+    limit: Money
+    spent: Money
+    held: Money
+    remaining: Money
+    limit_tokens: int
+    tokens_spent: int
+    tokens_held: int
+    tokens_remaining: int
+    state: BudgetState
+    used_fraction: float
+    def __init__(self, budget_id: _Optional[str] = ..., window_key: _Optional[str] = ..., window_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[_Union[Money, _Mapping]] = ..., spent: _Optional[_Union[Money, _Mapping]] = ..., held: _Optional[_Union[Money, _Mapping]] = ..., remaining: _Optional[_Union[Money, _Mapping]] = ..., limit_tokens: _Optional[int] = ..., tokens_spent: _Optional[int] = ..., tokens_held: _Optional[int] = ..., tokens_remaining: _Optional[int] = ..., state: _Optional[_Union[BudgetState, str]] = ..., used_fraction: _Optional[float] = ...) -> None: ...
+
+class PausedScope(_message.Message):
+    __slots__ = ("scope", "reason", "paused_at")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_AT_FIELD_NUMBER: _ClassVar[int]
+    scope: BudgetScope
+    reason: str
+    paused_at: _timestamp_pb2.Timestamp
+    def __init__(self, scope: _Optional[_Union[BudgetScope, _Mapping]] = ..., reason: _Optional[str] = ..., paused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PauseScopeRequest(_message.Message):
+    __slots__ = ("scope", "reason")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    scope: BudgetScope
+    reason: str
+    def __init__(self, scope: _Optional[_Union[BudgetScope, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PauseScopeResponse(_message.Message):
+    __slots__ = ("paused",)
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    paused: PausedScope
+    def __init__(self, paused: _Optional[_Union[PausedScope, _Mapping]] = ...) -> None: ...
+
+class ResumeScopeRequest(_message.Message):
+    __slots__ = ("scope",)
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    scope: BudgetScope
+    def __init__(self, scope: _Optional[_Union[BudgetScope, _Mapping]] = ...) -> None: ...
+
+class ResumeScopeResponse(_message.Message):
+    __slots__ = ("was_paused",)
+    WAS_PAUSED_FIELD_NUMBER: _ClassVar[int]
+    was_paused: bool
+    def __init__(self, was_paused: _Optional[bool] = ...) -> None: ...

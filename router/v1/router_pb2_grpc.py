@@ -59,6 +59,41 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
                 _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/router.v1.Router/SetBudget',
+                request_serializer=router_dot_v1_dot_router__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.Budget.FromString,
+                _registered_method=True)
+        self.GetBudget = channel.unary_unary(
+                '/router.v1.Router/GetBudget',
+                request_serializer=router_dot_v1_dot_router__pb2.GetBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.Budget.FromString,
+                _registered_method=True)
+        self.ListBudgets = channel.unary_unary(
+                '/router.v1.Router/ListBudgets',
+                request_serializer=router_dot_v1_dot_router__pb2.ListBudgetsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.ListBudgetsResponse.FromString,
+                _registered_method=True)
+        self.DeleteBudget = channel.unary_unary(
+                '/router.v1.Router/DeleteBudget',
+                request_serializer=router_dot_v1_dot_router__pb2.DeleteBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.DeleteBudgetResponse.FromString,
+                _registered_method=True)
+        self.GetBudgetStatus = channel.unary_unary(
+                '/router.v1.Router/GetBudgetStatus',
+                request_serializer=router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.BudgetStatus.FromString,
+                _registered_method=True)
+        self.PauseScope = channel.unary_unary(
+                '/router.v1.Router/PauseScope',
+                request_serializer=router_dot_v1_dot_router__pb2.PauseScopeRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.PauseScopeResponse.FromString,
+                _registered_method=True)
+        self.ResumeScope = channel.unary_unary(
+                '/router.v1.Router/ResumeScope',
+                request_serializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -99,6 +134,57 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetBudget(self, request, context):
+        """Budgets. Mutating calls need the metadata `authorization: Bearer <admin token>`
+        (UNAUTHENTICATED without it, PERMISSION_DENIED with a wrong one or none configured).
+
+        Creates or replaces a budget managed over the API (one declared in the budgets file cannot be
+        changed here: FAILED_PRECONDITION). Spend already recorded in its windows is kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBudget(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBudgets(self, request, context):
+        """Every budget in force: the file's and the API's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteBudget(self, request, context):
+        """Deletes an API-managed budget; its ledger stays for reports.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBudgetStatus(self, request, context):
+        """Limit, spent, held and remaining in the window containing `at` (default: now).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseScope(self, request, context):
+        """Stops routing for every call matching the scope (FAILED_PRECONDITION) until resumed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeScope(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +212,41 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.GetSavings,
                     request_deserializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.FromString,
                     response_serializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=router_dot_v1_dot_router__pb2.SetBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.Budget.SerializeToString,
+            ),
+            'GetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudget,
+                    request_deserializer=router_dot_v1_dot_router__pb2.GetBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.Budget.SerializeToString,
+            ),
+            'ListBudgets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBudgets,
+                    request_deserializer=router_dot_v1_dot_router__pb2.ListBudgetsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.ListBudgetsResponse.SerializeToString,
+            ),
+            'DeleteBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteBudget,
+                    request_deserializer=router_dot_v1_dot_router__pb2.DeleteBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.DeleteBudgetResponse.SerializeToString,
+            ),
+            'GetBudgetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudgetStatus,
+                    request_deserializer=router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.BudgetStatus.SerializeToString,
+            ),
+            'PauseScope': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseScope,
+                    request_deserializer=router_dot_v1_dot_router__pb2.PauseScopeRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.PauseScopeResponse.SerializeToString,
+            ),
+            'ResumeScope': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeScope,
+                    request_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +384,195 @@ class Router:
             '/router.v1.Router/GetSavings',
             router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
             router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/SetBudget',
+            router_dot_v1_dot_router__pb2.SetBudgetRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.Budget.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/GetBudget',
+            router_dot_v1_dot_router__pb2.GetBudgetRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.Budget.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListBudgets',
+            router_dot_v1_dot_router__pb2.ListBudgetsRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.ListBudgetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/DeleteBudget',
+            router_dot_v1_dot_router__pb2.DeleteBudgetRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.DeleteBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBudgetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/GetBudgetStatus',
+            router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.BudgetStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseScope(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/PauseScope',
+            router_dot_v1_dot_router__pb2.PauseScopeRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.PauseScopeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeScope(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ResumeScope',
+            router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
             options,
             channel_credentials,
             insecure,

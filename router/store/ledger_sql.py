@@ -1,0 +1,163 @@
+"""The budget ledger in SQL: holds, charges and window totals, on a DBAPI cursor.
+
+Every change to ``budget_windows`` happens in the transaction that writes (or deletes) the ledger
+rows it sums, so totals and ledger never disagree. Rows are touched in key order so replicas
+sharing PostgreSQL take their row locks in the same order and cannot deadlock. Admission is one
+conditional ``UPDATE ... WHERE spent + held + amount <= limit`` per budget: the database, not a
+process, decides whether there is room, so any number of replicas enforce the same limit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from router.core.budgets import Charge, Hold, Totals
+
+WindowKey = tuple[str, str]  # (budget_id, window_key)
+
+
+class HoldRefused(Exception):
+    """A budget had no room for the hold; nothing was written."""
+
+    def __init__(self, budget_id: str) -> None:
+        self.budget_id = budget_id
+        super().__init__(budget_id)
+
+
+class LedgerSql:
+    """SQL text for one dialect (``?`` or ``%s`` placeholders), built once."""
+
+    def __init__(self, mark: str) -> None:
+        self.mark = m = mark
+        self.ensure_window = (f"INSERT INTO budget_windows (budget_id, window_key, spent, held, "
+                              f"tokens_spent, tokens_held) VALUES ({m}, {m}, 0, 0, 0, 0) "
+                              "ON CONFLICT DO NOTHING")
+        self.add = (
+            "INSERT INTO budget_windows (budget_id, window_key, spent, held, tokens_spent, "
+            f"tokens_held) VALUES ({m}, {m}, {m}, {m}, {m}, {m}) "
+            "ON CONFLICT (budget_id, window_key) DO UPDATE SET "
+            "spent = budget_windows.spent + excluded.spent, "
+            "held = budget_windows.held + excluded.held, "
+            "tokens_spent = budget_windows.tokens_spent + excluded.tokens_spent, "
+            "tokens_held = budget_windows.tokens_held + excluded.tokens_held "
+            "RETURNING spent, held, tokens_spent, tokens_held")
+        self.insert_hold = (
+            "INSERT INTO budget_holds (decision_id, budget_id, window_key, amount, tokens, "
+            f"expires_us) VALUES ({m}, {m}, {m}, {m}, {m}, {m})")
+        self.insert_charge = (
+            "INSERT INTO budget_charges (usage_id, budget_id, window_key, amount, tokens, "
+            f"recorded_us) VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING")
+        self.release = (f"DELETE FROM budget_holds WHERE decision_id = {m} "
+                        "RETURNING budget_id, window_key, amount, tokens")
+        self.expired = (f"SELECT DISTINCT decision_id FROM budget_holds WHERE expires_us <= {m} "
+                        f"ORDER BY decision_id LIMIT {m}")
+        self.release_expired = (
+            f"DELETE FROM budget_holds WHERE decision_id = {m} AND expires_us <= {m} "
+            "RETURNING budget_id, window_key, amount, tokens")
+        self._take: dict[tuple[bool, bool], str] = {}
+
+    def take(self, money: bool, tokens: bool) -> str:
+        """The conditional hold: adds to ``held`` only if the limits still have room."""
+        key = (money, tokens)
+        if key not in self._take:
+            m = self.mark
+            where = [f"budget_id = {m}", f"window_key = {m}"]
+            if money:
+                where.append(f"spent + held + {m} <= {m}")
+            if tokens:
+                where.append(f"tokens_spent + tokens_held + {m} <= {m}")
+            self._take[key] = (
+                f"UPDATE budget_windows SET held = held + {m}, tokens_held = tokens_held + {m} "
+                f"WHERE {' AND '.join(where)} RETURNING spent, held, tokens_spent, tokens_held")
+        return self._take[key]
+
+
+def _totals(row: Sequence[Any]) -> Totals:
+    return Totals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def place_holds(cur: Any, sql: LedgerSql, decision_id: str,
+                holds: Sequence[tuple[Hold, int | None, int | None]]) -> dict[WindowKey, Totals]:
+    """Hold on every window or raise HoldRefused; the caller commits or rolls back."""
+    ordered = sorted(holds, key=lambda h: (h[0].budget_id, h[0].window_key))
+    for hold, _, _ in ordered:
+        cur.execute(sql.ensure_window, (hold.budget_id, hold.window_key))
+    after: dict[WindowKey, Totals] = {}
+    for hold, limit, limit_tokens in ordered:
+        params: list[Any] = [hold.amount, hold.tokens, hold.budget_id, hold.window_key]
+        if limit is not None:
+            params += [hold.amount, limit]
+        if limit_tokens is not None:
+            params += [hold.tokens, limit_tokens]
+        cur.execute(sql.take(limit is not None, limit_tokens is not None), params)
+        row = cur.fetchone()
+        if row is None:
+            raise HoldRefused(hold.budget_id)
+        after[(hold.budget_id, hold.window_key)] = _totals(row)
+    cur.executemany(sql.insert_hold, [(decision_id, h.budget_id, h.window_key, h.amount,
+                                       h.tokens, h.expires_us) for h, _, _ in ordered])
+    return after
+
+
+def apply_deltas(cur: Any, sql: LedgerSql, deltas: dict[WindowKey, list[int]]
+                 ) -> dict[WindowKey, Totals]:
+    """Add [spent, held, tokens_spent, tokens_held] deltas to each window, in key order."""
+    after: dict[WindowKey, Totals] = {}
+    for key in sorted(deltas):
+        cur.execute(sql.add, (*key, *deltas[key]))
+        after[key] = _totals(cur.fetchone())
+    return after
+
+
+def _released(rows: Iterable[Sequence[Any]], deltas: dict[WindowKey, list[int]]) -> int:
+    n = 0
+    for budget_id, window_key, amount, tokens in rows:
+        d = deltas[(budget_id, window_key)]
+        d[1] -= int(amount)
+        d[3] -= int(tokens)
+        n += 1
+    return n
+
+
+def release(cur: Any, sql: LedgerSql, decision_ids: Iterable[str],
+            deltas: dict[WindowKey, list[int]] | None = None) -> dict[WindowKey, list[int]]:
+    """Delete the decisions' open holds, adding their release to ``deltas``."""
+    deltas = deltas if deltas is not None else defaultdict(lambda: [0, 0, 0, 0])
+    for decision_id in sorted(set(decision_ids)):
+        cur.execute(sql.release, (decision_id,))
+        _released(cur.fetchall(), deltas)
+    return deltas
+
+
+def settle(cur: Any, sql: LedgerSql, usages: Sequence[tuple[str, str | None, int,
+                                                         Sequence[Charge]]]
+           ) -> dict[WindowKey, Totals]:
+    """For newly recorded usages (usage_id, decision_id, recorded_us, charges): release their
+    decisions' holds and write their charges; returns the totals of every window touched."""
+    deltas: dict[WindowKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    release(cur, sql, (d for _, d, _, _ in usages if d), deltas)
+    rows = []
+    for usage_id, _, recorded_us, charges in usages:
+        for c in charges:
+            rows.append((usage_id, c.budget_id, c.window_key, c.amount, c.tokens, recorded_us))
+            d = deltas[(c.budget_id, c.window_key)]
+            d[0] += c.amount
+            d[2] += c.tokens
+    if rows:
+        cur.executemany(sql.insert_charge, sorted(rows))
+    return apply_deltas(cur, sql, deltas) if deltas else {}
+
+
+def sweep(cur: Any, sql: LedgerSql, now_us: int, limit: int) -> tuple[int, dict[WindowKey,
+                                                                             Totals]]:
+    """Release up to ``limit`` holds whose TTL has passed."""
+    deltas: dict[WindowKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    cur.execute(sql.expired, (now_us, limit))
+    n = 0
+    # one decision at a time, in id order: the order settlement takes hold rows in
+    for (decision_id,) in cur.fetchall():
+        cur.execute(sql.release_expired, (decision_id, now_us))
+        n += _released(cur.fetchall(), deltas)
+    return n, apply_deltas(cur, sql, deltas) if deltas else {}
