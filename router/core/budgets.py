@@ -190,10 +190,12 @@ class _Parser:
         self._source = source
         self._lines_known = bool(text)
 
-    def _fail(self, message: str, key: str, index: int | None = None) -> BudgetError:
+    def _fail(self, message: str, key: str, index: int | None = None,
+              field: str | None = None) -> BudgetError:
+        """The error for entry ``index``, located at ``key``'s line, about ``field``."""
         where = f"{self._source}:{self._lines.line_of(key, index)}: " if self._lines_known \
             else ""
-        return BudgetError(f"{where}{message}", key)
+        return BudgetError(f"{where}{message}", field or key)
 
     def rules(self, data: dict[str, Any]) -> tuple[BudgetRule, ...]:
         if data.get("schema_version", 1) != 1:
@@ -226,7 +228,8 @@ class _Parser:
             raise self._fail(f"budget {rid!r}: limit_tokens must be a positive integer",
                              "limit_tokens", i)
         if limit is None and tokens is None:
-            raise self._fail(f"budget {rid!r} needs limit (money) or limit_tokens", "id", i)
+            raise self._fail(f"budget {rid!r} needs limit (money) or limit_tokens", "id", i,
+                             field="limit")
         try:
             window = WindowKind(raw.get("window", ""))
         except ValueError:
