@@ -95,10 +95,11 @@ def settle_all(stubs, admitted: list[pb.RouteResponse]) -> tuple[int, int]:
     actual costs exceeded their predictions (the bound on overspend)."""
     def one(i: int) -> tuple[int, int]:
         d = admitted[i]
+        actual_output = max(1, d.predicted.output_tokens * (80 + 2 * (i % 50)) // 100)
         req = pb.ReportUsageRequest(
             usage_id=f"u-{d.decision_id}", decision_id=d.decision_id,
             tokens=pb.TokenUsage(input=d.predicted.input_tokens,
-                                 output=max(1, d.predicted.output_tokens * (80 + 2 * (i % 50)) // 100)))
+                                 output=actual_output))
         stub = stubs[i % len(stubs)]
         first = stub.ReportUsage(req, timeout=30)
         assert stub.ReportUsage(req, timeout=30).replayed

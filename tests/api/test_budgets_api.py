@@ -101,7 +101,8 @@ def test_mutations_need_the_admin_token(stub):
 
 def test_budgets_are_managed_over_the_api_and_the_file_is_read_only(stub):
     made = set_budget(stub, id="eng-daily", scope=pb.BudgetScope(team="eng"), limit=usd(5 * UNIT),
-                      time_zone="Europe/London", alert_at=0.8, on_exhausted=pb.EXHAUSTED_ACTION_BLOCK)
+                      time_zone="Europe/London", alert_at=0.8,
+                      on_exhausted=pb.EXHAUSTED_ACTION_BLOCK)
     assert made.source == pb.BUDGET_SOURCE_API and made.limit.nanos == 5 * UNIT
     assert stub.GetBudget(pb.GetBudgetRequest(id="eng-daily")) == made
     listed = stub.ListBudgets(pb.ListBudgetsRequest()).budgets

@@ -1,0 +1,159 @@
+"""The store goes away: Route fails closed (UNAVAILABLE within the bound, health NOT_SERVING),
+or open when configured (logged and counted); when the store is back, the service serves again.
+
+PostgreSQL is reached through a TCP proxy the test can cut."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from router.v1 import router_pb2 as pb
+from router.v1 import router_pb2_grpc
+from tests.api.test_e2e import EASY, rpc_error
+from tests.conftest import RunningServer, make_settings
+
+BUDGETS = '''schema_version = 1
+[[budgets]]
+id = "bot"
+scope = { agent = "bot" }
+limit = "100"
+window = "day"
+'''
+
+
+class Proxy:
+    """Forwards a local port to PostgreSQL until cut; ``cut`` resets every connection."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.start()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        assert self._listener is not None
+        with contextlib.suppress(OSError):  # wakes the accepting thread (close alone does not)
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        for s in self._conns:
+            with contextlib.suppress(OSError):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()
+        self._conns.clear()
+
+
+@pytest.fixture
+def proxied_pg(pg_url: str):
+    proxy = Proxy(("127.0.0.1", 5432))
+    yield proxy, pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    with contextlib.suppress(Exception):
+        proxy.cut()
+
+
+def _health(channel: grpc.Channel) -> int:
+    return health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(), timeout=5).status
+
+
+def _eventually(predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if predicate():
+                return
+        time.sleep(0.1)
+    raise AssertionError("condition never became true")
+
+
+def _server(tmp_path: Path, url: str, **overrides) -> RunningServer:
+    path = tmp_path / "budgets.toml"
+    path.write_text(BUDGETS)
+    settings = make_settings(tmp_path, budgets_path=str(path), store_timeout_ms=1000,
+                             **overrides)
+    return RunningServer(dataclasses.replace(settings, database_url=url))
+
+
+def route(stub) -> pb.RouteResponse:
+    return stub.Route(pb.RouteRequest(task_description=EASY,
+                                      attribution=pb.Attribution(agent="bot")), timeout=10)
+
+
+@pytest.mark.postgres
+def test_route_fails_closed_within_the_bound_and_recovers(tmp_path, proxied_pg):
+    proxy, url = proxied_pg
+    server = _server(tmp_path, url)
+    try:
+        with grpc.insecure_channel(server.address) as ch:
+            stub = router_pb2_grpc.RouterStub(ch)
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            assert route(stub).budgets[0].budget_id == "bot"
+            proxy.cut()
+            started = time.monotonic()
+            err = rpc_error(route, stub)
+            elapsed = time.monotonic() - started
+            assert err.code() is grpc.StatusCode.UNAVAILABLE
+            assert elapsed < 3.0, f"UNAVAILABLE took {elapsed:.1f} s"
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.NOT_SERVING)
+            proxy.start()
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            _eventually(lambda: route(stub).budgets[0].budget_id == "bot")
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_fail_open_routes_without_budgets_and_counts_it(tmp_path, proxied_pg):
+    proxy, url = proxied_pg
+    server = _server(tmp_path, url, budget_fail_open=True)
+    try:
+        with grpc.insecure_channel(server.address) as ch:
+            stub = router_pb2_grpc.RouterStub(ch)
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            route(stub)
+            proxy.cut()
+            unchecked = route(stub)
+            assert unchecked.model and not unchecked.budgets
+            assert server.app.service.fail_open_count >= 1
+            proxy.start()
+    finally:
+        server.stop()
