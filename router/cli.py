@@ -5,6 +5,8 @@
     router eval --data FILE.csv [--data ...] --out DIR              offline routing evaluation
     router eval --store URL [--since T] [--until T] [--baseline M] --out DIR
                                                                     savings on recorded traffic
+    router budgets check FILE | list | status ID | pause/resume --agent A ...
+                                                                    budgets as code and over the API
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
 """
@@ -16,6 +18,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
+from router import cli_budgets
 from router.settings import ROOT, Settings
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "routing"
@@ -72,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models.add_argument("--catalog", default=Settings().catalog_path)
 
     sub.add_parser("settings", help="list every setting with its default")
+    cli_budgets.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -86,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "models":
         return _models(args.catalog)
+    if args.command == "budgets":
+        return cli_budgets.run(args)
     if args.command == "settings":
         for env, help_text, default in Settings.describe():
             print(f"{env:36} {help_text} [default: {default}]")

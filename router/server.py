@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from router.api.servicer import RouterServicer
+from router.budgeting import BudgetBook
 from router.core.catalog import Catalog, load_catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock
@@ -63,10 +64,15 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     store = SqlStore(settings.database_url, pool_size=settings.pool_size,
                      sqlite_synchronous=settings.sqlite_synchronous,
                      timeout_s=settings.store_timeout_ms / 1000)
-    store.migrate()
+    try:
+        store.migrate()
+        budgets = BudgetBook(store, settings.budgets_path or None)  # a bad file stops here
+    except BaseException:
+        store.close()
+        raise
     recorder = Recorder(store, max_batch=settings.max_batch,
                         queue_limit=settings.queue_limit).start()
-    service = RouterService(settings, catalog, classifier, store, recorder, clock)
+    service = RouterService(settings, catalog, classifier, store, recorder, clock, budgets)
     return App(settings, catalog, classifier, store, recorder, service)
 
 

@@ -3,10 +3,13 @@ every answer, pauses, and holds that expire."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -240,3 +243,93 @@ def test_a_route_never_reported_leaves_no_hold_after_its_ttl(stub, server, clock
     assert status.held.nanos == 0 and status.spent.nanos == 0
     late = report(stub, decision, "late")  # a report after expiry is still charged, once
     assert late.budgets[0].spent.nanos == late.cost.total.nanos and late.budgets[0].held.nanos == 0
+
+
+def _local_us(text: str) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return int(datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/London"))
+               .timestamp() * 10**6)
+
+
+def _usage_at(stub, clock, when: str, uid: str, agent: str = "bot") -> pb.ReportUsageResponse:
+    clock.set(_local_us(when))
+    return stub.ReportUsage(pb.ReportUsageRequest(
+        usage_id=uid, model="gpt-4o-mini", attribution=keys(agent),
+        tokens=pb.TokenUsage(input=1000, output=1000)))
+
+
+def test_spend_either_side_of_local_midnight_lands_in_different_days(stub, clock):
+    set_budget(stub, id="daily", scope=pb.BudgetScope(agent="bot"), limit=usd(UNIT),
+               time_zone="Europe/London")
+    late = _usage_at(stub, clock, "2026-07-01T23:59:59", "late")
+    early = _usage_at(stub, clock, "2026-07-02T00:00:00", "early")
+    assert [b.window_key for b in late.budgets] == ["2026-07-01"]
+    assert [b.window_key for b in early.budgets] == ["2026-07-02"]
+    assert early.budgets[0].spent.nanos == early.cost.total.nanos  # the new day starts empty
+    for when, usage in (("2026-07-01T12:00", late), ("2026-07-02T12:00", early)):
+        status = stub.GetBudgetStatus(pb.GetBudgetStatusRequest(
+            id="daily", at=Timestamp(
+                seconds=_local_us(when) // 10**6)))
+        assert status.spent.nanos == usage.cost.total.nanos
+
+
+def test_a_month_is_a_calendar_month_and_a_limit_change_keeps_the_spend(stub, clock):
+    set_budget(stub, id="monthly", scope=pb.BudgetScope(agent="m"), limit=usd(UNIT),
+               window=pb.BUDGET_WINDOW_MONTH, time_zone="Europe/London")
+    jan = _usage_at(stub, clock, "2027-01-31T23:30:00", "jan", agent="m")
+    feb = _usage_at(stub, clock, "2027-02-01T00:30:00", "feb", agent="m")
+    assert (jan.budgets[0].window_key, feb.budgets[0].window_key) == ("2027-01", "2027-02")
+    start, end = feb.budgets[0].window_start.ToSeconds(), feb.budgets[0].window_end.ToSeconds()
+    assert end - start == 28 * 86_400
+    set_budget(stub, id="monthly", scope=pb.BudgetScope(agent="m"), limit=usd(2 * UNIT),
+               window=pb.BUDGET_WINDOW_MONTH, time_zone="Europe/London")  # the "reset"
+    status = stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id="monthly"))
+    assert status.limit.nanos == 2 * UNIT and status.spent.nanos == feb.cost.total.nanos
+
+
+def test_the_budgets_file_reloads_without_restart_and_a_bad_edit_keeps_the_old_rules(
+        stub, server, tmp_path):
+    path = tmp_path / "budgets.toml"
+    path.write_text(FILE.replace("limit_tokens = 100000", "limit_tokens = 5"))
+    os.utime(path, (time.time() + 5, time.time() + 5))  # a new mtime, whatever the fs's grain
+    server.app.service.tick()
+    assert stub.GetBudget(pb.GetBudgetRequest(id="ops-daily-tokens")).limit_tokens == 5
+    path.write_text(FILE + 'colour = "red"\n')
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    server.app.service.tick()  # logged, not applied
+    assert stub.GetBudget(pb.GetBudgetRequest(id="ops-daily-tokens")).limit_tokens == 5
+
+
+def test_a_bad_budgets_file_fails_start_up_naming_the_line(tmp_path):
+    from router.core.budgets import BudgetError
+    from router.server import build_app
+    path = tmp_path / "budgets.toml"
+    path.write_text(FILE.replace('window = "day"', 'window = "fortnight"'))
+    with pytest.raises(BudgetError, match=r"budgets.toml:7: .*window must be one of"):
+        build_app(make_settings(tmp_path, budgets_path=str(path)))
+
+
+def test_the_budgets_cli_checks_files_and_drives_the_api(stub, server, tmp_path, capsys,
+                                                         monkeypatch):
+    from router.cli import main
+    assert main(["budgets", "check", str(tmp_path / "budgets.toml")]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(FILE.replace("limit_tokens = 100000", "limit_tokens = -1"))
+    assert main(["budgets", "check", str(bad)]) == 2
+    assert "bad.toml:6:" in capsys.readouterr().err
+    address = ["--address", server.address]
+    assert main(["budgets", "pause", *address, "--agent", "bot"]) == 1  # no token
+    assert "UNAUTHENTICATED" in capsys.readouterr().err
+    monkeypatch.setenv("ROUTER_ADMIN_TOKEN", TOKEN)
+    assert main(["budgets", "pause", *address, "--agent", "bot", "--token", TOKEN,
+                 "--reason", "loop"]) == 0
+    assert rpc_error(route, stub).code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert main(["budgets", "list", *address]) == 0
+    out = capsys.readouterr().out
+    assert "ops-daily-tokens" in out and "agent" in out and "loop" in out
+    assert main(["budgets", "resume", *address, "--agent", "bot", "--token", TOKEN]) == 0
+    assert route(stub).model
+    assert main(["budgets", "status", *address, "ops-daily-tokens"]) == 0
+    assert "tokens 100,000" in capsys.readouterr().out
+    assert main(["budgets", "status", *address, "nope"]) == 1

@@ -1,0 +1,155 @@
+"""``router budgets``: check a budgets file, and list, inspect, pause and resume over the API.
+
+    router budgets check examples/budgets.toml
+    router budgets list   [--address 127.0.0.1:50051]
+    router budgets status finance-monthly
+    router budgets pause --agent reconciler --reason "runaway loop"   # needs ROUTER_ADMIN_TOKEN
+    router budgets resume --agent reconciler
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from router.core.budgets import SCOPE_KEYS
+
+_DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("budgets", help="check budget files; list, inspect, pause over the API",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = p.add_subparsers(dest="verb", required=True)
+    check = verbs.add_parser("check", help="validate a budgets file and show its rules")
+    check.add_argument("path")
+    for name, helptext in (("list", "budgets in force and paused scopes"),
+                           ("status", "a budget's current window"),
+                           ("pause", "stop routing for a scope"),
+                           ("resume", "resume a paused scope")):
+        v = verbs.add_parser(name, help=helptext)
+        v.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", _DEFAULT_ADDRESS))
+        if name == "status":
+            v.add_argument("id")
+        if name in ("pause", "resume"):
+            for key in SCOPE_KEYS:
+                v.add_argument(f"--{key.replace('_', '-')}", dest=key, default="")
+            v.add_argument("--token", default=os.environ.get("ROUTER_ADMIN_TOKEN", ""),
+                           help="admin token (default: $ROUTER_ADMIN_TOKEN)")
+        if name == "pause":
+            v.add_argument("--reason", default="")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console()
+    if args.verb == "check":
+        return _check(console, args.path)
+    import grpc
+
+    from router.v1 import router_pb2 as pb
+    from router.v1 import router_pb2_grpc
+
+    with grpc.insecure_channel(args.address) as channel:
+        stub = router_pb2_grpc.RouterStub(channel)
+        try:
+            if args.verb == "list":
+                _list(console, stub.ListBudgets(pb.ListBudgetsRequest(), timeout=10))
+            elif args.verb == "status":
+                _status(console, stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id=args.id),
+                                                      timeout=10))
+            else:
+                scope = pb.BudgetScope(**{k: getattr(args, k) for k in SCOPE_KEYS})
+                meta = (("authorization", f"Bearer {args.token}"),) if args.token else ()
+                if args.verb == "pause":
+                    stub.PauseScope(pb.PauseScopeRequest(scope=scope, reason=args.reason),
+                                    metadata=meta, timeout=10)
+                    console.print("paused")
+                else:
+                    was = stub.ResumeScope(pb.ResumeScopeRequest(scope=scope), metadata=meta,
+                                           timeout=10).was_paused
+                    console.print("resumed" if was else "was not paused")
+        except grpc.RpcError as err:
+            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}",
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+def _check(console: Any, path: str) -> int:
+    from rich.table import Table
+
+    from router.core.budgets import BudgetError, load_budgets
+
+    try:
+        rules = load_budgets(path)
+    except BudgetError as exc:
+        print(f"router budgets check: {exc}", file=sys.stderr)
+        return 2
+    table = Table(title=f"{path}: {len(rules)} budgets")
+    for col in ("id", "scope", "limit", "window", "ladder", "when exhausted"):
+        table.add_column(col)
+    for r in rules:
+        limit = " + ".join(x for x in (
+            f"{r.limit / 1e9:g}" if r.limit is not None else "",
+            f"{r.limit_tokens:,} tokens" if r.limit_tokens is not None else "") if x)
+        ladder = ", ".join(f"{name} {v:.0%}" for name, v in (
+            ("alert", r.alert_at), ("downgrade", r.downgrade_at), ("throttle", r.throttle_at))
+            if v is not None)
+        table.add_row(r.id, r.scope.describe(), limit, f"{r.window.value} ({r.timezone})",
+                      ladder or "-", r.on_exhausted.value)
+    console.print(table)
+    return 0
+
+
+def _money(m: Any) -> str:
+    return f"{m.nanos / 1e9:,.4f} {m.currency_code}"
+
+
+def _list(console: Any, resp: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="budgets")
+    for col in ("id", "source", "scope", "limit", "window"):
+        table.add_column(col)
+    for b in resp.budgets:
+        scope = ", ".join(f"{k}={v}" for k, v in _fields(b.scope).items()) or "everything"
+        limit = " + ".join(x for x in (_money(b.limit) if b.HasField("limit") else "",
+                                       f"{b.limit_tokens:,} tokens" if b.limit_tokens else "")
+                           if x)
+        table.add_row(b.id, "file" if b.source == 1 else "api", scope, limit,
+                      f"{_window_name(b.window)} ({b.time_zone})")
+    console.print(table)
+    for p in resp.paused:
+        console.print(f"paused: {_fields(p.scope)} since {p.paused_at.ToJsonString()}"
+                      + (f" ({p.reason})" if p.reason else ""))
+
+
+def _status(console: Any, s: Any) -> None:
+    console.print(f"[bold]{s.budget_id}[/] window {s.window_key}, state "
+                  f"{_state_name(s.state)}, {s.used_fraction:.1%} used")
+    if s.HasField("limit"):
+        console.print(f"  limit {_money(s.limit)}: spent {_money(s.spent)}, held "
+                      f"{_money(s.held)}, remaining {_money(s.remaining)}")
+    if s.limit_tokens:
+        console.print(f"  tokens {s.limit_tokens:,}: spent {s.tokens_spent:,}, held "
+                      f"{s.tokens_held:,}, remaining {s.tokens_remaining:,}")
+    if s.HasField("window_end"):
+        console.print(f"  resets at {s.window_end.ToJsonString()}")
+
+
+def _fields(scope: Any) -> dict[str, str]:
+    return {k: getattr(scope, k) for k in SCOPE_KEYS if getattr(scope, k)}
+
+
+def _window_name(value: int) -> str:
+    from router.v1 import router_pb2 as pb
+    return pb.BudgetWindow.Name(value).removeprefix("BUDGET_WINDOW_").lower()
+
+
+def _state_name(value: int) -> str:
+    from router.v1 import router_pb2 as pb
+    return pb.BudgetState.Name(value).removeprefix("BUDGET_STATE_").lower()
