@@ -187,7 +187,9 @@ def test_two_server_processes_on_postgres_admit_at_most_the_room(tmp_path, pg_ur
     path = budgets_file(tmp_path, limit)
     ports = [_free_port(), _free_port()]
     env = {**os.environ, "ROUTER_LOG_LEVEL": "warning", "ROUTER_DATABASE_URL": pg_url,
-           "ROUTER_BUDGETS_PATH": str(path), "ROUTER_DECISION_LOOKUP_GRACE_MS": "200"}
+           "ROUTER_BUDGETS_PATH": str(path), "ROUTER_DECISION_LOOKUP_GRACE_MS": "200",
+           "ROUTER_ADMIN_TOKEN": "t0k3n", "ROUTER_BUDGET_TICK_S": "0.1",
+           "ROUTER_BUDGET_REFRESH_S": "0.1"}
     procs = []
     try:
         for i, port in enumerate(ports):
@@ -204,6 +206,20 @@ def test_two_server_processes_on_postgres_admit_at_most_the_room(tmp_path, pg_ur
         assert len(admitted) == ROOM_FOR, (len(admitted), refused[:3])
         assert set(refused) == {"RESOURCE_EXHAUSTED"}
         check_settled(stubs[1], limit, settle_all(stubs, admitted))
+        # a pause made on one replica stops routing on the other within the refresh interval
+        stubs[0].PauseScope(pb.PauseScopeRequest(scope=pb.BudgetScope(user="ana")),
+                            metadata=(("authorization", "Bearer t0k3n"),))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                stubs[1].Route(pb.RouteRequest(task_description=TASK,
+                                               attribution=pb.Attribution(user="ana")),
+                               timeout=10)
+            except grpc.RpcError as err:
+                assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
+                break
+            assert time.monotonic() < deadline, "the other replica never saw the pause"
+            time.sleep(0.05)
         for c in channels:
             c.close()
     finally:
