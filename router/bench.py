@@ -1,6 +1,8 @@
 """`make bench`: load-test a real `router serve` over loopback from a separate process.
 
-For each of an empty gRPC handler (the ceiling on this machine), Route() and ReportUsage():
+For each of an empty gRPC handler (the ceiling on this machine), Route() and ReportUsage(), and
+both again with budgets applying to every call (``--budgets``, default three: a team's day, week
+and month), optionally over several server processes sharing one database (``--replicas``):
   1. closed loop, N calls in flight, for a few seconds -> the maximum rate (RPS);
   2. open loop at 70% of that rate -> p50/p99 latency, timed from each call's scheduled start
      (so queueing delay counts, no coordinated omission).
@@ -147,7 +149,23 @@ async def _measure(name: str, call: Call, seconds: float, concurrency: int) -> d
     return result
 
 
-async def _bench(args: argparse.Namespace, router_port: int, empty_port: int) -> dict:
+BUDGETED = "bench-budgeted"
+_WINDOWS = ("day", "month", "week", "hour", "total")
+
+
+def _budgets_file(path: Path, n: int) -> Path:
+    """``n`` budgets that apply to every call of the budgeted phases (one team), with limits
+    far above what a run spends, so every call is admitted and every budget is written."""
+    rules = ["schema_version = 1"]
+    for i in range(n):
+        rules.append(f'[[budgets]]\nid = "bench-{i}"\nscope = {{ team = "{BUDGETED}" }}\n'
+                     f'limit = "1000000000"\nwindow = "{_WINDOWS[i % len(_WINDOWS)]}"\n'
+                     'alert_at = 0.8\ndowngrade_at = 0.9\ndowngrade_quality = 0.5')
+    path.write_text("\n".join(rules) + "\n")
+    return path
+
+
+async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: int) -> dict:
     prompts = _prompts()
     results: dict[str, float] = {}
     async with grpc.aio.insecure_channel(f"127.0.0.1:{empty_port}") as ch:
@@ -159,32 +177,44 @@ async def _bench(args: argparse.Namespace, router_port: int, empty_port: int) ->
         results |= await _measure("empty", empty, args.seconds, args.concurrency)
 
     acked: list[str] = []
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{router_port}") as ch:
-        stub = router_pb2_grpc.RouterStub(ch)
-        decisions: list[str] = []
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{p}") for p in router_ports]
+    stubs = [router_pb2_grpc.RouterStub(ch) for ch in channels]
+    try:
+        for suffix, team in (("", None), ("_budgets", BUDGETED)):
+            if suffix and not args.budgets:
+                continue
+            decisions: list[str] = []
 
-        async def route(i: int) -> object:
-            resp = await stub.Route(pb.RouteRequest(
-                request_id=f"bench-{os.getpid()}-{i}", task_description=prompts[i % len(prompts)],
-                attribution=pb.Attribution(team=f"team-{i % 7}", agent=f"agent-{i % 31}",
-                                           task_id=f"task-{i // 5}", user=f"user-{i % 101}")))
-            if len(decisions) < 200_000:
-                decisions.append(resp.decision_id)
-            return resp
+            async def route(i: int, team: str | None = team, decisions: list[str] = decisions,
+                            suffix: str = suffix) -> object:
+                resp = await stubs[i % len(stubs)].Route(pb.RouteRequest(
+                    request_id=f"bench-{os.getpid()}{suffix}-{i}",
+                    task_description=prompts[i % len(prompts)],
+                    attribution=pb.Attribution(team=team or f"team-{i % 7}",
+                                               agent=f"agent-{i % 31}", task_id=f"task-{i // 5}",
+                                               user=f"user-{i % 101}")))
+                if len(decisions) < 200_000:
+                    decisions.append(resp.decision_id)
+                return resp
 
-        results |= await _measure("route", route, args.seconds, args.concurrency)
+            results |= await _measure(f"route{suffix}", route, args.seconds, args.concurrency)
 
-        async def report(i: int) -> object:
-            usage_id = f"bench-{os.getpid()}-u{i}"
-            resp = await stub.ReportUsage(pb.ReportUsageRequest(
-                usage_id=usage_id, decision_id=decisions[i % len(decisions)],
-                tokens=pb.TokenUsage(input=800 + i % 400, cached_input=100, output=200 + i % 300),
-                tool_calls=[pb.ToolCall(name="web_search", count=1)],
-                outcome=pb.OUTCOME_SUCCESS, latency_ms=700))
-            acked.append(usage_id)
-            return resp
+            async def report(i: int, decisions: list[str] = decisions,
+                             suffix: str = suffix) -> object:
+                usage_id = f"bench-{os.getpid()}{suffix}-u{i}"
+                resp = await stubs[i % len(stubs)].ReportUsage(pb.ReportUsageRequest(
+                    usage_id=usage_id, decision_id=decisions[i % len(decisions)],
+                    tokens=pb.TokenUsage(input=800 + i % 400, cached_input=100,
+                                         output=200 + i % 300),
+                    tool_calls=[pb.ToolCall(name="web_search", count=1)],
+                    outcome=pb.OUTCOME_SUCCESS, latency_ms=700))
+                acked.append(usage_id)
+                return resp
 
-        results |= await _measure("report", report, args.seconds, args.concurrency)
+            results |= await _measure(f"report{suffix}", report, args.seconds, args.concurrency)
+    finally:
+        for ch in channels:
+            await ch.close()
     results["acked_reports"] = len(set(acked))
     return results
 
@@ -195,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per phase (default 5)")
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight (64)")
     parser.add_argument("--database-url", default="", help="default: a temporary SQLite file")
+    parser.add_argument("--budgets", type=int, default=3,
+                        help="budgets applying to every call of the budgeted phases (3; 0 skips)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="server processes sharing the database (needs PostgreSQL for > 1)")
     parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.empty_server:
@@ -203,14 +237,21 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        router, router_port = _start([sys.executable, "-m", "router.cli", "serve",
-                                      "--address", "127.0.0.1:0", "--database-url", url,
-                                      "--log-level", "info"])
+        if args.replicas > 1 and url.startswith("sqlite"):
+            parser.error("--replicas > 1 needs a shared database (--database-url postgresql://)")
+        budgets = _budgets_file(Path(tmp) / "budgets.toml", args.budgets)
+        procs, ports = [], []
+        for _ in range(args.replicas):  # one at a time: the first migrates the schema
+            proc, port = _start([sys.executable, "-m", "router.cli", "serve",
+                                 "--address", "127.0.0.1:0", "--database-url", url,
+                                 "--budgets-path", str(budgets), "--log-level", "info"])
+            procs.append(proc)
+            ports.append(port)
         empty, empty_port = _start([sys.executable, "-m", "router.bench", "--empty-server"])
         try:
-            results = asyncio.run(_bench(args, router_port, empty_port))
+            results = asyncio.run(_bench(args, ports, empty_port))
         finally:
-            for proc in (empty, router):
+            for proc in (empty, *procs):
                 proc.terminate()
                 proc.wait(30)
         engine = sa.create_engine(url)
@@ -218,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             stored = conn.execute(sa.text(
                 "SELECT count(*) FROM usages WHERE usage_id LIKE 'bench-%'")).scalar()
         engine.dispose()
+    results["replicas"] = args.replicas
+    results["budgets"] = args.budgets
     results["stored_reports"] = stored
     results["route_pct_of_empty"] = round(100 * results["route_rps"] / results["empty_rps"], 1)
     results["durable"] = stored >= results["acked_reports"]

@@ -241,6 +241,7 @@ class LocalLedger:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        store.holds_in_sql = False  # holds live here; settlement only adds charges
         self._lock = threading.Lock()
         self._spent: dict[WindowKey, tuple[int, int]] = {}  # (money, tokens) settled
         self._held: dict[WindowKey, list[int]] = {}  # [money, tokens] open
@@ -338,6 +339,7 @@ class SharedLedger:
 
     def __init__(self, store: Store, cache_us: int = 250_000) -> None:
         self._store = store
+        store.holds_in_sql = True  # settlement must release the holds kept in the database
         self._cache_us = cache_us
         self._lock = threading.Lock()
         self._cache: dict[WindowKey, tuple[Totals, int]] = {}

@@ -374,8 +374,20 @@ def applicable(rules: tuple[BudgetRule, ...], keys: Attribution,
     return [r for r in rules if r.scope.matches(keys, model)]
 
 
+_WINDOWS: dict[tuple[WindowKind, str], Window] = {}
+
+
 def window_of(rule: BudgetRule, at_us: int) -> Window:
-    return window_at(rule.window, rule.tz, at_us)
+    """The rule's window containing ``at_us``; the last one found per (kind, zone) is reused
+    while it still contains the moment (time-zone arithmetic is the costly part of a Route's
+    budget work)."""
+    key = (rule.window, rule.timezone)
+    last = _WINDOWS.get(key)
+    if last is not None and last.start_us <= at_us < last.end_us:
+        return last
+    found = window_at(rule.window, rule.tz, at_us)
+    _WINDOWS[key] = found
+    return found
 
 
 def charges_for(rules: list[BudgetRule], at_us: int, amount: int, tokens: int

@@ -42,6 +42,7 @@ class PausedRow:
 @runtime_checkable
 class Store(Protocol):
     local_reads: bool  # point reads are cheap enough for the event loop (embedded database)
+    holds_in_sql: bool  # budget holds are rows here (shared ledger), not in the process
 
     def migrate(self) -> None:
         """Bring the schema to the current version."""

@@ -49,14 +49,22 @@ class LedgerSql:
         self.insert_charge = (
             "INSERT INTO budget_charges (usage_id, budget_id, window_key, amount, tokens, "
             f"recorded_us) VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING")
-        self.release = (f"DELETE FROM budget_holds WHERE decision_id = {m} "
-                        "RETURNING budget_id, window_key, amount, tokens")
+        self._release: dict[int, str] = {}
         self.expired = (f"SELECT DISTINCT decision_id FROM budget_holds WHERE expires_us <= {m} "
                         f"ORDER BY decision_id LIMIT {m}")
         self.release_expired = (
             f"DELETE FROM budget_holds WHERE decision_id = {m} AND expires_us <= {m} "
             "RETURNING budget_id, window_key, amount, tokens")
         self._take: dict[tuple[bool, bool], str] = {}
+
+    def release(self, n: int) -> str:
+        """Delete the open holds of ``n`` decisions (PostgreSQL walks the primary key in order,
+        so concurrent releases lock rows in the same order)."""
+        if n not in self._release:
+            marks = ", ".join([self.mark] * n)
+            self._release[n] = (f"DELETE FROM budget_holds WHERE decision_id IN ({marks}) "
+                                "RETURNING budget_id, window_key, amount, tokens")
+        return self._release[n]
 
     def take(self, money: bool, tokens: bool) -> str:
         """The conditional hold: adds to ``held`` only if the limits still have room."""
@@ -82,8 +90,6 @@ def place_holds(cur: Any, sql: LedgerSql, decision_id: str,
                 holds: Sequence[tuple[Hold, int | None, int | None]]) -> dict[WindowKey, Totals]:
     """Hold on every window or raise HoldRefused; the caller commits or rolls back."""
     ordered = sorted(holds, key=lambda h: (h[0].budget_id, h[0].window_key))
-    for hold, _, _ in ordered:
-        cur.execute(sql.ensure_window, (hold.budget_id, hold.window_key))
     after: dict[WindowKey, Totals] = {}
     for hold, limit, limit_tokens in ordered:
         params: list[Any] = [hold.amount, hold.tokens, hold.budget_id, hold.window_key]
@@ -91,8 +97,14 @@ def place_holds(cur: Any, sql: LedgerSql, decision_id: str,
             params += [hold.amount, limit]
         if limit_tokens is not None:
             params += [hold.tokens, limit_tokens]
-        cur.execute(sql.take(limit is not None, limit_tokens is not None), params)
+        take = sql.take(limit is not None, limit_tokens is not None)
+        cur.execute(take, params)
         row = cur.fetchone()
+        if row is None:  # no room, or the window's first call: create the row and try again
+            cur.execute(sql.ensure_window, (hold.budget_id, hold.window_key))
+            if cur.rowcount == 1:
+                cur.execute(take, params)
+                row = cur.fetchone()
         if row is None:
             raise HoldRefused(hold.budget_id)
         after[(hold.budget_id, hold.window_key)] = _totals(row)
@@ -125,19 +137,23 @@ def release(cur: Any, sql: LedgerSql, decision_ids: Iterable[str],
             deltas: dict[WindowKey, list[int]] | None = None) -> dict[WindowKey, list[int]]:
     """Delete the decisions' open holds, adding their release to ``deltas``."""
     deltas = deltas if deltas is not None else defaultdict(lambda: [0, 0, 0, 0])
-    for decision_id in sorted(set(decision_ids)):
-        cur.execute(sql.release, (decision_id,))
+    ids = sorted(set(decision_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        cur.execute(sql.release(len(chunk)), chunk)
         _released(cur.fetchall(), deltas)
     return deltas
 
 
 def settle(cur: Any, sql: LedgerSql, usages: Sequence[tuple[str, str | None, int,
-                                                         Sequence[Charge]]]
-           ) -> dict[WindowKey, Totals]:
+                                                         Sequence[Charge]]],
+           holds_in_sql: bool = True) -> dict[WindowKey, Totals]:
     """For newly recorded usages (usage_id, decision_id, recorded_us, charges): release their
-    decisions' holds and write their charges; returns the totals of every window touched."""
+    decisions' holds (when holds are kept here) and write their charges; returns the totals of
+    every window touched."""
     deltas: dict[WindowKey, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    release(cur, sql, (d for _, d, _, _ in usages if d), deltas)
+    if holds_in_sql:
+        release(cur, sql, (d for _, d, _, _ in usages if d), deltas)
     rows = []
     for usage_id, _, recorded_us, charges in usages:
         for c in charges:

@@ -107,6 +107,8 @@ class SqlStore:
         self._raw_connections: list[Any] = []
         mark = self._mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._ledger = LedgerSql(mark)
+        # do holds live in this database (a shared ledger), or in the process (embedded)?
+        self.holds_in_sql = not self.local_reads
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
         self._usage_columns = tuple(c.name for c in usages.columns)
         self._usage_columns_sql = ", ".join(self._usage_columns)
@@ -196,11 +198,12 @@ class SqlStore:
                                                         key=lambda u: u.usage_id))
             settled = [first[uid] for uid in sorted(inserted)]
             totals: dict[WindowKey, Totals] = {}
-            if any(u.charges or u.decision_id for u in settled):
+            if any(u.charges or (self.holds_in_sql and u.decision_id) for u in settled):
                 cursor = conn.connection.cursor()
                 try:
                     totals = ledger_sql.settle(cursor, self._ledger, [
-                        (u.usage_id, u.decision_id, u.recorded_us, u.charges) for u in settled])
+                        (u.usage_id, u.decision_id, u.recorded_us, u.charges) for u in settled],
+                        self.holds_in_sql)
                 finally:
                     cursor.close()
             stored = {uid: first[uid] for uid in inserted}

@@ -21,6 +21,7 @@ T = ("agent", "2026-11-28")
 @pytest.fixture
 def store(store_url: str):
     s = SqlStore(store_url, pool_size=8, sqlite_synchronous="NORMAL")
+    s.holds_in_sql = True  # the SQL ledger on both databases (SQLite serves it in tests only)
     s.migrate()
     yield s
     s.close()
