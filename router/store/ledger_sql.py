@@ -57,6 +57,43 @@ class LedgerSql:
             "RETURNING budget_id, window_key, amount, tokens")
         self._take: dict[tuple[bool, bool], str] = {}
 
+    def hold_in_one_statement(self, n: int) -> str:
+        """PostgreSQL: the whole all-or-nothing hold on ``n`` windows as one statement, so a
+        hot budget's row is locked only while the server runs it, never across a round trip
+        or a client thread's scheduling. ``locked`` takes the rows in key order and sees their
+        latest committed values; the UPDATE and the INSERT run only if every row has room."""
+        key = -n
+        if key not in self._release:
+            row = "(%s::text, %s::text, %s::bigint, %s::bigint, %s::bigint, %s::bigint, " \
+                  "%s::bigint)"
+            self._release[key] = f"""
+WITH req (budget_id, window_key, amount, tokens, lim, lim_tokens, expires_us) AS (
+    VALUES {", ".join([row] * n)}),
+locked AS (
+    SELECT w.budget_id, w.window_key, w.spent, w.held, w.tokens_spent, w.tokens_held
+    FROM budget_windows w JOIN req r USING (budget_id, window_key)
+    ORDER BY w.budget_id, w.window_key FOR UPDATE OF w),
+ok AS (
+    SELECT count(*) = {n} AND coalesce(bool_and(
+        (r.lim IS NULL OR l.spent + l.held + r.amount <= r.lim) AND
+        (r.lim_tokens IS NULL OR l.tokens_spent + l.tokens_held + r.tokens <= r.lim_tokens)),
+        false) AS fits
+    FROM locked l JOIN req r USING (budget_id, window_key)),
+upd AS (
+    UPDATE budget_windows w SET held = w.held + r.amount, tokens_held = w.tokens_held + r.tokens
+    FROM req r, ok
+    WHERE ok.fits AND w.budget_id = r.budget_id AND w.window_key = r.window_key
+    RETURNING w.budget_id, w.window_key, w.spent, w.held, w.tokens_spent, w.tokens_held),
+ins AS (
+    INSERT INTO budget_holds (decision_id, budget_id, window_key, amount, tokens, expires_us)
+    SELECT %s, r.budget_id, r.window_key, r.amount, r.tokens, r.expires_us FROM req r, ok
+    WHERE ok.fits)
+SELECT true, budget_id, window_key, spent, held, tokens_spent, tokens_held FROM upd
+UNION ALL
+SELECT false, budget_id, window_key, spent, held, tokens_spent, tokens_held FROM locked
+"""
+        return self._release[key]
+
     def release(self, n: int) -> str:
         """Delete the open holds of ``n`` decisions (PostgreSQL walks the primary key in order,
         so concurrent releases lock rows in the same order)."""
@@ -111,6 +148,37 @@ def place_holds(cur: Any, sql: LedgerSql, decision_id: str,
     cur.executemany(sql.insert_hold, [(decision_id, h.budget_id, h.window_key, h.amount,
                                        h.tokens, h.expires_us) for h, _, _ in ordered])
     return after
+
+
+def place_holds_pg(cur: Any, sql: LedgerSql, decision_id: str,
+                   holds: Sequence[tuple[Hold, int | None, int | None]]
+                   ) -> dict[WindowKey, Totals]:
+    """``place_holds`` as one statement (PostgreSQL); the caller commits (or runs autocommit)."""
+    ordered = sorted(holds, key=lambda h: (h[0].budget_id, h[0].window_key))
+    params: list[Any] = []
+    for hold, limit, limit_tokens in ordered:
+        params += [hold.budget_id, hold.window_key, hold.amount, hold.tokens, limit,
+                   limit_tokens, hold.expires_us]
+    statement = sql.hold_in_one_statement(len(ordered))
+    for attempt in range(2):
+        cur.execute(statement, [*params, decision_id])
+        rows = cur.fetchall()
+        held = {(r[1], r[2]): _totals(r[3:]) for r in rows if r[0]}
+        if held:
+            return held
+        before = {(r[1], r[2]): _totals(r[3:]) for r in rows}
+        missing = [h for h, _, _ in ordered if (h.budget_id, h.window_key) not in before]
+        if not missing or attempt:
+            for hold, limit, limit_tokens in ordered:  # name the first without room
+                t = before.get((hold.budget_id, hold.window_key), Totals())
+                if (limit is not None and t.spent + t.held + hold.amount > limit) or (
+                        limit_tokens is not None
+                        and t.tokens_spent + t.tokens_held + hold.tokens > limit_tokens):
+                    raise HoldRefused(hold.budget_id)
+            raise HoldRefused(ordered[0][0].budget_id)
+        for hold in missing:  # a window's first call creates its row, then tries again
+            cur.execute(sql.ensure_window, (hold.budget_id, hold.window_key))
+    raise AssertionError("unreachable")
 
 
 def apply_deltas(cur: Any, sql: LedgerSql, deltas: dict[WindowKey, list[int]]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -47,11 +47,12 @@ from router.store.tables import (
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
 
 
 def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL",
-                  timeout_s: float = 5.0) -> Engine:
+                  timeout_s: float = 5.0, **options: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and the chosen fsync level."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
@@ -77,6 +78,7 @@ def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FU
     engine = sa.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
         pool_timeout=timeout_s, connect_args={"connect_timeout": max(2, round(timeout_s))},
+        **options,
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -96,6 +98,9 @@ class SqlStore:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size,
                                     sqlite_synchronous=sqlite_synchronous, timeout_s=timeout_s)
+        self._pool_size, self._timeout_s = pool_size, timeout_s
+        self._fast_engine: Engine | None = None  # PostgreSQL holds: autocommit, async commit
+        self._fast_lock = threading.Lock()
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" \
             else sqlite.insert
         # an embedded file answers an indexed read in microseconds; a server may stall
@@ -349,11 +354,45 @@ class SqlStore:
                     ) -> dict[WindowKey, Totals]:
         """Hold (hold, limit, limit_tokens) on every window atomically, each only if its limits
         have room; HoldRefused (nothing written) otherwise. Returns the totals after."""
+        if self.engine.dialect.name == "postgresql":
+            return self._fast(lambda cur: ledger_sql.place_holds_pg(cur, self._ledger,
+                                                                    decision_id, holds))
         try:
             with self._cursor(synchronous=False) as cur:
                 return ledger_sql.place_holds(cur, self._ledger, decision_id, holds)
         except sa.exc.IntegrityError as exc:  # the same decision held twice: a bug upstream
             raise PreconditionFailed(f"decision {decision_id} already holds budget") from exc
+
+    def _fast(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(cursor)`` on an autocommit connection of its own small pool: one
+        statement is one transaction and one round trip, committed without waiting for the WAL
+        flush (holds are provisional; a crash forgets at most the last few, never a usage)."""
+        if self._fast_engine is None:
+            with self._fast_lock:
+                if self._fast_engine is None:
+                    engine = create_engine(self.url, pool_size=self._pool_size,
+                                           timeout_s=self._timeout_s,
+                                           isolation_level="AUTOCOMMIT")
+
+                    @sa.event.listens_for(engine, "connect")
+                    def _async_commit(dbapi_conn: Any, _record: Any) -> None:
+                        with dbapi_conn.cursor() as cur:
+                            cur.execute("SET synchronous_commit TO OFF")
+
+                    self._fast_engine = engine
+        try:
+            raw = self._fast_engine.raw_connection()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
+                *self._driver_unavailable) as exc:
+            raise StoreUnavailable(f"store unreachable: {exc}") from exc
+        try:
+            with raw.driver_connection.cursor() as cur:
+                return work(cur)
+        except self._driver_unavailable as exc:
+            raw.invalidate()
+            raise StoreUnavailable(f"store unreachable: {exc}") from exc
+        finally:
+            raw.close()  # back to the pool (or gone, when invalidated)
 
     def release_holds(self, decision_id: str) -> dict[WindowKey, Totals]:
         with self._cursor(synchronous=False) as cur:
@@ -450,6 +489,8 @@ class SqlStore:
                 raw.invalidate()
         self._raw_connections.clear()
         self.engine.dispose()
+        if self._fast_engine is not None:
+            self._fast_engine.dispose()
 
 
 def _keys_row(a: Attribution) -> dict[str, Any]:
