@@ -141,7 +141,7 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
     )
     _add_candidates(resp.candidates, d)
     if result.budgets:
-        resp.budgets.extend(budget_status(b, d.currency) for b in result.budgets)
+        _add_statuses(resp.budgets, result.budgets, d.currency)
     return resp
 
 
@@ -173,7 +173,7 @@ def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
             cost_error_ratio=error.cost_error_ratio,
             output_tokens_error=error.output_tokens_error))
     if result.budgets:
-        resp.budgets.extend(budget_status(b, u.currency) for b in result.budgets)
+        _add_statuses(resp.budgets, result.budgets, u.currency)
     return resp
 
 
@@ -337,6 +337,28 @@ def budget_status(s: BudgetStatus, currency: str) -> pb.BudgetStatus:
         msg.limit.CopyFrom(money(rule.limit, currency))
         msg.remaining.CopyFrom(money(s.remaining or 0, currency))
     return msg
+
+
+def _add_statuses(field: Any, statuses: tuple[BudgetStatus, ...], currency: str) -> None:
+    """``budget_status`` for the hot path: add() and set fields in place (about 3x faster than
+    building each message), as every Route and ReportUsage answers with these."""
+    for s in statuses:
+        rule, t, w = s.rule, s.totals, s.window
+        fraction = s.fraction
+        m = field.add(budget_id=rule.id, window_key=w.key, limit_tokens=rule.limit_tokens or 0,
+                      tokens_spent=t.tokens_spent, tokens_held=t.tokens_held,
+                      tokens_remaining=s.tokens_remaining or 0,
+                      state=_STATES[rule.state(fraction)], used_fraction=fraction)
+        m.spent.currency_code = m.held.currency_code = currency
+        m.spent.nanos, m.held.nanos = t.spent, t.held
+        if w.start_us != FOREVER[0]:
+            m.window_start.seconds, m.window_start.nanos = divmod(w.start_us, 1_000_000)
+            m.window_end.seconds, m.window_end.nanos = divmod(w.end_us, 1_000_000)
+            m.window_start.nanos *= 1000
+            m.window_end.nanos *= 1000
+        if rule.limit is not None:
+            m.limit.currency_code = m.remaining.currency_code = currency
+            m.limit.nanos, m.remaining.nanos = rule.limit, s.remaining or 0
 
 
 def paused_scope(p: Pause) -> pb.PausedScope:

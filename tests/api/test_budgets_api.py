@@ -333,3 +333,16 @@ def test_the_budgets_cli_checks_files_and_drives_the_api(stub, server, tmp_path,
     assert main(["budgets", "status", *address, "ops-daily-tokens"]) == 0
     assert "tokens 100,000" in capsys.readouterr().out
     assert main(["budgets", "status", *address, "nope"]) == 1
+
+
+def test_the_fast_status_conversion_matches_the_plain_one():
+    from router.api.convert import _add_statuses, budget_status
+    from router.core.budgets import BudgetStatus, Totals, rule_from_mapping, window_of
+    for raw in ({"limit": "2.5", "window": "day", "timezone": "Europe/London",
+                 "downgrade_at": 0.1, "downgrade_quality": 0.2},
+                {"limit_tokens": 500, "window": "total"}):
+        rule = rule_from_mapping({"id": "x", **raw})
+        s = BudgetStatus(rule, window_of(rule, NOON + 123_456), Totals(10**9, 7, 40, 3))
+        resp = pb.RouteResponse()
+        _add_statuses(resp.budgets, (s,), "USD")
+        assert resp.budgets[0] == budget_status(s, "USD")
