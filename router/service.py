@@ -388,7 +388,7 @@ class RouterService:
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
         )
         check_cost_bounds(cost, MAX_MONEY_NANOS)
-        recorded_us = self.clock.now_us()
+        recorded_us = self._occurred(req)
         t = req.tokens
         charges = charges_for(applicable(self.budgets.rules, attribution, model.id), recorded_us,
                               cost.total, t.input + t.cached_input + t.output + t.reasoning)
@@ -413,6 +413,17 @@ class RouterService:
             predicted_output_tokens=predicted.output_tokens if predicted else None,
             charges=charges,
         )
+
+    def _occurred(self, req: UsageInput) -> int:
+        now = self.clock.now_us()
+        if req.occurred_us is None:
+            return now
+        oldest = now - self.settings.max_backfill_days * 86_400_000_000
+        if not oldest <= req.occurred_us <= now + 300_000_000:
+            raise InvalidRequest.of("occurred_at", f"must lie within the last "
+                                    f"{self.settings.max_backfill_days} days (and not more than "
+                                    "5 minutes ahead)")
+        return req.occurred_us
 
     def submit_usage(self, record: UsageRecord) -> Future:
         """Queue the record for group commit; the future resolves to a UsageResult."""
@@ -607,4 +618,5 @@ def _usage_payload(req: UsageInput) -> dict:
               req.review_hourly_rate.nanos if req.review_hourly_rate else None],
         "o": req.outcome, "l": req.latency_ms,
         "x": req.actual_cost.nanos if req.actual_cost else None,
+        **({"at": req.occurred_us} if req.occurred_us is not None else {}),
     }

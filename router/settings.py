@@ -43,6 +43,8 @@ class Settings:
     decision_cache_size: int = _setting(100_000, "recent decisions kept in memory")
     max_concurrent_rpcs: int = _setting(4096, "RPCs in flight before RESOURCE_EXHAUSTED")
     shutdown_grace_s: float = _setting(10.0, "on SIGTERM, how long in-flight RPCs may finish")
+    max_backfill_days: int = _setting(
+        35, "how far in the past a ReportUsage may date its call (occurred_at)")
     budgets_path: str = _setting(
         "", "budgets file (TOML, policies as code; reloaded when it changes); empty: none")
     admin_token: str = _setting(

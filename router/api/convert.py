@@ -90,6 +90,7 @@ def usage_input(req: pb.ReportUsageRequest) -> UsageInput:
         review_seconds=req.human_review.seconds,
         review_hourly_rate=_opt_money(req.human_review, "hourly_rate"),
         outcome=req.outcome,
+        occurred_us=optional_time_us(req, "occurred_at"),
         latency_ms=req.latency_ms,
         actual_cost=_opt_money(req, "actual_cost"),
     )

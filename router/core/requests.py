@@ -69,6 +69,7 @@ class UsageInput:
     outcome: int = Outcome.UNSPECIFIED
     latency_ms: int = 0
     actual_cost: Money | None = None
+    occurred_us: int | None = None  # when the call happened; None: now
 
 
 class Violations:

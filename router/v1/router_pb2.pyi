@@ -282,7 +282,7 @@ class HumanReview(_message.Message):
     def __init__(self, seconds: _Optional[float] = ..., hourly_rate: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
 
 class ReportUsageRequest(_message.Message):
-    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost")
+    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost", "occurred_at")
     USAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +294,7 @@ class ReportUsageRequest(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     usage_id: str
     decision_id: str
     attribution: Attribution
@@ -305,7 +306,8 @@ class ReportUsageRequest(_message.Message):
     outcome: Outcome
     latency_ms: int
     actual_cost: Money
-    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ...) -> None: ...
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[Money, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
     __slots__ = ("tokens", "tools", "compute", "human_review", "total")

@@ -346,3 +346,17 @@ def test_the_fast_status_conversion_matches_the_plain_one():
         resp = pb.RouteResponse()
         _add_statuses(resp.budgets, (s,), "USD")
         assert resp.budgets[0] == budget_status(s, "USD")
+
+
+def test_a_late_report_lands_in_the_window_of_its_call(stub, clock):
+    set_budget(stub, id="daily", scope=pb.BudgetScope(agent="bot"), limit=usd(UNIT))
+    yesterday = Timestamp(seconds=NOON // 10**6 - 86_400)
+    late = stub.ReportUsage(pb.ReportUsageRequest(
+        usage_id="late", model="gpt-4o-mini", attribution=keys(),
+        tokens=pb.TokenUsage(input=1000, output=1000), occurred_at=yesterday))
+    assert late.recorded_at == yesterday and late.budgets[0].window_key == "2026-11-27"
+    assert stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id="daily")).spent.nanos == 0
+    too_old = Timestamp(seconds=NOON // 10**6 - 40 * 86_400)
+    err = rpc_error(stub.ReportUsage, pb.ReportUsageRequest(
+        usage_id="old", model="gpt-4o-mini", attribution=keys(), occurred_at=too_old))
+    assert bad_request_fields(err) == ["occurred_at"]
