@@ -7,6 +7,8 @@
                                                                     savings on recorded traffic
     router budgets check FILE | list | status ID | pause/resume --agent A ...
                                                                     budgets as code and over the API
+    router report spend --since D --until D [--group-by K,...] [--bucket B]
+    router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
 """
@@ -18,7 +20,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
-from router import cli_budgets
+from router import cli_budgets, cli_report
 from router.settings import ROOT, Settings
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "routing"
@@ -76,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sub.add_parser("settings", help="list every setting with its default")
     cli_budgets.add_parser(sub)
+    cli_report.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -90,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "models":
         return _models(args.catalog)
+    if args.command == "report":
+        return cli_report.run(args)
     if args.command == "budgets":
         return cli_budgets.run(args)
     if args.command == "settings":

@@ -67,7 +67,9 @@ from router.core.requests import (
     validate_usage,
 )
 from router.core.savings import SavingsReport, savings
+from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, fold, total
 from router.core.tokens import estimate_tokens
+from router.core.windows import zone
 from router.recorder import Recorder
 from router.settings import Settings
 from router.store.base import Store, UsageWrite, WriteStatus
@@ -579,6 +581,26 @@ class RouterService:
             self._refreshed = time.monotonic()
             self.budgets.refresh()
         return released
+
+    # -- Reports -----------------------------------------------------------------------------
+
+    def spend(self, query: SpendQuery) -> tuple[list[SpendRow], SpendRow]:
+        """Usage grouped by the query's keys and buckets, and the total over all of it."""
+        v = Violations()
+        if query.end_us <= query.start_us:
+            v.add("end_time", "must be after start_time")
+        bad = [d for d in (*query.group_by, *query.filters) if d not in DIMENSIONS]
+        if bad:
+            v.add("group_by", f"unknown dimension {bad[0]!r}")
+        try:
+            zone(query.timezone)
+        except ValueError as exc:
+            v.add("time_zone", str(exc))
+        v.raise_if_any()
+        rows = fold(query, self.store.spend_rows(query))
+        summed = total(rows)
+        _representable(int(summed["cost_total"]), "total cost")
+        return rows, summed
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()

@@ -24,6 +24,7 @@ from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
 from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
+from router.core.spend import Bucket, SpendQuery, SpendRow
 from router.core.windows import FOREVER, WindowKind
 from router.service import RouteResult, UsageResult
 from router.v1 import router_pb2 as pb
@@ -365,3 +366,56 @@ def _add_statuses(field: Any, statuses: tuple[BudgetStatus, ...], currency: str)
 def paused_scope(p: Pause) -> pb.PausedScope:
     return pb.PausedScope(scope=_scope_msg(p.scope), reason=p.reason,
                           paused_at=_timestamp(p.paused_us))
+
+
+# -- spend ---------------------------------------------------------------------------------------
+
+_DIMENSIONS = {pb.SPEND_DIMENSION_TEAM: "team", pb.SPEND_DIMENSION_AGENT: "agent",
+               pb.SPEND_DIMENSION_USER: "user", pb.SPEND_DIMENSION_TASK_ID: "task_id",
+               pb.SPEND_DIMENSION_TASK_TYPE: "task_type", pb.SPEND_DIMENSION_MODEL: "model",
+               pb.SPEND_DIMENSION_PROVIDER: "provider",
+               pb.SPEND_DIMENSION_COST_KIND: "cost_kind"}
+_BUCKETS = {pb.TIME_BUCKET_UNSPECIFIED: Bucket.NONE, pb.TIME_BUCKET_HOUR: Bucket.HOUR,
+            pb.TIME_BUCKET_DAY: Bucket.DAY, pb.TIME_BUCKET_WEEK: Bucket.WEEK,
+            pb.TIME_BUCKET_MONTH: Bucket.MONTH}
+
+
+def spend_query(req: pb.QuerySpendRequest) -> SpendQuery:
+    start = optional_time_us(req, "start_time")
+    end = optional_time_us(req, "end_time")
+    if start is None or end is None:
+        raise InvalidRequest.of("start_time" if start is None else "end_time", "is required")
+    dims = []
+    for d in req.group_by:
+        if d not in _DIMENSIONS:
+            raise InvalidRequest.of("group_by", f"unknown dimension {d}")
+        dims.append(_DIMENSIONS[d])
+    if req.bucket not in _BUCKETS:
+        raise InvalidRequest.of("bucket", f"unknown bucket {req.bucket}")
+    f = req.filter
+    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
+                                 ("task_id", f.task_id), ("task_type", f.task_type),
+                                 ("model", req.model), ("provider", req.provider)) if v}
+    return SpendQuery(start, end, tuple(dict.fromkeys(dims)), _BUCKETS[req.bucket],
+                      req.time_zone or "UTC", filters, dict(f.labels))
+
+
+def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
+    row = pb.SpendRow(
+        **{k: v for k, v in r.keys.items()},
+        calls=int(r["calls"]),
+        tokens=pb.TokenUsage(input=int(r["input_tokens"]),
+                             cached_input=int(r["cached_input_tokens"]),
+                             output=int(r["output_tokens"]), reasoning=int(r["reasoning_tokens"])),
+        cost=cost_breakdown(CostBreakdown(int(r["cost_tokens"]), int(r["cost_tools"]),
+                                          int(r["cost_compute"]), int(r["cost_review"])),
+                            currency),
+        predicted_cost=money(int(r["predicted_cost"]), currency),
+        actual_cost_of_predicted=money(int(r["actual_of_predicted"]), currency),
+        predicted_calls=int(r["predicted_calls"]), mape=r.mape or 0.0, bias=r.bias or 0.0,
+        failures=int(r["failures"]), review_calls=int(r["review_calls"]),
+        review_seconds=r["review_ms"] / 1000, tool_calls=int(r["tool_calls"]),
+    )
+    if r.bucket_start_us is not None:
+        row.bucket_start.CopyFrom(_timestamp(r.bucket_start_us))
+    return row

@@ -243,3 +243,18 @@ class RouterServicer(pb_grpc.RouterServicer):
                 was_paused=await self._blocking(self._service.resume, scope))
 
         return await self._handle("ResumeScope", context, body)
+
+    # -- Reports ---------------------------------------------------------------------------------
+
+    async def QuerySpend(self, request: pb.QuerySpendRequest,
+                         context: grpc.aio.ServicerContext) -> pb.QuerySpendResponse:
+        async def body(line: dict[str, Any]) -> pb.QuerySpendResponse:
+            query = convert.spend_query(request)
+            rows, summed = await self._blocking(self._service.spend, query)
+            line.update(group_by=",".join(query.group_by), bucket=query.bucket.value,
+                        rows=len(rows), cost_nanos=int(summed["cost_total"]))
+            currency = self._currency()
+            return pb.QuerySpendResponse(rows=[convert.spend_row(r, currency) for r in rows],
+                                         total=convert.spend_row(summed, currency))
+
+        return await self._handle("QuerySpend", context, body)

@@ -32,6 +32,7 @@ from router.core.records import (
     UsageRecord,
 )
 from router.core.savings import UsageGroup
+from router.core.spend import MEASURES, Bucket, SpendQuery
 from router.store import ledger_sql
 from router.store.base import PausedRow, UsageWrite, WriteStatus
 from router.store.ledger_sql import LedgerSql, WindowKey
@@ -43,10 +44,16 @@ from router.store.tables import (
     calibration,
     decisions,
     paused_scopes,
+    usage_hourly,
     usages,
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# the rollup's summed columns in the order _roll_up accumulates them (provider first, a key)
+_ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
+                "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute", "cost_review",
+                "cost_total", "predicted_cost", "predicted_calls", "actual_of_predicted",
+                "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
 T = TypeVar("T")
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
 
@@ -112,6 +119,14 @@ class SqlStore:
         self._raw_connections: list[Any] = []
         mark = self._mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._ledger = LedgerSql(mark)
+        columns = ("hour_us", "team", "agent", "user_name", "task_type", "model", "provider",
+                   *_ROLLUP_SUMS[1:], "abs_error_ratio_sum")
+        self._rollup_sql = (
+            f"INSERT INTO usage_hourly ({', '.join(columns)}) VALUES "
+            f"({', '.join([mark] * len(columns))}) ON CONFLICT (hour_us, team, agent, user_name, "
+            "task_type, model) DO UPDATE SET "
+            + ", ".join(f"{c} = usage_hourly.{c} + excluded.{c}"
+                        for c in (*_ROLLUP_SUMS[1:], "abs_error_ratio_sum")))
         # do holds live in this database (a shared ledger), or in the process (embedded)?
         self.holds_in_sql = not self.local_reads
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
@@ -211,6 +226,8 @@ class SqlStore:
                         self.holds_in_sql)
                 finally:
                     cursor.close()
+            if settled:
+                self._roll_up(conn, settled)
             stored = {uid: first[uid] for uid in inserted}
             missing = [uid for uid in first if uid not in inserted]
             if missing:
@@ -230,6 +247,34 @@ class SqlStore:
             else:
                 results.append(UsageWrite(WriteStatus.CONFLICT, rec))
         return results
+
+    def _roll_up(self, conn: Connection, records: Sequence[UsageRecord]) -> None:
+        """Add newly recorded usage to the hourly rollup, one upsert per (hour, keys), in key
+        order (replicas lock rollup rows in the same order)."""
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for u in records:
+            a = u.attribution
+            key = (u.recorded_us - u.recorded_us % 3_600_000_000, a.team, a.agent, a.user,
+                   a.task_type, u.model)
+            acc = groups.get(key)
+            if acc is None:
+                acc = groups[key] = [u.provider] + [0] * (len(_ROLLUP_SUMS) - 1) + [0.0]
+            t, c = u.tokens, u.cost
+            predicted = u.predicted_cost
+            for i, v in enumerate((
+                    1, t.input, t.cached_input, t.output, t.reasoning, c.tokens, c.tools,
+                    c.compute, c.human_review, c.total, predicted or 0,
+                    predicted is not None, c.tokens if predicted is not None else 0,
+                    u.outcome == Outcome.FAILURE, u.review_ms > 0, u.review_ms, u.tool_calls,
+                    u.compute_ms), start=1):
+                acc[i] += int(v)
+            if predicted:
+                acc[-1] += abs(c.tokens - predicted) / predicted
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(self._rollup_sql, [(*k, *groups[k]) for k in sorted(groups)])
+        finally:
+            cursor.close()
 
     def _insert_decisions(self, conn: Connection, records: Sequence[DecisionRecord]) -> None:
         """The busiest insert (one row per Route), straight to the DBAPI cursor: SQLAlchemy's
@@ -478,6 +523,50 @@ class SqlStore:
             return conn.execute(sa.delete(paused_scopes).where(
                 paused_scopes.c.scope_key == scope_key)).rowcount > 0
 
+    # -- Spend reports -------------------------------------------------------------------------
+
+    def spend_rows(self, query: SpendQuery) -> list[tuple[dict[str, str], int | None,
+                                                          dict[str, int | float]]]:
+        """Usage summed per the query's keys (and per hour, or per quarter hour from the raw
+        ledger, when it buckets by time): the hourly rollup when it can answer, else the raw
+        ledger. One GROUP BY either way."""
+        keys = [k for k in (*query.sql_keys(), *query.filters) if k != "cost_kind"]
+        keys = list(dict.fromkeys(keys))
+        if query.needs_raw():
+            table, time_col = usages, usages.c.recorded_us
+            step = 900_000_000 if query.bucket is not Bucket.NONE else None
+            sums = _raw_sums(usages.c)
+        else:
+            table, time_col = usage_hourly, usage_hourly.c.hour_us
+            step = 3_600_000_000 if query.bucket is not Bucket.NONE else None
+            sums = [sa.func.sum(table.c[m]).label(m) for m in _SPEND_MEASURES]
+        columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
+        time_key = (time_col - time_col % step).label("at") if step else None
+        stmt = sa.select(*columns, *([time_key] if time_key is not None else []), *sums).where(
+            time_col >= query.start_us, time_col < query.end_us)
+        for k, v in query.filters.items():
+            if k != "cost_kind":
+                stmt = stmt.where(table.c[_COLUMN.get(k, k)] == v)
+        for k, v in sorted(query.labels.items()):
+            stmt = stmt.where(usages.c.labels.contains(json.dumps({k: v})[1:-1],
+                                                       autoescape=True))
+        stmt = stmt.group_by(*columns, *([time_key] if time_key is not None else []))
+        with self._connect() as conn:
+            try:
+                rows = conn.execute(stmt).all()
+            except sa.exc.OperationalError as exc:
+                if "integer overflow" in str(exc.orig):
+                    raise PreconditionFailed("spend totals exceed int64 nanos; narrow the "
+                                             "query") from exc
+                raise
+        out = []
+        for r in rows:
+            m = r._mapping
+            out.append(({k: m[k] for k in keys}, m["at"] if step else None,
+                        {k: (float(m[k] or 0) if k == "abs_error_ratio_sum" else int(m[k] or 0))
+                         for k in _SPEND_MEASURES}))
+        return out
+
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:
             return [Factor(r.model, r.task_type, r.agent, r.log_factor, r.count, r.updated_us)
@@ -491,6 +580,39 @@ class SqlStore:
         self.engine.dispose()
         if self._fast_engine is not None:
             self._fast_engine.dispose()
+
+
+_SPEND_MEASURES = MEASURES
+_COLUMN = {"user": "user_name"}
+
+
+def _raw_sums(u: Any) -> list[Any]:
+    """The rollup's measures computed from raw usage rows (same definitions as ``_roll_up``)."""
+    predicted = u.predicted_cost.isnot(None)
+    one = sa.literal(1)
+    zero = sa.literal(0)
+    return [
+        sa.func.count().label("calls"),
+        *(sa.func.sum(u[c]).label(c) for c in (
+            "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+            "cost_tokens", "cost_tools", "cost_compute")),
+        sa.func.sum(u.cost_review).label("cost_review"),
+        sa.func.sum(u.cost_total).label("cost_total"),
+        sa.func.sum(sa.func.coalesce(u.predicted_cost, 0)).label("predicted_cost"),
+        sa.func.sum(sa.case((predicted, one), else_=zero)).label("predicted_calls"),
+        sa.func.sum(sa.case((predicted, u.cost_tokens), else_=zero)).label(
+            "actual_of_predicted"),
+        sa.func.sum(sa.case((sa.and_(predicted, u.predicted_cost != 0),
+                             sa.func.abs(u.cost_tokens - u.predicted_cost) * 1.0
+                             / u.predicted_cost), else_=sa.literal(0.0))).label(
+            "abs_error_ratio_sum"),
+        sa.func.sum(sa.case((u.outcome == int(Outcome.FAILURE), one), else_=zero)).label(
+            "failures"),
+        sa.func.sum(sa.case((u.review_ms > 0, one), else_=zero)).label("review_calls"),
+        sa.func.sum(u.review_ms).label("review_ms"),
+        sa.func.sum(u.tool_calls).label("tool_calls"),
+        sa.func.sum(u.compute_ms).label("compute_ms"),
+    ]
 
 
 def _keys_row(a: Attribution) -> dict[str, Any]:

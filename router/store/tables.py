@@ -179,3 +179,41 @@ budget_windows = BudgetWindowRow.__table__
 budget_holds = BudgetHoldRow.__table__
 budget_charges = BudgetChargeRow.__table__
 paused_scopes = PausedScopeRow.__table__
+
+
+class UsageHourlyRow(SQLModel, table=True):
+    """Usage summed per UTC hour and key, maintained in the transaction that records the usage:
+    reports by team, agent, user, task type, model and provider read this, not every call."""
+
+    __tablename__ = "usage_hourly"
+    __table_args__ = (Index("ix_usage_hourly_team_hour", "team", "hour_us"),)
+
+    hour_us: int = Field(primary_key=True, sa_type=BigInteger)
+    team: str = Field(primary_key=True, max_length=128)
+    agent: str = Field(primary_key=True, max_length=128)
+    user_name: str = Field(primary_key=True, max_length=128)
+    task_type: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+    provider: str = Field(max_length=64)
+    calls: int = _money()
+    input_tokens: int = _money()
+    cached_input_tokens: int = _money()
+    output_tokens: int = _money()
+    reasoning_tokens: int = _money()
+    cost_tokens: int = _money()
+    cost_tools: int = _money()
+    cost_compute: int = _money()
+    cost_review: int = _money()
+    cost_total: int = _money()
+    predicted_cost: int = _money()
+    predicted_calls: int = _money()
+    actual_of_predicted: int = _money()
+    abs_error_ratio_sum: float = Field(default=0.0)
+    failures: int = _money()
+    review_calls: int = _money()
+    review_ms: int = _money()
+    tool_calls: int = _money()
+    compute_ms: int = _money()
+
+
+usage_hourly = UsageHourlyRow.__table__

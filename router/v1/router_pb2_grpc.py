@@ -94,6 +94,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
                 _registered_method=True)
+        self.QuerySpend = channel.unary_unary(
+                '/router.v1.Router/QuerySpend',
+                request_serializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -185,6 +190,14 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QuerySpend(self, request, context):
+        """Spend by any keys and time bucket over a time range, with prediction error and review load.
+        Totals reconcile exactly with the recorded usage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -247,6 +260,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.ResumeScope,
                     request_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.FromString,
                     response_serializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.SerializeToString,
+            ),
+            'QuerySpend': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuerySpend,
+                    request_deserializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -573,6 +591,33 @@ class Router:
             '/router.v1.Router/ResumeScope',
             router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
             router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuerySpend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/QuerySpend',
+            router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,245 @@
+"""``router report``: spend by any keys and period, and chargeback / showback, as a table, CSV or
+JSON, from a running service (QuerySpend, ListBudgets).
+
+    router report spend --since 2026-11-01 --until 2026-12-01 --group-by team,model --bucket month
+    router report chargeback --period 2026-11 --mode chargeback \\
+        --shared-costs examples/shared_costs.toml --format csv > chargeback-2026-11.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from router.core import tomlfile
+from router.core.money import MoneyError, to_nanos
+from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
+
+_DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+class ReportError(ValueError):
+    pass
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="spend by any keys and period; chargeback / showback",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = p.add_subparsers(dest="report", required=True)
+    spend = kinds.add_parser("spend", help="spend grouped by keys and time bucket")
+    spend.add_argument("--since", required=True, help="ISO date or time, inclusive")
+    spend.add_argument("--until", required=True, help="ISO date or time, exclusive")
+    spend.add_argument("--group-by", default="team",
+                       help=f"comma-separated: {', '.join(DIMENSIONS)}")
+    spend.add_argument("--bucket", choices=("none", "hour", "day", "week", "month"),
+                       default="none")
+    for key in ("team", "agent", "user", "task_id", "task_type", "model", "provider"):
+        spend.add_argument(f"--{key.replace('_', '-')}", dest=key, default="",
+                           help=f"only this {key}")
+    spend.add_argument("--label", action="append", default=[], help="key=value; repeatable")
+    cb = kinds.add_parser("chargeback", help="per team: direct costs and allocated shared costs")
+    cb.add_argument("--period", required=True, help="a calendar month, e.g. 2026-11")
+    cb.add_argument("--mode", choices=("chargeback", "showback"), default="chargeback")
+    cb.add_argument("--shared-costs", default="", help="TOML of shared costs per period")
+    cb.add_argument("--basis", choices=("cost", "tokens"), default="cost",
+                    help="allocate shared costs by each team's cost (default) or tokens")
+    for q in (spend, cb):
+        q.add_argument("--tz", default="UTC", help="IANA zone of dates and buckets")
+        q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        q.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", _DEFAULT_ADDRESS))
+
+
+def _time(text: str, tz: str, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReportError(f"{field}: not an ISO date or time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tz))
+
+
+def month_bounds(period: str, tz: str) -> tuple[datetime, datetime]:
+    try:
+        year, month = (int(x) for x in period.split("-"))
+        start = datetime(year, month, 1, tzinfo=ZoneInfo(tz))
+    except (ValueError, TypeError):
+        raise ReportError(f"--period must be a month like 2026-11, not {period!r}") from None
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=ZoneInfo(tz))
+    return start, end
+
+
+def load_shared_costs(path: str, period: str) -> list[SharedCost]:
+    """The shared costs that apply to ``period`` (``period = "month"`` applies to every one)."""
+    if not path:
+        return []
+    _, data = tomlfile.read(path, ReportError, "shared costs")
+    out = []
+    for i, raw in enumerate(data.get("shared", [])):
+        name, amount, when = raw.get("name"), raw.get("amount"), raw.get("period", "month")
+        if not isinstance(name, str) or not name:
+            raise ReportError(f"{path}: shared[{i}] needs a name")
+        try:
+            nanos = to_nanos(amount)
+        except MoneyError as exc:
+            raise ReportError(f"{path}: shared[{i}] ({name}): amount: {exc}") from None
+        if when in ("month", period):
+            out.append(SharedCost(name, nanos))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except ReportError as exc:
+        print(f"router report: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    import grpc
+
+    from router.api.convert import _DIMENSIONS
+    from router.v1 import router_pb2 as pb
+    from router.v1 import router_pb2_grpc
+
+    if args.report == "spend":
+        start, end = _time(args.since, args.tz, "--since"), _time(args.until, args.tz, "--until")
+        names = [d.strip() for d in args.group_by.split(",") if d.strip()]
+        by_name = {v: k for k, v in _DIMENSIONS.items()}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ReportError(f"--group-by: unknown dimension {unknown[0]!r} "
+                              f"(known: {', '.join(DIMENSIONS)})")
+        labels = dict(lbl.split("=", 1) for lbl in args.label if "=" in lbl)
+        request = pb.QuerySpendRequest(
+            group_by=[by_name[n] for n in names],
+            bucket=getattr(pb, f"TIME_BUCKET_{args.bucket.upper()}", 0), time_zone=args.tz,
+            filter=pb.Attribution(team=args.team, agent=args.agent, user=args.user,
+                                  task_id=args.task_id, task_type=args.task_type,
+                                  labels=labels),
+            model=args.model, provider=args.provider)
+    else:
+        start, end = month_bounds(args.period, args.tz)
+        names = ["team"]
+        request = pb.QuerySpendRequest(group_by=[pb.SPEND_DIMENSION_TEAM], time_zone=args.tz)
+    request.start_time.FromDatetime(start)
+    request.end_time.FromDatetime(end)
+    with grpc.insecure_channel(args.address) as channel:
+        stub = router_pb2_grpc.RouterStub(channel)
+        try:
+            resp = stub.QuerySpend(request, timeout=60)
+            budgets = stub.ListBudgets(pb.ListBudgetsRequest(), timeout=10).budgets \
+                if args.report == "chargeback" else []
+        except grpc.RpcError as err:
+            print(f"router report: {err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+    currency = resp.total.cost.total.currency_code
+    if args.report == "spend":
+        _emit_spend(args.format, names, args.bucket != "none", resp, currency)
+    else:
+        shared = load_shared_costs(args.shared_costs, args.period)
+        monthly = {b.scope.team: b.limit.nanos for b in budgets
+                   if b.HasField("limit") and b.window == pb.BUDGET_WINDOW_MONTH and b.scope.team
+                   and not any((b.scope.agent, b.scope.user, b.scope.task_id,
+                                b.scope.task_type, b.scope.model))}
+        _emit_chargeback(args, [_row(r) for r in resp.rows], shared, monthly, currency)
+    return 0
+
+
+def _row(r: Any) -> SpendRow:
+    """A QuerySpend row back into the core's shape (for chargeback)."""
+    t, c = r.tokens, r.cost
+    return SpendRow({"team": r.team}, None, {
+        "calls": r.calls, "input_tokens": t.input, "cached_input_tokens": t.cached_input,
+        "output_tokens": t.output, "reasoning_tokens": t.reasoning,
+        "cost_tokens": c.tokens.nanos, "cost_tools": c.tools.nanos,
+        "cost_compute": c.compute.nanos, "cost_review": c.human_review.nanos,
+        "cost_total": c.total.nanos})
+
+
+def _units(nanos: int) -> str:
+    sign = "-" if nanos < 0 else ""
+    whole, frac = divmod(abs(nanos), 10**9)
+    return f"{sign}{whole}.{frac:09d}".rstrip("0").rstrip(".") if frac else f"{sign}{whole}"
+
+
+def _spend_records(names: list[str], bucketed: bool, resp: Any) -> list[dict[str, Any]]:
+    out = []
+    for r in [*resp.rows, resp.total]:
+        is_total = r is resp.total
+        rec: dict[str, Any] = {n: ("TOTAL" if is_total and i == 0 else getattr(r, n))
+                               for i, n in enumerate(names)}
+        if bucketed:
+            rec["bucket_start"] = "" if is_total else r.bucket_start.ToJsonString()
+        rec |= {"calls": r.calls, "input_tokens": r.tokens.input,
+                "cached_input_tokens": r.tokens.cached_input, "output_tokens": r.tokens.output,
+                "reasoning_tokens": r.tokens.reasoning,
+                "cost_tokens": _units(r.cost.tokens.nanos),
+                "cost_tools": _units(r.cost.tools.nanos),
+                "cost_compute": _units(r.cost.compute.nanos),
+                "cost_human_review": _units(r.cost.human_review.nanos),
+                "cost_total": _units(r.cost.total.nanos),
+                "predicted_cost": _units(r.predicted_cost.nanos),
+                "mape": round(r.mape, 4), "bias": round(r.bias, 4), "failures": r.failures,
+                "review_calls": r.review_calls, "review_seconds": r.review_seconds}
+        out.append(rec)
+    return out
+
+
+def _write(fmt: str, records: list[dict[str, Any]], title: str) -> None:
+    if fmt == "json":
+        print(json.dumps(records, indent=2))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [])
+        writer.writeheader()
+        writer.writerows(records)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in records[0] if records else []:
+            table.add_column(col, justify="left" if col in DIMENSIONS or col in (
+                "team", "bucket_start", "mode") else "right")
+        for rec in records:
+            table.add_row(*(str(v) for v in rec.values()))
+        Console(width=200).print(table)
+
+
+def _emit_spend(fmt: str, names: list[str], bucketed: bool, resp: Any, currency: str) -> None:
+    _write(fmt, _spend_records(names, bucketed, resp), f"spend ({currency})")
+
+
+def _emit_chargeback(args: argparse.Namespace, rows: list[SpendRow], shared: list[SharedCost],
+                     budgets: dict[str, int], currency: str) -> None:
+    lines = chargeback(rows, shared, args.basis, budgets)
+    records = []
+    for ln in lines:
+        rec: dict[str, Any] = {"period": args.period, "mode": args.mode,
+                               "team": ln.team or "(unattributed)", "calls": ln.calls,
+                               "tokens": ln.tokens}
+        rec |= {f"direct_{k}": _units(v) for k, v in ln.direct.items()}
+        rec |= {f"shared_{k}": _units(v) for k, v in ln.shared.items()}
+        rec["total"] = _units(ln.total)
+        rec["budget"] = "" if ln.budget is None else _units(ln.budget)
+        rec["variance"] = "" if ln.variance is None else _units(ln.variance)
+        rec["currency"] = currency
+        records.append(rec)
+    total = {"period": args.period, "mode": args.mode, "team": "TOTAL",
+             "calls": sum(ln.calls for ln in lines), "tokens": sum(ln.tokens for ln in lines)}
+    for key in records[0] if records else []:
+        if key.startswith(("direct_", "shared_")) or key == "total":
+            total[key] = _units(sum(_nanos(r[key]) for r in records))
+    records.append(total | {"budget": "", "variance": "", "currency": currency})
+    verb = "billed to" if args.mode == "chargeback" else "shown to (not billed)"
+    _write(args.format, records, f"{args.mode} {args.period}: costs {verb} teams ({currency}, "
+           f"shared costs allocated by {args.basis})")
+
+
+def _nanos(text: str) -> int:
+    return to_nanos(text)

@@ -1,0 +1,233 @@
+"""Spend reports: grouping recorded usage by any key and time bucket, and chargeback.
+
+Pure: the store hands over rows already summed per (hour, keys) (the hourly rollup it maintains on
+write, or the raw ledger when a query needs keys the rollup lacks); this module buckets hours into
+local days, weeks and months, folds rows into groups, derives the measures, and allocates shared
+costs. Money stays integer nanos throughout, so every report's total equals the ledger's.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from router.core.windows import WindowKind, window_at
+
+DIMENSIONS = ("team", "agent", "user", "task_id", "task_type", "model", "provider", "cost_kind")
+COST_KINDS = ("tokens", "tools", "compute", "human_review")
+# summed per group; the rollup keeps exactly these columns
+MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+            "cost_tokens", "cost_tools", "cost_compute", "cost_review", "cost_total",
+            "predicted_cost", "predicted_calls", "actual_of_predicted", "abs_error_ratio_sum",
+            "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
+# the keys the hourly rollup is grouped by (task_id and labels are only in the raw ledger)
+ROLLUP_KEYS = ("team", "agent", "user", "task_type", "model", "provider")
+
+
+class Bucket(enum.Enum):
+    NONE = "none"
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendQuery:
+    start_us: int
+    end_us: int
+    group_by: tuple[str, ...] = ()
+    bucket: Bucket = Bucket.NONE
+    timezone: str = "UTC"
+    filters: Mapping[str, str] = field(default_factory=dict)  # dimension -> value
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def needs_raw(self) -> bool:
+        """Can the hourly rollup answer this, or must the raw ledger be read?"""
+        keys = set(self.group_by) | set(self.filters)
+        return bool(self.labels) or "task_id" in keys or (
+            self.bucket is not Bucket.NONE and not whole_hour_zone(self.timezone)) or (
+            self.start_us % _HOUR or self.end_us % _HOUR)
+
+    def sql_keys(self) -> tuple[str, ...]:
+        """Dimensions the store groups by (cost_kind is unpivoted here, not in SQL)."""
+        return tuple(d for d in self.group_by if d != "cost_kind")
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    keys: Mapping[str, str]  # the group's dimension values (cost_kind included when grouped)
+    bucket_start_us: int | None
+    sums: Mapping[str, int | float]  # MEASURES
+
+    def __getitem__(self, measure: str) -> int | float:
+        return self.sums.get(measure, 0)
+
+    @property
+    def mape(self) -> float | None:
+        """Mean absolute percentage error of actual token cost against its prediction."""
+        n = self["predicted_calls"]
+        return self["abs_error_ratio_sum"] / n if n else None
+
+    @property
+    def bias(self) -> float | None:
+        """Over (+) or under (-) prediction overall: (actual - predicted) / predicted."""
+        p = self["predicted_cost"]
+        return (self["actual_of_predicted"] - p) / p if p else None
+
+
+_HOUR = 3_600_000_000
+
+
+def whole_hour_zone(name: str) -> bool:
+    """Are all of the zone's offsets whole hours (so UTC hours nest in its local buckets)?"""
+    tz = ZoneInfo(name)
+    now = datetime.now(UTC)
+    for days in range(0, 366, 30):
+        offset = (now + timedelta(days=days)).astimezone(tz).utcoffset() or timedelta()
+        if offset.total_seconds() % 3600:
+            return False
+    return True
+
+
+def bucket_start(bucket: Bucket, tz: ZoneInfo, at_us: int) -> int | None:
+    if bucket is Bucket.NONE:
+        return None
+    if bucket is Bucket.HOUR:
+        return at_us - at_us % _HOUR if tz.key == "UTC" else \
+            window_at(WindowKind.HOUR, tz, at_us).start_us
+    return window_at(WindowKind(bucket.value), tz, at_us).start_us
+
+
+def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
+                                                  Mapping[str, int | float]]]
+         ) -> list[SpendRow]:
+    """Sum (keys, hour or time, sums) rows into the query's groups and buckets; unpivot cost
+    kinds when grouped by them. Groups come out sorted by bucket, then keys."""
+    tz = ZoneInfo(query.timezone)
+    groups: dict[tuple[tuple[str, ...], int | None], dict[str, int | float]] = {}
+    keys_of = query.sql_keys()
+    cache: dict[int, int | None] = {}
+    for keys, at_us, sums in rows:
+        start = None
+        if query.bucket is not Bucket.NONE and at_us is not None:
+            start = cache.get(at_us)
+            if start is None:
+                start = cache[at_us] = bucket_start(query.bucket, tz, at_us)
+        group = (tuple(keys.get(k, "") for k in keys_of), start)
+        acc = groups.get(group)
+        if acc is None:
+            groups[group] = dict(sums)
+        else:
+            for m, v in sums.items():
+                acc[m] = acc.get(m, 0) + v
+    out: list[SpendRow] = []
+    for (values, start), sums in sorted(groups.items(), key=lambda g: (g[0][1] or 0, g[0][0])):
+        keys = dict(zip(keys_of, values, strict=True))
+        if "cost_kind" in query.group_by:
+            for kind, column in zip(COST_KINDS, ("cost_tokens", "cost_tools", "cost_compute",
+                                                 "cost_review"), strict=True):
+                if query.filters.get("cost_kind", kind) != kind:
+                    continue
+                only = {**sums, "cost_tokens": 0, "cost_tools": 0, "cost_compute": 0,
+                        "cost_review": 0, "cost_total": sums.get(column, 0), column:
+                        sums.get(column, 0)}
+                out.append(SpendRow({**keys, "cost_kind": kind}, start, only))
+        else:
+            out.append(SpendRow(keys, start, sums))
+    return out
+
+
+def total(rows: Sequence[SpendRow]) -> SpendRow:
+    sums: dict[str, int | float] = {}
+    for r in rows:
+        for m, v in r.sums.items():
+            if m == "calls" and "cost_kind" in r.keys and r.keys["cost_kind"] != "tokens":
+                continue  # unpivoted rows repeat the group's calls; count them once
+            sums[m] = sums.get(m, 0) + v
+    return SpendRow({}, None, sums)
+
+
+# -- Chargeback / showback ----------------------------------------------------------------------
+
+
+def largest_remainder(total_nanos: int, weights: Mapping[str, int]) -> dict[str, int]:
+    """Split ``total_nanos`` in proportion to integer ``weights``; the parts sum exactly to the
+    total (Hamilton's method: floor shares, then one nano each to the largest remainders, ties
+    broken by key so the result is deterministic)."""
+    positive = {k: w for k, w in weights.items() if w > 0}
+    if total_nanos == 0 or not positive:
+        return {k: 0 for k in weights}
+    whole = sum(positive.values())
+    shares = {k: divmod(total_nanos * w, whole) for k, w in positive.items()}
+    out = {k: 0 for k in weights} | {k: q for k, (q, _) in shares.items()}
+    left = total_nanos - sum(out.values())
+    for k, _ in sorted(shares.items(), key=lambda kv: (-kv[1][1], kv[0]))[:left]:
+        out[k] += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCost:
+    name: str
+    amount: int  # nanos for the period
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebackLine:
+    team: str  # "" is the unattributed row
+    direct: Mapping[str, int]  # cost kind -> nanos
+    shared: Mapping[str, int]  # shared cost name -> nanos allocated
+    calls: int
+    tokens: int
+    budget: int | None = None  # the team's budget limits for the period, when budgets exist
+
+    @property
+    def direct_total(self) -> int:
+        return sum(self.direct.values())
+
+    @property
+    def total(self) -> int:
+        return self.direct_total + sum(self.shared.values())
+
+    @property
+    def variance(self) -> int | None:
+        """Budget minus total (negative: over budget)."""
+        return None if self.budget is None else self.budget - self.total
+
+
+def chargeback(by_team: Sequence[SpendRow], shared: Sequence[SharedCost], basis: str = "cost",
+               budgets: Mapping[str, int] | None = None) -> list[ChargebackLine]:
+    """One line per team (rows grouped by team), shared costs allocated by each team's actual
+    usage (``basis``: "cost" or "tokens"); unattributed spend (team "") keeps its own line and
+    is not allocated shared costs, since no team used it knowingly."""
+    if basis not in ("cost", "tokens"):
+        raise ValueError("basis must be cost or tokens")
+    weights = {}
+    for r in by_team:
+        team = r.keys.get("team", "")
+        if team:
+            weights[team] = int(r["cost_total"]) if basis == "cost" else int(
+                r["input_tokens"] + r["cached_input_tokens"] + r["output_tokens"]
+                + r["reasoning_tokens"])
+    allocations = {s.name: largest_remainder(s.amount, weights) for s in shared}
+    lines = []
+    for r in sorted(by_team, key=lambda r: (r.keys.get("team", "") == "",
+                                            r.keys.get("team", ""))):
+        team = r.keys.get("team", "")
+        lines.append(ChargebackLine(
+            team=team,
+            direct={"tokens": int(r["cost_tokens"]), "tools": int(r["cost_tools"]),
+                    "compute": int(r["cost_compute"]), "human_review": int(r["cost_review"])},
+            shared={name: alloc.get(team, 0) for name, alloc in allocations.items()},
+            calls=int(r["calls"]),
+            tokens=int(r["input_tokens"] + r["cached_input_tokens"] + r["output_tokens"]
+                       + r["reasoning_tokens"]),
+            budget=(budgets or {}).get(team)))
+    if shared and not weights:  # nothing attributed: the shared costs stay visible, unallocated
+        lines.append(ChargebackLine("", {k: 0 for k in COST_KINDS},
+                                    {s.name: s.amount for s in shared}, 0, 0))
+    return lines

@@ -1,0 +1,78 @@
+"""Spend folding, bucketing in a time zone, and exact allocation."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from router.core.spend import (
+    Bucket,
+    SharedCost,
+    SpendQuery,
+    SpendRow,
+    chargeback,
+    fold,
+    largest_remainder,
+    total,
+)
+
+H = 3_600_000_000
+# 2026-07-01 23:00 UTC is 00:00 on 2 July in London (BST)
+MIDNIGHT_LONDON = 1_782_946_800_000_000
+
+
+def sums(cost: int, calls: int = 1, **kw):
+    return {"calls": calls, "cost_tokens": cost, "cost_total": cost, **kw}
+
+
+def test_hours_fold_into_local_days():
+    q = SpendQuery(0, 10**18, ("team",), Bucket.DAY, "Europe/London")
+    rows = fold(q, [({"team": "a"}, MIDNIGHT_LONDON - H, sums(5)),
+                    ({"team": "a"}, MIDNIGHT_LONDON, sums(7)),
+                    ({"team": "a"}, MIDNIGHT_LONDON + 5 * H, sums(1))])
+    assert [(r.bucket_start_us, r["cost_total"]) for r in rows] == [
+        (MIDNIGHT_LONDON - 24 * H, 5), (MIDNIGHT_LONDON, 8)]
+
+
+def test_cost_kinds_unpivot_and_still_sum_to_the_total():
+    q = SpendQuery(0, 1, ("team", "cost_kind"))
+    rows = fold(q, [({"team": "a"}, None, {"calls": 3, "cost_tokens": 10, "cost_tools": 4,
+                                           "cost_compute": 2, "cost_review": 1,
+                                           "cost_total": 17})])
+    assert [(r.keys["cost_kind"], r["cost_total"]) for r in rows] == [
+        ("tokens", 10), ("tools", 4), ("compute", 2), ("human_review", 1)]
+    assert total(rows)["cost_total"] == 17 and total(rows)["calls"] == 3
+
+
+def test_prediction_error_measures():
+    r = SpendRow({}, None, {"predicted_calls": 2, "abs_error_ratio_sum": 0.5,
+                            "predicted_cost": 100, "actual_of_predicted": 130})
+    assert r.mape == 0.25 and r.bias == 0.3
+    assert SpendRow({}, None, {}).mape is None
+
+
+@given(st.integers(0, 10**15), st.dictionaries(st.text(min_size=1, max_size=4),
+                                                 st.integers(0, 10**12), max_size=12))
+def test_largest_remainder_sums_exactly_and_is_proportional(amount, weights):
+    parts = largest_remainder(amount, weights)
+    assert set(parts) == set(weights)
+    whole = sum(weights.values())
+    if whole:
+        assert sum(parts.values()) == amount
+        for k, w in weights.items():
+            assert abs(parts[k] - amount * w / whole) < 1 + 1e-6
+    else:
+        assert all(v == 0 for v in parts.values())
+
+
+def test_largest_remainder_breaks_ties_deterministically():
+    assert largest_remainder(10, {"b": 1, "a": 1, "c": 1}) == {"a": 4, "b": 3, "c": 3}
+
+
+def test_chargeback_allocates_shared_costs_by_usage_and_keeps_unattributed_spend():
+    by_team = [SpendRow({"team": "eng"}, None, sums(300, cost_tools=0)),
+               SpendRow({"team": "ops"}, None, sums(100)),
+               SpendRow({"team": ""}, None, sums(50))]
+    lines = chargeback(by_team, [SharedCost("platform", 1001)], budgets={"eng": 1000})
+    assert [(ln.team, ln.shared["platform"]) for ln in lines] == [
+        ("eng", 751), ("ops", 250), ("", 0)]
+    assert sum(ln.total for ln in lines) == 300 + 100 + 50 + 1001
+    assert lines[0].variance == 1000 - 300 - 751 and lines[1].variance is None
