@@ -9,6 +9,7 @@
                                                                     budgets as code and over the API
     router report spend --since D --until D [--group-by K,...] [--bucket B]
     router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
+    router anomalies detect | list | watch                          spend anomalies
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
 """
@@ -20,7 +21,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
-from router import cli_budgets, cli_report
+from router import cli_anomalies, cli_budgets, cli_report
 from router.settings import ROOT, Settings
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "routing"
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("settings", help="list every setting with its default")
     cli_budgets.add_parser(sub)
     cli_report.add_parser(sub)
+    cli_anomalies.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -93,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "models":
         return _models(args.catalog)
+    if args.command == "anomalies":
+        return cli_anomalies.run(args)
     if args.command == "report":
         return cli_report.run(args)
     if args.command == "budgets":

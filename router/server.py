@@ -52,6 +52,8 @@ class App:
     def close(self) -> None:
         """Commit what was accepted, then release the store."""
         self.service.save_calibration()
+        if self.service.webhook is not None:
+            self.service.webhook.close()
         self.recorder.close()
         self.offload.shutdown(wait=True)
         self.store.close()
@@ -145,6 +147,25 @@ async def _keep_budgets(app: App, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), app.settings.budget_tick_s)
 
 
+async def _detect_anomalies(app: App, stop: asyncio.Event) -> None:
+    """Run the anomaly detectors every ``anomaly_interval_s`` in a worker thread."""
+    interval = app.settings.anomaly_interval_s
+    if interval <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            return
+        try:
+            await loop.run_in_executor(app.offload, app.service.detect_anomalies)
+        except StoreUnavailable as exc:
+            log.warning("anomalies.detection_failed", error=str(exc))
+        except Exception:
+            log.exception("anomalies.detection_crashed")
+
+
 async def run(app: App, stop: asyncio.Event | None = None,
               on_started: Callable[[int], None] | None = None) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
@@ -158,6 +179,7 @@ async def run(app: App, stop: asyncio.Event | None = None,
             loop.add_signal_handler(sig, stop.set)
     watcher = asyncio.create_task(_watch_store(app, server, stop))
     keeper = asyncio.create_task(_keep_budgets(app, stop))
+    detector = asyncio.create_task(_detect_anomalies(app, stop))
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
         loop.add_signal_handler(signal.SIGHUP, app.service.budgets.reload_file, True)
     if app.settings.metrics_port:
@@ -173,6 +195,7 @@ async def run(app: App, stop: asyncio.Event | None = None,
     await server.grpc_server.stop(app.settings.shutdown_grace_s)
     await watcher
     await keeper
+    await detector
     queued = app.recorder.queued()
     await loop.run_in_executor(None, app.close)
     log.info("server.stopped", flushed=queued)

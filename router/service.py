@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 import structlog
 from prometheus_client import Counter
+from router.core.anomalies import DetectorConfig, detect
 
 from router.budgeting import BudgetBook, HoldRefused, Ledger, Pause, Throttle, ledger_for
 from router.core.budgets import (
@@ -70,6 +71,7 @@ from router.core.savings import SavingsReport, savings
 from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, fold, total
 from router.core.tokens import estimate_tokens
 from router.core.windows import zone
+from router.notify import AnomalyHub, Detected, Webhook
 from router.recorder import Recorder
 from router.settings import Settings
 from router.store.base import Store, UsageWrite, WriteStatus
@@ -164,6 +166,10 @@ class RouterService:
         self.fail_open_count = 0
         self._refreshed = time.monotonic()
         recorder.on_commit = self.ledger.on_commit
+        self.detector_config = DetectorConfig()
+        self.anomaly_hub = AnomalyHub()
+        self.webhook = Webhook(settings.anomaly_webhook_url) \
+            if settings.anomaly_webhook_url else None
 
     # -- Route -------------------------------------------------------------------------------
 
@@ -601,6 +607,38 @@ class RouterService:
         summed = total(rows)
         _representable(int(summed["cost_total"]), "total cost")
         return rows, summed
+
+    # -- Anomalies ---------------------------------------------------------------------------
+
+    def detect_anomalies(self) -> list[Detected]:
+        """Run every detector over the recent history; store, log and announce what is new.
+        The work is bounded by the history window (hourly rollup rows) and one day of tasks."""
+        now = self.clock.now_us()
+        day = 86_400_000_000
+        agents, teams, tasks = self.store.anomaly_inputs(
+            now - self.settings.anomaly_history_days * day, now, now - day)
+        found = detect(now, agents, teams, tasks, self.detector_config)
+        new = [Detected(a, now) for a in self.store.save_anomalies(found, now)]
+        pause_kinds = {k.strip() for k in self.settings.anomaly_pause_kinds.split(",")
+                       if k.strip()}
+        for d in new:
+            a = d.anomaly
+            log.warning("anomaly.detected", kind=a.kind.value, team=a.team, agent=a.agent,
+                        task_id=a.task_id, observed=a.observed, baseline=a.baseline,
+                        message=a.message)
+            if a.kind.value in pause_kinds and a.agent:
+                scope = Scope(team=a.team or None, agent=a.agent)
+                self.budgets.pause(scope, f"auto-paused: {a.message}", now)
+                log.warning("anomaly.paused", scope=scope.describe(), kind=a.kind.value)
+        if new:
+            self.anomaly_hub.publish(new)
+            if self.webhook is not None:
+                self.webhook.send(new)
+        return new
+
+    def anomalies(self, since_us: int | None, kinds: tuple[str, ...], limit: int
+                  ) -> list[Detected]:
+        return [Detected(a, at) for a, at in self.store.list_anomalies(since_us, kinds, limit)]
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()

@@ -58,6 +58,12 @@ class Settings:
         1.0, "how often expired holds are swept and the budgets file checked for changes")
     budget_refresh_s: float = _setting(
         2.0, "how often API-managed budgets and pauses are re-read (other replicas' changes)")
+    anomaly_interval_s: float = _setting(
+        60.0, "how often the anomaly detectors run in the background; 0: only on demand")
+    anomaly_history_days: int = _setting(14, "history the detectors learn baselines from")
+    anomaly_webhook_url: str = _setting("", "POST each new anomaly here as JSON; empty: off")
+    anomaly_pause_kinds: str = _setting(
+        "", "comma-separated anomaly kinds that pause the agent (e.g. spend_spike,retry_loop)")
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")

@@ -26,6 +26,7 @@ from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
 from router.core.windows import FOREVER, WindowKind
+from router.notify import Detected
 from router.service import RouteResult, UsageResult
 from router.v1 import router_pb2 as pb
 
@@ -419,3 +420,33 @@ def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
     if r.bucket_start_us is not None:
         row.bucket_start.CopyFrom(_timestamp(r.bucket_start_us))
     return row
+
+
+# -- anomalies -----------------------------------------------------------------------------------
+
+_KINDS = {pb.ANOMALY_KIND_SPEND_SPIKE: "spend_spike",
+          pb.ANOMALY_KIND_NEW_AGENT_SPEND: "new_agent_spend",
+          pb.ANOMALY_KIND_COST_PER_CALL_RISE: "cost_per_call_rise",
+          pb.ANOMALY_KIND_RETRY_LOOP: "retry_loop",
+          pb.ANOMALY_KIND_PREDICTION_DRIFT: "prediction_drift"}
+_KIND_VALUES = {v: k for k, v in _KINDS.items()}
+
+
+def anomaly_kinds(values: Any) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        if v not in _KINDS:
+            raise InvalidRequest.of("kinds", f"unknown anomaly kind {v}")
+        out.append(_KINDS[v])
+    return tuple(out)
+
+
+def anomaly(d: Detected) -> pb.Anomaly:
+    a = d.anomaly
+    return pb.Anomaly(
+        id=a.key(), kind=_KIND_VALUES[a.kind.value], team=a.team, agent=a.agent,
+        task_id=a.task_id, window_start=_timestamp(a.window_start_us),
+        window_end=_timestamp(a.window_end_us), observed=float(a.observed),
+        baseline=float(a.baseline), message=a.message,
+        evidence={str(k): str(v) for k, v in a.evidence.items()},
+        detected_at=_timestamp(d.detected_us))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -258,3 +258,56 @@ class RouterServicer(pb_grpc.RouterServicer):
                                          total=convert.spend_row(summed, currency))
 
         return await self._handle("QuerySpend", context, body)
+
+    # -- Anomalies -------------------------------------------------------------------------------
+
+    async def ListAnomalies(self, request: pb.ListAnomaliesRequest,
+                            context: grpc.aio.ServicerContext) -> pb.ListAnomaliesResponse:
+        async def body(line: dict[str, Any]) -> pb.ListAnomaliesResponse:
+            kinds = convert.anomaly_kinds(request.kinds)
+            if not 0 <= request.page_size <= 1000:
+                raise InvalidRequest.of("page_size", "must be 0-1000")
+            found = await self._blocking(self._service.anomalies,
+                                         convert.optional_time_us(request, "since"), kinds,
+                                         request.page_size or 100)
+            line["anomalies"] = len(found)
+            return pb.ListAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
+
+        return await self._handle("ListAnomalies", context, body)
+
+    async def WatchAnomalies(self, request: pb.WatchAnomaliesRequest,
+                             context: grpc.aio.ServicerContext) -> AsyncIterator[pb.Anomaly]:
+        """Stream anomalies; the log line is written when the stream ends."""
+        started = time.perf_counter()
+        sent, code = 0, "OK"
+        hub = self._service.anomaly_hub
+        queue = hub.subscribe()  # before the replay, so nothing detected meanwhile is missed
+        try:
+            try:
+                kinds = set(convert.anomaly_kinds(request.kinds))
+                since = convert.optional_time_us(request, "since")
+                seen: set[str] = set()
+                if since is not None:
+                    past = await self._blocking(self._service.anomalies, since,
+                                                tuple(kinds), 1000)
+                    for d in reversed(past):  # oldest first
+                        seen.add(d.anomaly.key())
+                        sent += 1
+                        yield convert.anomaly(d)
+                while True:
+                    d = await queue.get()
+                    if (kinds and d.anomaly.kind.value not in kinds) or d.anomaly.key() in seen:
+                        continue
+                    sent += 1
+                    yield convert.anomaly(d)
+            except RouterError as exc:
+                status = to_status(exc)
+                code = status.code.name
+                await context.abort_with_status(status)
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        finally:
+            hub.unsubscribe(queue)
+            log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent,
+                     latency_ms=round((time.perf_counter() - started) * 1000, 3))

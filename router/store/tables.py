@@ -217,3 +217,26 @@ class UsageHourlyRow(SQLModel, table=True):
 
 
 usage_hourly = UsageHourlyRow.__table__
+
+
+class AnomalyRow(SQLModel, table=True):
+    """A detected anomaly with its evidence; the key dedupes re-detections of the same one."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (Index("ix_anomalies_detected", "detected_us"),)
+
+    key: str = Field(primary_key=True, max_length=600)
+    kind: str = Field(max_length=32)
+    team: str = Field(default="", max_length=128)
+    agent: str = Field(default="", max_length=128)
+    task_id: str = Field(default="", max_length=128)
+    window_start_us: int = Field(sa_type=BigInteger)
+    window_end_us: int = Field(sa_type=BigInteger)
+    observed: float
+    baseline: float
+    message: str = Field(sa_type=Text)
+    evidence: str = Field(sa_type=Text)  # JSON
+    detected_us: int = Field(sa_type=BigInteger)
+
+
+anomalies = AnomalyRow.__table__

@@ -99,6 +99,16 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
                 _registered_method=True)
+        self.ListAnomalies = channel.unary_unary(
+                '/router.v1.Router/ListAnomalies',
+                request_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+                _registered_method=True)
+        self.WatchAnomalies = channel.unary_stream(
+                '/router.v1.Router/WatchAnomalies',
+                request_serializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.Anomaly.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -198,6 +208,21 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAnomalies(self, request, context):
+        """Anomalies the detectors found (in the background, or on demand), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAnomalies(self, request, context):
+        """Anomalies as they are detected: first the stored ones detected since `since` (if set), then
+        each new one, until the client cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -265,6 +290,16 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.QuerySpend,
                     request_deserializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.FromString,
                     response_serializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.SerializeToString,
+            ),
+            'ListAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAnomalies,
+                    request_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.SerializeToString,
+            ),
+            'WatchAnomalies': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAnomalies,
+                    request_deserializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.Anomaly.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +653,60 @@ class Router:
             '/router.v1.Router/QuerySpend',
             router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
             router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListAnomalies',
+            router_dot_v1_dot_router__pb2.ListAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/router.v1.Router/WatchAnomalies',
+            router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.Anomaly.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,114 @@
+"""``router anomalies``: run the detectors on demand, list what was found, or watch live.
+
+    router anomalies detect [--database-url URL]     # on the store itself, no server needed
+    router anomalies list [--address A] [--kind spend_spike] [--since 2026-11-28]
+    router anomalies watch [--address A]             # until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+from router.settings import Settings
+
+_KINDS = ("spend_spike", "new_agent_spend", "cost_per_call_rise", "retry_loop",
+          "prediction_drift")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("anomalies", help="detect, list or watch spend anomalies",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = p.add_subparsers(dest="verb", required=True)
+    detect = verbs.add_parser("detect", help="run every detector now on the store")
+    detect.add_argument("--database-url", default=Settings.from_env().database_url)
+    for name in ("list", "watch"):
+        v = verbs.add_parser(name, help=f"{name} anomalies found by a running service")
+        v.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", "127.0.0.1:50051"))
+        v.add_argument("--kind", action="append", choices=_KINDS, default=[])
+        v.add_argument("--since", default="", help="ISO time: detected at or after")
+    for v in (detect, *(verbs.choices[n] for n in ("list", "watch"))):
+        v.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verb == "detect":
+        return _detect(args)
+    import grpc
+
+    from router.api.convert import _KIND_VALUES
+    from router.v1 import router_pb2 as pb
+    from router.v1 import router_pb2_grpc
+
+    kinds = [_KIND_VALUES[k] for k in args.kind]
+    with grpc.insecure_channel(args.address) as channel:
+        stub = router_pb2_grpc.RouterStub(channel)
+        try:
+            if args.verb == "list":
+                req = pb.ListAnomaliesRequest(kinds=kinds, page_size=1000)
+                if args.since:
+                    req.since.FromDatetime(datetime.fromisoformat(args.since))
+                for a in stub.ListAnomalies(req, timeout=30).anomalies:
+                    _print(args.json, _from_pb(a))
+            else:
+                req = pb.WatchAnomaliesRequest(kinds=kinds)
+                if args.since:
+                    req.since.FromDatetime(datetime.fromisoformat(args.since))
+                for a in stub.WatchAnomalies(req):
+                    _print(args.json, _from_pb(a))
+        except grpc.RpcError as err:
+            if err.code() is grpc.StatusCode.CANCELLED:
+                return 0
+            print(f"router anomalies: {err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from router.core.anomalies import DetectorConfig, detect
+    from router.core.clock import SystemClock
+    from router.core.errors import StoreUnavailable
+    from router.notify import Detected, as_json
+    from router.store.sql import SqlStore
+
+    try:
+        store = SqlStore(args.database_url)
+        store.migrate()
+    except StoreUnavailable as exc:
+        print(f"router anomalies: {exc}", file=sys.stderr)
+        return 2
+    try:
+        now = SystemClock().now_us()
+        settings = Settings.from_env()
+        day = 86_400_000_000
+        inputs = store.anomaly_inputs(now - settings.anomaly_history_days * day, now, now - day)
+        found = detect(now, *inputs, DetectorConfig())
+        new = {a.key() for a in store.save_anomalies(found, now)}
+        for a in found:
+            _print(args.json, as_json(Detected(a, now)) | {"new": a.key() in new})
+        print(f"{len(found)} anomalies, {len(new)} new", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
+def _from_pb(a: Any) -> dict[str, Any]:
+    from router.v1 import router_pb2 as pb
+    return {"id": a.id, "kind": pb.AnomalyKind.Name(a.kind).removeprefix("ANOMALY_KIND_").lower(),
+            "team": a.team, "agent": a.agent, "task_id": a.task_id,
+            "detected_at": a.detected_at.ToJsonString(), "message": a.message,
+            "observed": a.observed, "baseline": a.baseline, "evidence": dict(a.evidence)}
+
+
+def _print(as_json_lines: bool, record: dict[str, Any]) -> None:
+    if as_json_lines:
+        print(json.dumps(record, default=str), flush=True)
+        return
+    who = "/".join(x for x in (record["team"], record["agent"], record["task_id"]) if x)
+    print(f"{record['kind']:<20} {who:<40} {record['message']}", flush=True)
