@@ -23,8 +23,19 @@ MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "re
             "cost_tokens", "cost_tools", "cost_compute", "cost_review", "cost_total",
             "predicted_cost", "predicted_calls", "actual_of_predicted", "abs_error_ratio_sum",
             "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
-# the keys the hourly rollup is grouped by (task_id and labels are only in the raw ledger)
-ROLLUP_KEYS = ("team", "agent", "user", "task_type", "model", "provider")
+# what each rollup is grouped by (provider follows from the model); task_id and labels are only
+# in the raw ledger
+HOURLY_KEYS = frozenset({"team", "agent", "model", "provider", "cost_kind"})
+DAILY_KEYS = frozenset({"team", "agent", "user", "task_type", "model", "provider", "cost_kind"})
+_DAY = 86_400_000_000
+
+
+class Source(enum.Enum):
+    """Where a query is answered from, cheapest first."""
+
+    HOURLY = "usage_hourly"
+    DAILY = "usage_daily"
+    RAW = "usages"
 
 
 class Bucket(enum.Enum):
@@ -45,12 +56,23 @@ class SpendQuery:
     filters: Mapping[str, str] = field(default_factory=dict)  # dimension -> value
     labels: Mapping[str, str] = field(default_factory=dict)
 
-    def needs_raw(self) -> bool:
-        """Can the hourly rollup answer this, or must the raw ledger be read?"""
+    def source(self) -> Source:
+        """The coarsest table that answers exactly: the hourly rollup (team, agent, model by
+        UTC hour), the daily one (every key but task_id, by UTC day), or the raw ledger."""
         keys = set(self.group_by) | set(self.filters)
-        return bool(self.labels) or "task_id" in keys or (
-            self.bucket is not Bucket.NONE and not whole_hour_zone(self.timezone)) or (
-            self.start_us % _HOUR or self.end_us % _HOUR)
+        if self.labels or not keys <= DAILY_KEYS:
+            return Source.RAW
+        if keys <= HOURLY_KEYS and not (self.start_us % _HOUR or self.end_us % _HOUR) and (
+                self.bucket is Bucket.NONE or whole_hour_zone(self.timezone)):
+            return Source.HOURLY
+        utc_days = self.bucket is Bucket.NONE or (
+            self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
+        if utc_days and not (self.start_us % _DAY or self.end_us % _DAY):
+            return Source.DAILY
+        return Source.RAW
+
+    def needs_raw(self) -> bool:
+        return self.source() is Source.RAW
 
     def sql_keys(self) -> tuple[str, ...]:
         """Dimensions the store groups by (cost_kind is unpivoted here, not in SQL)."""

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from router.core.anomalies import Anomaly, HourBucket, Kind, Series, TaskCount
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from router.core.anomalies import Anomaly, HourBucket, Kind, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
 from router.core.errors import PreconditionFailed, StoreUnavailable
@@ -34,7 +34,7 @@ from router.core.records import (
     UsageRecord,
 )
 from router.core.savings import UsageGroup
-from router.core.spend import MEASURES, Bucket, SpendQuery
+from router.core.spend import MEASURES, Bucket, Source, SpendQuery
 from router.store import ledger_sql
 from router.store.base import PausedRow, UsageWrite, WriteStatus
 from router.store.ledger_sql import LedgerSql, WindowKey
@@ -47,6 +47,7 @@ from router.store.tables import (
     calibration,
     decisions,
     paused_scopes,
+    usage_daily,
     usage_hourly,
     usages,
 )
@@ -122,14 +123,14 @@ class SqlStore:
         self._raw_connections: list[Any] = []
         mark = self._mark = "%s" if self.engine.dialect.name == "postgresql" else "?"
         self._ledger = LedgerSql(mark)
-        columns = ("hour_us", "team", "agent", "user_name", "task_type", "model", "provider",
-                   *_ROLLUP_SUMS[1:], "abs_error_ratio_sum")
-        self._rollup_sql = (
-            f"INSERT INTO usage_hourly ({', '.join(columns)}) VALUES "
-            f"({', '.join([mark] * len(columns))}) ON CONFLICT (hour_us, team, agent, user_name, "
-            "task_type, model) DO UPDATE SET "
-            + ", ".join(f"{c} = usage_hourly.{c} + excluded.{c}"
-                        for c in (*_ROLLUP_SUMS[1:], "abs_error_ratio_sum")))
+        self._rollups = [
+            (self._upsert_sql("usage_hourly", ("hour_us", "team", "agent", "model")),
+             3_600_000_000, lambda u: (u.attribution.team, u.attribution.agent, u.model)),
+            (self._upsert_sql("usage_daily", ("day_us", "team", "agent", "user_name",
+                                              "task_type", "model")),
+             86_400_000_000, lambda u: (u.attribution.team, u.attribution.agent,
+                                        u.attribution.user, u.attribution.task_type, u.model)),
+        ]
         # do holds live in this database (a shared ledger), or in the process (embedded)?
         self.holds_in_sql = not self.local_reads
         self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
@@ -141,6 +142,13 @@ class SqlStore:
         self._decision_insert_sql = (
             f"INSERT INTO decisions ({', '.join(self._decision_columns)}) VALUES "
             f"({', '.join([mark] * len(self._decision_columns))}) ON CONFLICT DO NOTHING")
+
+    def _upsert_sql(self, table: str, keys: tuple[str, ...]) -> str:
+        sums = (*_ROLLUP_SUMS[1:], "abs_error_ratio_sum")
+        columns = (*keys, "provider", *sums)
+        return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                f"({', '.join([self._mark] * len(columns))}) ON CONFLICT ({', '.join(keys)}) "
+                "DO UPDATE SET " + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums))
 
     def _probe(self, sql: str, params: tuple[Any, ...]) -> bool:
         """Does ``sql`` return a row? On a per-thread DBAPI connection in autocommit mode.
@@ -252,30 +260,19 @@ class SqlStore:
         return results
 
     def _roll_up(self, conn: Connection, records: Sequence[UsageRecord]) -> None:
-        """Add newly recorded usage to the hourly rollup, one upsert per (hour, keys), in key
-        order (replicas lock rollup rows in the same order)."""
-        groups: dict[tuple[Any, ...], list[Any]] = {}
-        for u in records:
-            a = u.attribution
-            key = (u.recorded_us - u.recorded_us % 3_600_000_000, a.team, a.agent, a.user,
-                   a.task_type, u.model)
-            acc = groups.get(key)
-            if acc is None:
-                acc = groups[key] = [u.provider] + [0] * (len(_ROLLUP_SUMS) - 1) + [0.0]
-            t, c = u.tokens, u.cost
-            predicted = u.predicted_cost
-            for i, v in enumerate((
-                    1, t.input, t.cached_input, t.output, t.reasoning, c.tokens, c.tools,
-                    c.compute, c.human_review, c.total, predicted or 0,
-                    predicted is not None, c.tokens if predicted is not None else 0,
-                    u.outcome == Outcome.FAILURE, u.review_ms > 0, u.review_ms, u.tool_calls,
-                    u.compute_ms), start=1):
-                acc[i] += int(v)
-            if predicted:
-                acc[-1] += abs(c.tokens - predicted) / predicted
+        """Add newly recorded usage to both rollups, one upsert per (bucket, keys), in key order
+        (replicas lock rollup rows in the same order)."""
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(self._rollup_sql, [(*k, *groups[k]) for k in sorted(groups)])
+            for sql, step, key_of in self._rollups:
+                groups: dict[tuple[Any, ...], list[Any]] = {}
+                for u in records:
+                    key = (u.recorded_us - u.recorded_us % step, *key_of(u))
+                    acc = groups.get(key)
+                    if acc is None:
+                        acc = groups[key] = [u.provider] + [0] * (len(_ROLLUP_SUMS) - 1) + [0.0]
+                    _accumulate(acc, u)
+                cursor.executemany(sql, [(*k, *groups[k]) for k in sorted(groups)])
         finally:
             cursor.close()
 
@@ -535,13 +532,17 @@ class SqlStore:
         ledger. One GROUP BY either way."""
         keys = [k for k in (*query.sql_keys(), *query.filters) if k != "cost_kind"]
         keys = list(dict.fromkeys(keys))
-        if query.needs_raw():
+        source = query.source()
+        bucketed = query.bucket is not Bucket.NONE
+        if source is Source.RAW:
             table, time_col = usages, usages.c.recorded_us
-            step = 900_000_000 if query.bucket is not Bucket.NONE else None
+            step = 900_000_000 if bucketed else None  # quarter hours nest in every zone's days
             sums = _raw_sums(usages.c)
         else:
-            table, time_col = usage_hourly, usage_hourly.c.hour_us
-            step = 3_600_000_000 if query.bucket is not Bucket.NONE else None
+            table = usage_hourly if source is Source.HOURLY else usage_daily
+            time_col = table.c.hour_us if source is Source.HOURLY else table.c.day_us
+            step = (3_600_000_000 if source is Source.HOURLY else 86_400_000_000) \
+                if bucketed else None
             sums = [sa.func.sum(table.c[m]).label(m) for m in _SPEND_MEASURES]
         columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
         time_key = (time_col - time_col % step).label("at") if step else None
@@ -684,6 +685,19 @@ def _raw_sums(u: Any) -> list[Any]:
         sa.func.sum(u.tool_calls).label("tool_calls"),
         sa.func.sum(u.compute_ms).label("compute_ms"),
     ]
+
+
+def _accumulate(acc: list[Any], u: UsageRecord) -> None:
+    """Add one usage to a rollup row's sums (the order of _ROLLUP_SUMS, then the error sum)."""
+    t, c, predicted = u.tokens, u.cost, u.predicted_cost
+    for i, v in enumerate((
+            1, t.input, t.cached_input, t.output, t.reasoning, c.tokens, c.tools, c.compute,
+            c.human_review, c.total, predicted or 0, predicted is not None,
+            c.tokens if predicted is not None else 0, u.outcome == Outcome.FAILURE,
+            u.review_ms > 0, u.review_ms, u.tool_calls, u.compute_ms), start=1):
+        acc[i] += int(v)
+    if predicted:
+        acc[-1] += abs(c.tokens - predicted) / predicted
 
 
 def _series(rows: Sequence[Any], first_seen: Callable[[str, str], int]) -> list[Series]:

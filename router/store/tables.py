@@ -181,19 +181,9 @@ budget_charges = BudgetChargeRow.__table__
 paused_scopes = PausedScopeRow.__table__
 
 
-class UsageHourlyRow(SQLModel, table=True):
-    """Usage summed per UTC hour and key, maintained in the transaction that records the usage:
-    reports by team, agent, user, task type, model and provider read this, not every call."""
+class _Sums(SQLModel):
+    """The measures both rollups keep (see router.core.spend.MEASURES)."""
 
-    __tablename__ = "usage_hourly"
-    __table_args__ = (Index("ix_usage_hourly_team_hour", "team", "hour_us"),)
-
-    hour_us: int = Field(primary_key=True, sa_type=BigInteger)
-    team: str = Field(primary_key=True, max_length=128)
-    agent: str = Field(primary_key=True, max_length=128)
-    user_name: str = Field(primary_key=True, max_length=128)
-    task_type: str = Field(primary_key=True, max_length=128)
-    model: str = Field(primary_key=True, max_length=128)
     provider: str = Field(max_length=64)
     calls: int = _money()
     input_tokens: int = _money()
@@ -216,7 +206,34 @@ class UsageHourlyRow(SQLModel, table=True):
     compute_ms: int = _money()
 
 
+class UsageHourlyRow(_Sums, table=True):
+    """Usage summed per UTC hour, team, agent and model, maintained in the transaction that
+    records the usage: hourly reports and the anomaly detectors read this."""
+
+    __tablename__ = "usage_hourly"
+    __table_args__ = (Index("ix_usage_hourly_team_hour", "team", "hour_us"),)
+
+    hour_us: int = Field(primary_key=True, sa_type=BigInteger)
+    team: str = Field(primary_key=True, max_length=128)
+    agent: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+
+
+class UsageDailyRow(_Sums, table=True):
+    """Usage summed per UTC day and every key but task_id: reports by user and task type."""
+
+    __tablename__ = "usage_daily"
+
+    day_us: int = Field(primary_key=True, sa_type=BigInteger)
+    team: str = Field(primary_key=True, max_length=128)
+    agent: str = Field(primary_key=True, max_length=128)
+    user_name: str = Field(primary_key=True, max_length=128)
+    task_type: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+
+
 usage_hourly = UsageHourlyRow.__table__
+usage_daily = UsageDailyRow.__table__
 
 
 class AnomalyRow(SQLModel, table=True):

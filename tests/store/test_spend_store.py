@@ -75,10 +75,31 @@ def test_totals_reconcile_with_the_ledger_and_the_rollup_matches_the_raw_rows(st
     prod = [r for r in records if r.attribution.labels["env"] == "prod"]
     assert total(fold(utc_raw_query, store.spend_rows(utc_raw_query)))["cost_total"] == \
         sum(r.cost.total for r in prod)
+    day = 86_400_000_000
+    days = (MIDNIGHT_LONDON // day * day - 3 * day, MIDNIGHT_LONDON // day * day + 3 * day)
+    by_user = SpendQuery(*days, ("user", "task_type"), Bucket.DAY)
+    assert by_user.source().value == "usage_daily"
+    by_user_raw = dataclasses.replace(by_user, labels={"env": "prod"})
+    assert {(r.keys["user"], r.keys["task_type"], r.bucket_start_us): r["cost_total"]
+            for r in fold(by_user, store.spend_rows(by_user))} == _expected_by(
+        records, lambda r: (r.attribution.user, r.attribution.task_type), "UTC")
+    assert total(fold(by_user_raw, store.spend_rows(by_user_raw)))["cost_total"] == \
+        sum(r.cost.total for r in prod)
     by_task = SpendQuery(*span, ("task_id",))
     assert total(fold(by_task, store.spend_rows(by_task)))["cost_total"] == ledger_total(store)
     assert {(r.keys["team"], r.keys["model"], r.bucket_start_us): r["cost_total"]
             for r in utc_rolled} == _expected(records, "UTC")
+
+
+def _expected_by(records, key, tz):
+    from zoneinfo import ZoneInfo
+
+    from router.core.spend import bucket_start
+    out: dict = {}
+    for r in records:
+        k = (*key(r), bucket_start(Bucket.DAY, ZoneInfo(tz), r.recorded_us))
+        out[k] = out.get(k, 0) + r.cost.total
+    return out
 
 
 def _expected(records, tz):
