@@ -124,6 +124,21 @@ def bucket_start(bucket: Bucket, tz: ZoneInfo, at_us: int) -> int | None:
     return window_at(WindowKind(bucket.value), tz, at_us).start_us
 
 
+def bucket_starts(query: SpendQuery) -> list[int] | None:
+    """Start of every bucket meeting [start, end) (the first may begin before start)."""
+    if query.bucket is Bucket.NONE:
+        return None
+    tz = ZoneInfo(query.timezone)
+    kind = WindowKind(query.bucket.value)
+    starts = []
+    at = query.start_us
+    while at < query.end_us and len(starts) <= 100_000:
+        window = window_at(kind, tz, at)
+        starts.append(window.start_us)
+        at = window.end_us
+    return starts
+
+
 def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
                                                   Mapping[str, int | float]]]
          ) -> list[SpendRow]:

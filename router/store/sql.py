@@ -34,7 +34,7 @@ from router.core.records import (
     UsageRecord,
 )
 from router.core.savings import UsageGroup
-from router.core.spend import MEASURES, Bucket, Source, SpendQuery
+from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts
 from router.store import ledger_sql
 from router.store.base import PausedRow, UsageWrite, WriteStatus
 from router.store.ledger_sql import LedgerSql, WindowKey
@@ -545,7 +545,17 @@ class SqlStore:
                 if bucketed else None
             sums = [sa.func.sum(table.c[m]).label(m) for m in _SPEND_MEASURES]
         columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
-        time_key = (time_col - time_col % step).label("at") if step else None
+        time_key = None
+        if step:
+            starts = bucket_starts(query) if query.bucket is not Bucket.HOUR else None
+            if starts is not None and len(starts) <= 2_000:
+                # each row straight into its local day/week/month: the database returns the
+                # final groups, not one row per hour for Python to fold
+                time_key = sa.case(*((time_col < end, start) for start, end in
+                                     itertools.pairwise([*starts, query.end_us])
+                                     if end > start), else_=starts[-1]).label("at")
+            else:
+                time_key = (time_col - time_col % step).label("at")
         stmt = sa.select(*columns, *([time_key] if time_key is not None else []), *sums).where(
             time_col >= query.start_us, time_col < query.end_us)
         for k, v in query.filters.items():
