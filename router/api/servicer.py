@@ -275,6 +275,16 @@ class RouterServicer(pb_grpc.RouterServicer):
 
         return await self._handle("ListAnomalies", context, body)
 
+    async def DetectAnomalies(self, request: pb.DetectAnomaliesRequest,
+                              context: grpc.aio.ServicerContext) -> pb.ListAnomaliesResponse:
+        async def body(line: dict[str, Any]) -> pb.ListAnomaliesResponse:
+            self._require_admin(context)
+            found = await self._blocking(self._service.detect_anomalies)
+            line["new"] = len(found)
+            return pb.ListAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
+
+        return await self._handle("DetectAnomalies", context, body)
+
     async def WatchAnomalies(self, request: pb.WatchAnomaliesRequest,
                              context: grpc.aio.ServicerContext) -> AsyncIterator[pb.Anomaly]:
         """Stream anomalies; the log line is written when the stream ends."""

@@ -819,6 +819,10 @@ class ListAnomaliesResponse(_message.Message):
     anomalies: _containers.RepeatedCompositeFieldContainer[Anomaly]
     def __init__(self, anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ...) -> None: ...
 
+class DetectAnomaliesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class WatchAnomaliesRequest(_message.Message):
     __slots__ = ("kinds", "since")
     KINDS_FIELD_NUMBER: _ClassVar[int]

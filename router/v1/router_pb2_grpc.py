@@ -109,6 +109,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_router__pb2.Anomaly.FromString,
                 _registered_method=True)
+        self.DetectAnomalies = channel.unary_unary(
+                '/router.v1.Router/DetectAnomalies',
+                request_serializer=router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -223,6 +228,14 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DetectAnomalies(self, request, context):
+        """Runs every detector now (besides the background schedule) and returns what is new.
+        Needs the admin token (it may pause agents, when so configured).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +313,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.WatchAnomalies,
                     request_deserializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.FromString,
                     response_serializer=router_dot_v1_dot_router__pb2.Anomaly.SerializeToString,
+            ),
+            'DetectAnomalies': grpc.unary_unary_rpc_method_handler(
+                    servicer.DetectAnomalies,
+                    request_deserializer=router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -707,6 +725,33 @@ class Router:
             '/router.v1.Router/WatchAnomalies',
             router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
             router_dot_v1_dot_router__pb2.Anomaly.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DetectAnomalies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/DetectAnomalies',
+            router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import ClassVar
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import grpc
@@ -22,10 +23,10 @@ HOUR = 3600
 
 
 class Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
     fail_first = 1
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if Hook.fail_first > 0:  # the first attempt fails: the sender must retry
             Hook.fail_first -= 1
@@ -129,3 +130,20 @@ def test_the_anomalies_cli_detects_on_the_store_and_lists_from_the_server(
         ("spend_spike", "looper", True)]
     assert main(["anomalies", "list", "--address", server.address]) == 0
     assert "spend_spike" in capsys.readouterr().out
+
+
+def test_detection_on_demand_over_the_api_needs_the_admin_token(tmp_path):
+    running = RunningServer(make_settings(tmp_path, anomaly_interval_s=0.0, admin_token="t"),
+                            ManualClock(NOW * 10**6))
+    try:
+        with grpc.insecure_channel(running.address) as ch:
+            stub = router_pb2_grpc.RouterStub(ch)
+            with pytest.raises(grpc.RpcError) as denied:
+                stub.DetectAnomalies(pb.DetectAnomaliesRequest())
+            assert denied.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            history(stub)
+            found = stub.DetectAnomalies(pb.DetectAnomaliesRequest(),
+                                         metadata=(("authorization", "Bearer t"),)).anomalies
+            assert [a.kind for a in found] == [pb.ANOMALY_KIND_SPEND_SPIKE]
+    finally:
+        running.stop()
