@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import ClassVar
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import grpc
 import pytest
