@@ -98,26 +98,9 @@ def fill(store: SqlStore, rows: int, seed: int = 1) -> float:
 
     backfill = import_module("router.store.migrations.versions.0004_usage_hourly")
     with store.engine.begin() as conn:
-        for table, (time_key, step, keys) in backfill._ROLLUPS.items():
-            conn.execute(sa.text(f"""
-                INSERT INTO {table} ({time_key}, {", ".join(keys)}, provider,
-                    {", ".join(backfill._SUMS)}, abs_error_ratio_sum)
-                SELECT recorded_us - recorded_us % {step}, {", ".join(keys)}, min(provider),
-                    count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                    sum(reasoning_tokens), sum(cost_tokens), sum(cost_tools), sum(cost_compute),
-                    sum(cost_review), sum(cost_total), sum(coalesce(predicted_cost, 0)),
-                    sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE 1 END),
-                    sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE cost_tokens END),
-                    sum(CASE WHEN outcome = 2 THEN 1 ELSE 0 END),
-                    sum(CASE WHEN review_ms > 0 THEN 1 ELSE 0 END), sum(review_ms),
-                    sum(tool_calls), sum(compute_ms),
-                    sum(CASE WHEN predicted_cost IS NULL OR predicted_cost = 0 THEN 0.0
-                        ELSE abs(cost_tokens - predicted_cost) * 1.0 / predicted_cost END)
-                FROM usages GROUP BY recorded_us - recorded_us % {step}, {", ".join(keys)}"""))
-        if pg:
-            conn.execute(sa.text("ANALYZE"))
-        else:
-            conn.execute(sa.text("ANALYZE"))
+        for table in backfill._ROLLUPS:
+            conn.execute(sa.text(backfill.backfill_sql(table)))
+        conn.execute(sa.text("ANALYZE"))
     return time.perf_counter() - started
 
 

@@ -133,37 +133,27 @@ async def _watch_store(app: App, server: Server, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), _STORE_CHECK_INTERVAL_S)
 
 
-async def _keep_budgets(app: App, stop: asyncio.Event) -> None:
-    """Sweep expired holds and pick up budget changes every ``budget_tick_s``, off the loop."""
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        try:
-            await loop.run_in_executor(app.offload, app.service.tick)
-        except StoreUnavailable as exc:
-            log.warning("budgets.tick_failed", error=str(exc))
-        except Exception:
-            log.exception("budgets.tick_crashed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), app.settings.budget_tick_s)
-
-
-async def _detect_anomalies(app: App, stop: asyncio.Event) -> None:
-    """Run the anomaly detectors every ``anomaly_interval_s`` in a worker thread."""
-    interval = app.settings.anomaly_interval_s
-    if interval <= 0:
+async def _every(app: App, stop: asyncio.Event, interval_s: float, work: Callable[[], object],
+                 name: str, *, first_at_once: bool = True) -> None:
+    """Run ``work`` in a worker thread every ``interval_s`` until ``stop``; a failure is logged
+    and the schedule goes on. ``interval_s <= 0`` disables it."""
+    if interval_s <= 0:
         return
     loop = asyncio.get_running_loop()
+    wait = not first_at_once
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
-        if stop.is_set():
-            return
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+            if stop.is_set():
+                return
+        wait = True
         try:
-            await loop.run_in_executor(app.offload, app.service.detect_anomalies)
+            await loop.run_in_executor(app.offload, work)
         except StoreUnavailable as exc:
-            log.warning("anomalies.detection_failed", error=str(exc))
+            log.warning(f"{name}.failed", error=str(exc))
         except Exception:
-            log.exception("anomalies.detection_crashed")
+            log.exception(f"{name}.crashed")
 
 
 async def run(app: App, stop: asyncio.Event | None = None,
@@ -178,8 +168,12 @@ async def run(app: App, stop: asyncio.Event | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     watcher = asyncio.create_task(_watch_store(app, server, stop))
-    keeper = asyncio.create_task(_keep_budgets(app, stop))
-    detector = asyncio.create_task(_detect_anomalies(app, stop))
+    # expired holds swept and budget changes picked up; anomaly detectors on their schedule
+    keeper = asyncio.create_task(_every(app, stop, app.settings.budget_tick_s,
+                                        app.service.tick, "budgets.tick"))
+    detector = asyncio.create_task(_every(app, stop, app.settings.anomaly_interval_s,
+                                          app.service.detect_anomalies, "anomalies.detect",
+                                          first_at_once=False))
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
         loop.add_signal_handler(signal.SIGHUP, app.service.budgets.reload_file, True)
     if app.settings.metrics_port:

@@ -24,8 +24,30 @@ _ROLLUPS = {
 }
 
 
+def backfill_sql(table: str) -> str:
+    """INSERT ... SELECT that fills rollup ``table`` from the ledger (also used by the spend
+    benchmark, which bulk-loads usage rows)."""
+    time_key, step, keys = _ROLLUPS[table]
+    bucket = f"(recorded_us - recorded_us % {step})"
+    return f"""
+        INSERT INTO {table} ({time_key}, {", ".join(keys)}, provider,
+            {", ".join(_SUMS)}, abs_error_ratio_sum)
+        SELECT {bucket}, {", ".join(keys)}, min(provider),
+            count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
+            sum(reasoning_tokens), sum(cost_tokens), sum(cost_tools), sum(cost_compute),
+            sum(cost_review), sum(cost_total), sum(coalesce(predicted_cost, 0)),
+            sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE 1 END),
+            sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE cost_tokens END),
+            sum(CASE WHEN outcome = 2 THEN 1 ELSE 0 END),
+            sum(CASE WHEN review_ms > 0 THEN 1 ELSE 0 END), sum(review_ms), sum(tool_calls),
+            sum(compute_ms),
+            sum(CASE WHEN predicted_cost IS NULL OR predicted_cost = 0 THEN 0.0
+                ELSE abs(cost_tokens - predicted_cost) * 1.0 / predicted_cost END)
+        FROM usages GROUP BY {bucket}, {", ".join(keys)}"""
+
+
 def upgrade() -> None:
-    for table, (time_key, step, keys) in _ROLLUPS.items():
+    for table, (time_key, _, keys) in _ROLLUPS.items():
         op.create_table(
             table,
             sa.Column(time_key, sa.BigInteger(), primary_key=True),
@@ -34,22 +56,7 @@ def upgrade() -> None:
             *(sa.Column(c, sa.BigInteger(), nullable=False, server_default="0") for c in _SUMS),
             sa.Column("abs_error_ratio_sum", sa.Float(), nullable=False, server_default="0"),
         )
-        bucket = f"(recorded_us - recorded_us % {step})"
-        op.execute(f"""
-            INSERT INTO {table} ({time_key}, {", ".join(keys)}, provider,
-                {", ".join(_SUMS)}, abs_error_ratio_sum)
-            SELECT {bucket}, {", ".join(keys)}, min(provider),
-                count(*), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-                sum(reasoning_tokens), sum(cost_tokens), sum(cost_tools), sum(cost_compute),
-                sum(cost_review), sum(cost_total), sum(coalesce(predicted_cost, 0)),
-                sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE 1 END),
-                sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE cost_tokens END),
-                sum(CASE WHEN outcome = 2 THEN 1 ELSE 0 END),
-                sum(CASE WHEN review_ms > 0 THEN 1 ELSE 0 END), sum(review_ms), sum(tool_calls),
-                sum(compute_ms),
-                sum(CASE WHEN predicted_cost IS NULL OR predicted_cost = 0 THEN 0.0
-                    ELSE abs(cost_tokens - predicted_cost) * 1.0 / predicted_cost END)
-            FROM usages GROUP BY {bucket}, {", ".join(keys)}""")
+        op.execute(backfill_sql(table))
     op.create_index("ix_usage_hourly_team_hour", "usage_hourly", ["team", "hour_us"])
 
 
