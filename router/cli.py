@@ -10,6 +10,7 @@
     router report spend --since D --until D [--group-by K,...] [--bucket B]
     router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
     router anomalies detect | list | watch                          spend anomalies
+    router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
 """
@@ -21,7 +22,7 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
-from router import cli_anomalies, cli_budgets, cli_report
+from router import cli_anomalies, cli_budgets, cli_report, simulate
 from router.settings import ROOT, Settings
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "routing"
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_budgets.add_parser(sub)
     cli_report.add_parser(sub)
     cli_anomalies.add_parser(sub)
+    simulate.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -95,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _eval(args)
     if args.command == "models":
         return _models(args.catalog)
+    if args.command == "simulate":
+        return simulate.run(args)
     if args.command == "anomalies":
         return cli_anomalies.run(args)
     if args.command == "report":

@@ -17,9 +17,9 @@ from typing import Generic, TypeVar
 
 import structlog
 from prometheus_client import Counter
-from router.core.anomalies import DetectorConfig, detect
 
 from router.budgeting import BudgetBook, HoldRefused, Ledger, Pause, Throttle, ledger_for
+from router.core.anomalies import DetectorConfig, detect
 from router.core.budgets import (
     Action,
     BudgetRule,
@@ -617,8 +617,11 @@ class RouterService:
         day = 86_400_000_000
         agents, teams, tasks = self.store.anomaly_inputs(
             now - self.settings.anomaly_history_days * day, now, now - day)
-        found = detect(now, agents, teams, tasks, self.detector_config)
-        new = [Detected(a, now) for a in self.store.save_anomalies(found, now)]
+        # also as of the previous hour's end: a run that starts just after an hour boundary (or
+        # after a restart) still judges the hour that just closed; keys dedupe the overlap
+        found = {a.key(): a for at in (now - 3_600_000_000, now)
+                 for a in detect(at, agents, teams, tasks, self.detector_config)}
+        new = [Detected(a, now) for a in self.store.save_anomalies(list(found.values()), now)]
         pause_kinds = {k.strip() for k in self.settings.anomaly_pause_kinds.split(",")
                        if k.strip()}
         for d in new:

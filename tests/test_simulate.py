@@ -1,0 +1,187 @@
+"""``router simulate`` against a real server: traffic is recorded, anomalies are injected as the
+ground truth says, a rerun records nothing new, and ``score`` counts detections right."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+
+from router import simulate as sim
+from router.simulate import KINDS, Anomaly, Truth, score, simulate
+from router.v1 import router_pb2 as pb
+from router.v1 import router_pb2_grpc
+from tests.conftest import RunningServer, make_settings
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+
+
+def _count(server: RunningServer) -> int:
+    with server.app.store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM usages")).scalar_one()
+
+
+def test_simulation_is_recorded_with_its_anomalies_and_a_rerun_adds_nothing(tmp_path: Path):
+    server = RunningServer(make_settings(tmp_path))
+    try:
+        now = time.time_ns() // 1000
+        small = sim.scenario("small", days=3)
+        truth = simulate(server.address, small, seed=11, now_us=now)
+
+        # every call the simulator sent was recorded, once
+        assert truth.calls > 500 and not truth.errors
+        assert truth.stats["new"] == truth.calls and truth.stats.get("conflict", 0) == 0
+        assert _count(server) == truth.calls
+        with grpc.insecure_channel(server.address) as channel:
+            savings = router_pb2_grpc.RouterStub(channel).GetSavings(pb.GetSavingsRequest())
+        assert savings.total.calls == truth.calls
+        assert {line.team for line in savings.by_team} >= set(truth.teams)
+        assert len(truth.teams) == 3 and len(truth.agents) == 8
+        assert truth.days == 3 and truth.seed == 11 and truth.now_us == now
+
+        # one anomaly of each kind, in the last day
+        assert sorted(a.kind for a in truth.anomalies) == sorted(KINDS)
+        for a in truth.anomalies:
+            assert now - DAY_US <= a.start_us < a.end_us <= now, a
+            assert a.team in truth.teams
+            assert (a.agent == "") == (a.kind == "cost_per_call_rise")
+            assert (a.task_id != "") == (a.kind == "retry_loop")
+        got = {a.kind: a for a in truth.anomalies}
+        assert got["spend_spike"].detail["ratio"] >= 15
+        assert got["spend_spike"].end_us - got["spend_spike"].start_us == HOUR_US
+        assert got["new_agent_spend"].detail["ratio"] >= 15
+        assert got["cost_per_call_rise"].detail["ratio"] >= 3
+        assert 3 <= got["prediction_drift"].detail["output_ratio"] <= 4
+
+        with server.app.store.engine.connect() as conn:
+            def one(sql: str, **params: object) -> tuple:
+                return conn.execute(sa.text(sql), params).one()
+
+            loop = got["retry_loop"]
+            calls, failures = one("SELECT count(*), sum(outcome = :f) FROM usages "
+                                  "WHERE task_id = :t", t=loop.task_id,
+                                  f=pb.OUTCOME_FAILURE)
+            assert 100 <= calls <= 300 and failures > calls / 2
+            drift = got["prediction_drift"]
+            routed, total, actual, predicted = one(
+                "SELECT count(decision_id), count(*), sum(output_tokens), "
+                "sum(predicted_output_tokens) FROM usages WHERE agent = :a "
+                "AND recorded_us >= :d", a=drift.agent, d=now - DAY_US)
+            assert routed == total > 0 and 3 <= actual / predicted <= 4
+            new = got["new_agent_spend"]
+            (first,) = one("SELECT min(recorded_us) FROM usages WHERE agent = :a", a=new.agent)
+            assert first >= now - DAY_US
+            # ordinary tasks make a few calls
+            (biggest,) = one("SELECT max(n) FROM (SELECT count(*) AS n FROM usages "
+                             "WHERE task_id != :t GROUP BY task_id)", t=loop.task_id)
+            assert biggest <= 20
+
+        # the same seed again: the same usage ids and payloads, nothing new
+        again = simulate(server.address, small, seed=11, now_us=now)
+        assert _count(server) == truth.calls
+        assert again.calls == truth.calls and again.stats["replayed"] == truth.calls
+        assert again.keys() == truth.keys()
+    finally:
+        server.stop()
+
+
+def test_the_command_writes_the_truth_and_prints_a_summary(tmp_path: Path, capsys,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    parser = argparse.ArgumentParser(prog="router")
+    sim.add_parser(parser.add_subparsers(dest="command"))
+    defaults = parser.parse_args(["simulate"])
+    assert (defaults.address, defaults.days, defaults.seed, defaults.scenario,
+            defaults.concurrency, defaults.truth, defaults.no_anomalies) == \
+        ("127.0.0.1:50051", 14, 1, "default", 32, None, False)
+    for bad in (["--days", "1"], ["--days", "40"], ["--scenario", "huge"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["simulate", *bad])
+
+    server = RunningServer(make_settings(tmp_path))
+    try:
+        out = tmp_path / "truth.json"
+        args = parser.parse_args(["simulate", "--address", server.address, "--scenario",
+                                  "small", "--days", "2", "--seed", "5", "--truth", str(out),
+                                  "--no-anomalies"])
+        assert sim.run(args) == 0
+        truth = Truth.load(out)
+        assert truth.anomalies == [] and truth.calls == _count(server) > 0
+        assert "spend by team" in capsys.readouterr().out
+    finally:
+        server.stop()
+
+    args.address = "127.0.0.1:1"  # nothing listens there
+    monkeypatch.setattr(sim, "CONNECT_TIMEOUT_S", 0.5)
+    assert sim.run(args) == 1
+    assert "no router answering" in capsys.readouterr().out
+
+
+def _truth(*anomalies: Anomaly) -> Truth:
+    return Truth(scenario="small", seed=1, days=3, start_us=0, now_us=DAY_US, calls=0,
+                 teams=["finance", "legal"], agents=[], anomalies=list(anomalies))
+
+
+def test_score_counts_true_and_false_detections_per_kind():
+    truth = _truth(
+        Anomaly("spend_spike", "finance", "reconciler", "", 0, 1),
+        Anomaly("new_agent_spend", "legal", "redliner-v2", "", 0, 1),
+        Anomaly("cost_per_call_rise", "legal", "", "", 0, 1),
+        Anomaly("retry_loop", "finance", "invoice-parser", "invoice-parser-s1-00042", 0, 1),
+        Anomaly("prediction_drift", "finance", "report-writer", "", 0, 1),
+    )
+    detected = [
+        ("spend_spike", "finance", "reconciler", ""),  # tp
+        ("spend_spike", "finance", "reconciler", ""),  # the same again: counted once
+        ("spend_spike", "legal", "redliner", ""),  # fp
+        ("new_agent_spend", "legal", "redliner-v2", "ignored"),  # tp: task_id not matched
+        ("cost_per_call_rise", "legal", "", ""),  # tp
+        ("cost_per_call_rise", "finance", "", ""),  # fp
+        ("retry_loop", "finance", "invoice-parser", "invoice-parser-s1-00041"),  # fp, so fn
+        ("weird", "finance", "x", ""),  # an unknown kind: fp of its own
+    ]
+    s = score(truth, detected)
+    assert s["spend_spike"] == {"precision": 0.5, "recall": 1.0, "tp": 1, "fp": 1, "fn": 0}
+    assert s["new_agent_spend"] == {"precision": 1.0, "recall": 1.0, "tp": 1, "fp": 0, "fn": 0}
+    assert s["cost_per_call_rise"] == {"precision": 0.5, "recall": 1.0, "tp": 1, "fp": 1,
+                                       "fn": 0}
+    assert s["retry_loop"] == {"precision": 0.0, "recall": 0.0, "tp": 0, "fp": 1, "fn": 1}
+    # nothing detected: no false alarm (precision 1) and a miss (recall 0)
+    assert s["prediction_drift"] == {"precision": 1.0, "recall": 0.0, "tp": 0, "fp": 0,
+                                     "fn": 1}
+    assert s["weird"] == {"precision": 0.0, "recall": 1.0, "tp": 0, "fp": 1, "fn": 0}
+    assert s["all"] == {"precision": 3 / 7, "recall": 3 / 5, "tp": 3, "fp": 4, "fn": 2}
+
+    assert score(truth, [a.key() for a in truth.anomalies])["all"]["precision"] == 1.0
+    clean = score(_truth(), [("spend_spike", "finance", "reconciler", "")])
+    assert clean["spend_spike"] == {"precision": 0.0, "recall": 1.0, "tp": 0, "fp": 1, "fn": 0}
+
+
+def test_truth_round_trips_through_json(tmp_path: Path):
+    truth = _truth(Anomaly("retry_loop", "finance", "a", "t-1", 5, 9, {"calls": 120}))
+    truth.stats = {"new": 3}
+    truth.write(tmp_path / "t.json")
+    assert Truth.load(tmp_path / "t.json") == truth
+
+
+def test_the_detectors_find_every_injected_anomaly_and_nothing_else(tmp_path: Path):
+    """The quality bar of the detectors (>= 0.9 precision and recall per kind), on two weeks of
+    the small scenario at a fixed time; the default scenario's run is in the README."""
+    from router.core.clock import ManualClock
+
+    now = 1_795_867_200_000_000  # 2026-11-28 12:00 UTC
+    server = RunningServer(make_settings(tmp_path, anomaly_interval_s=0.0), ManualClock(now))
+    try:
+        truth = simulate(server.address, sim.scenario("small", days=14), seed=5, now_us=now)
+        found = server.app.service.detect_anomalies()
+        scores = score(truth, [(d.anomaly.kind.value, d.anomaly.team, d.anomaly.agent,
+                                d.anomaly.task_id) for d in found])
+        for kind in KINDS:
+            assert scores[kind]["precision"] >= 0.9 and scores[kind]["recall"] >= 0.9, (
+                kind, scores[kind], [d.anomaly.message for d in found])
+    finally:
+        server.stop()
