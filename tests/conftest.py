@@ -118,6 +118,14 @@ def pg_url(pg_available: bool) -> Iterator[str]:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     with engine.begin() as conn:
+        # a connection a test left behind (a server thread still closing) must not hold the
+        # drop, and with it the suite, hostage
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l "
+            "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = "
+            "c.relnamespace WHERE n.nspname = :s AND l.pid <> pg_backend_pid()"),
+            {"s": schema})
+        conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
 

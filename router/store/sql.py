@@ -88,7 +88,12 @@ def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FU
     # every wait on the server is bounded: a pooled connection, a new one, a statement
     engine = sa.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        pool_timeout=timeout_s, connect_args={"connect_timeout": max(2, round(timeout_s))},
+        pool_timeout=timeout_s,
+        # a peer that vanished without closing the connection is noticed too: TCP keepalives,
+        # and unacknowledged writes give up after the timeout
+        connect_args={"connect_timeout": max(2, round(timeout_s)), "keepalives": 1,
+                      "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2,
+                      "tcp_user_timeout": max(1000, round(timeout_s * 1000))},
         **options,
     )
 

@@ -38,6 +38,7 @@ class Proxy:
         self.upstream = upstream
         self.port = 0
         self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self.start()
 
@@ -57,7 +58,8 @@ class Proxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.upstream)
-            self._conns += [client, upstream]
+            with self._lock:
+                self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -75,11 +77,14 @@ class Proxy:
         with contextlib.suppress(OSError):  # wakes the accepting thread (close alone does not)
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
-        for s in self._conns:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
             with contextlib.suppress(OSError):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                s.close()
-        self._conns.clear()
+            with contextlib.suppress(OSError):  # wakes a pump blocked in recv (close does not)
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
 
 
 @pytest.fixture
@@ -155,5 +160,7 @@ def test_fail_open_routes_without_budgets_and_counts_it(tmp_path, proxied_pg):
             assert unchecked.model and not unchecked.budgets
             assert server.app.service.fail_open_count >= 1
             proxy.start()
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            server.app.recorder.flush(timeout=15)  # the queued decision reaches the store
     finally:
         server.stop()
