@@ -71,10 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from router.core.anomalies import DetectorConfig, detect
+    from router.core.anomalies import DetectorConfig
     from router.core.clock import SystemClock
     from router.core.errors import StoreUnavailable
     from router.notify import Detected, as_json
+    from router.service import find_anomalies
     from router.store.sql import SqlStore
 
     try:
@@ -85,10 +86,8 @@ def _detect(args: argparse.Namespace) -> int:
         return 2
     try:
         now = SystemClock().now_us()
-        settings = Settings.from_env()
-        day = 86_400_000_000
-        inputs = store.anomaly_inputs(now - settings.anomaly_history_days * day, now, now - day)
-        found = detect(now, *inputs, DetectorConfig())
+        found = find_anomalies(store, now, Settings.from_env().anomaly_history_days,
+                               DetectorConfig())
         new = {a.key() for a in store.save_anomalies(found, now)}
         for a in found:
             _print(args.json, as_json(Detected(a, now)) | {"new": a.key() in new})

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from router.core.budgets import SCOPE_KEYS
+from router.core.money import units
 
 _DEFAULT_ADDRESS = "127.0.0.1:50051"
 
@@ -94,7 +95,7 @@ def _check(console: Any, path: str) -> int:
         table.add_column(col)
     for r in rules:
         limit = " + ".join(x for x in (
-            f"{r.limit / 1e9:g}" if r.limit is not None else "",
+            units(r.limit) if r.limit is not None else "",
             f"{r.limit_tokens:,} tokens" if r.limit_tokens is not None else "") if x)
         ladder = ", ".join(f"{name} {v:.0%}" for name, v in (
             ("alert", r.alert_at), ("downgrade", r.downgrade_at), ("throttle", r.throttle_at))
@@ -106,7 +107,7 @@ def _check(console: Any, path: str) -> int:
 
 
 def _money(m: Any) -> str:
-    return f"{m.nanos / 1e9:,.4f} {m.currency_code}"
+    return f"{units(m.nanos)} {m.currency_code}"
 
 
 def _list(console: Any, resp: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from router.core import tomlfile
-from router.core.money import MoneyError, to_nanos
+from router.core.money import MoneyError, to_nanos, units
 from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
 
 _DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -162,12 +162,6 @@ def _row(r: Any) -> SpendRow:
         "cost_total": c.total.nanos})
 
 
-def _units(nanos: int) -> str:
-    sign = "-" if nanos < 0 else ""
-    whole, frac = divmod(abs(nanos), 10**9)
-    return f"{sign}{whole}.{frac:09d}".rstrip("0").rstrip(".") if frac else f"{sign}{whole}"
-
-
 def _spend_records(names: list[str], bucketed: bool, resp: Any) -> list[dict[str, Any]]:
     out = []
     for r in [*resp.rows, resp.total]:
@@ -179,12 +173,12 @@ def _spend_records(names: list[str], bucketed: bool, resp: Any) -> list[dict[str
         rec |= {"calls": r.calls, "input_tokens": r.tokens.input,
                 "cached_input_tokens": r.tokens.cached_input, "output_tokens": r.tokens.output,
                 "reasoning_tokens": r.tokens.reasoning,
-                "cost_tokens": _units(r.cost.tokens.nanos),
-                "cost_tools": _units(r.cost.tools.nanos),
-                "cost_compute": _units(r.cost.compute.nanos),
-                "cost_human_review": _units(r.cost.human_review.nanos),
-                "cost_total": _units(r.cost.total.nanos),
-                "predicted_cost": _units(r.predicted_cost.nanos),
+                "cost_tokens": units(r.cost.tokens.nanos),
+                "cost_tools": units(r.cost.tools.nanos),
+                "cost_compute": units(r.cost.compute.nanos),
+                "cost_human_review": units(r.cost.human_review.nanos),
+                "cost_total": units(r.cost.total.nanos),
+                "predicted_cost": units(r.predicted_cost.nanos),
                 "mape": round(r.mape, 4), "bias": round(r.bias, 4), "failures": r.failures,
                 "review_calls": r.review_calls, "review_seconds": r.review_seconds}
         out.append(rec)
@@ -223,23 +217,19 @@ def _emit_chargeback(args: argparse.Namespace, rows: list[SpendRow], shared: lis
         rec: dict[str, Any] = {"period": args.period, "mode": args.mode,
                                "team": ln.team or "(unattributed)", "calls": ln.calls,
                                "tokens": ln.tokens}
-        rec |= {f"direct_{k}": _units(v) for k, v in ln.direct.items()}
-        rec |= {f"shared_{k}": _units(v) for k, v in ln.shared.items()}
-        rec["total"] = _units(ln.total)
-        rec["budget"] = "" if ln.budget is None else _units(ln.budget)
-        rec["variance"] = "" if ln.variance is None else _units(ln.variance)
+        rec |= {f"direct_{k}": units(v) for k, v in ln.direct.items()}
+        rec |= {f"shared_{k}": units(v) for k, v in ln.shared.items()}
+        rec["total"] = units(ln.total)
+        rec["budget"] = "" if ln.budget is None else units(ln.budget)
+        rec["variance"] = "" if ln.variance is None else units(ln.variance)
         rec["currency"] = currency
         records.append(rec)
     total = {"period": args.period, "mode": args.mode, "team": "TOTAL",
              "calls": sum(ln.calls for ln in lines), "tokens": sum(ln.tokens for ln in lines)}
     for key in records[0] if records else []:
         if key.startswith(("direct_", "shared_")) or key == "total":
-            total[key] = _units(sum(_nanos(r[key]) for r in records))
+            total[key] = units(sum(to_nanos(r[key]) for r in records))
     records.append(total | {"budget": "", "variance": "", "currency": currency})
     verb = "billed to" if args.mode == "chargeback" else "shown to (not billed)"
     _write(args.format, records, f"{args.mode} {args.period}: costs {verb} teams ({currency}, "
            f"shared costs allocated by {args.basis})")
-
-
-def _nanos(text: str) -> int:
-    return to_nanos(text)

@@ -19,7 +19,7 @@ import structlog
 from prometheus_client import Counter
 
 from router.budgeting import BudgetBook, HoldRefused, Ledger, Pause, Throttle, ledger_for
-from router.core.anomalies import DetectorConfig, detect
+from router.core.anomalies import Anomaly, DetectorConfig, detect
 from router.core.budgets import (
     Action,
     BudgetRule,
@@ -191,12 +191,10 @@ class RouterService:
                 return RouteResult(prior, replayed=True, budgets=tuple(
                     self._statuses(rules, self.clock.now_us())))
 
-        if self.budgets.active:
-            try:
-                return self._route(req, request_hash, fresh=False)
-            except _Retry:
-                return self._route(req, request_hash, fresh=True)
-        return self._route(req, request_hash, fresh=False)
+        try:
+            return self._route(req, request_hash, fresh=False)
+        except _Retry:  # a hold lost the race for a budget's last room: once more, fresh
+            return self._route(req, request_hash, fresh=True)
 
     def _route(self, req: RouteInput, request_hash: str, fresh: bool) -> RouteResult:
         now = self.clock.now_us()
@@ -614,14 +612,9 @@ class RouterService:
         """Run every detector over the recent history; store, log and announce what is new.
         The work is bounded by the history window (hourly rollup rows) and one day of tasks."""
         now = self.clock.now_us()
-        day = 86_400_000_000
-        agents, teams, tasks = self.store.anomaly_inputs(
-            now - self.settings.anomaly_history_days * day, now, now - day)
-        # also as of the previous hour's end: a run that starts just after an hour boundary (or
-        # after a restart) still judges the hour that just closed; keys dedupe the overlap
-        found = {a.key(): a for at in (now - 3_600_000_000, now)
-                 for a in detect(at, agents, teams, tasks, self.detector_config)}
-        new = [Detected(a, now) for a in self.store.save_anomalies(list(found.values()), now)]
+        found = find_anomalies(self.store, now, self.settings.anomaly_history_days,
+                               self.detector_config)
+        new = [Detected(a, now) for a in self.store.save_anomalies(found, now)]
         pause_kinds = {k.strip() for k in self.settings.anomaly_pause_kinds.split(",")
                        if k.strip()}
         for d in new:
@@ -645,6 +638,20 @@ class RouterService:
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()
+
+
+def find_anomalies(store: Store, now_us: int, history_days: int,
+                   config: DetectorConfig) -> list[Anomaly]:
+    """Every detector over the store's recent history (what the service runs on its schedule
+    and ``router anomalies detect`` runs on demand). Judged as of now and as of the previous
+    hour's end, so a run just after an hour boundary (or a restart) still sees the hour that
+    just closed; keys dedupe the overlap."""
+    day = 86_400_000_000
+    agents, teams, tasks = store.anomaly_inputs(now_us - history_days * day, now_us,
+                                                now_us - day)
+    found = {a.key(): a for at in (now_us - 3_600_000_000, now_us)
+             for a in detect(at, agents, teams, tasks, config)}
+    return list(found.values())
 
 
 INT64_MAX = 2**63 - 1

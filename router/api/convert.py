@@ -19,7 +19,7 @@ from router.core.budgets import (
 )
 from router.core.catalog import ModelSpec
 from router.core.errors import InvalidRequest
-from router.core.money import Money
+from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
 from router.core.requests import RouteInput, ToolInput, UsageInput
@@ -279,7 +279,7 @@ def budget_rule(msg: pb.Budget, currency: str) -> BudgetRule:
                                     f"must be {currency}, the service's currency")
         if msg.limit.nanos <= 0:
             raise InvalidRequest.of("budget.limit.nanos", "must be positive")
-        raw["limit"] = str(Money(msg.limit.nanos, currency).to_decimal())
+        raw["limit"] = units(msg.limit.nanos)
     if msg.limit_tokens:
         raw["limit_tokens"] = msg.limit_tokens
     if msg.window not in _WINDOWS:
@@ -403,7 +403,7 @@ def spend_query(req: pb.QuerySpendRequest) -> SpendQuery:
 
 def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
     row = pb.SpendRow(
-        **{k: v for k, v in r.keys.items()},
+        **r.keys,
         calls=int(r["calls"]),
         tokens=pb.TokenUsage(input=int(r["input_tokens"]),
                              cached_input=int(r["cached_input_tokens"]),

@@ -22,14 +22,13 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from router.core import tomlfile
 from router.core.errors import BudgetExhausted, QuotaViolation
-from router.core.money import NANOS_PER_UNIT, MoneyError, to_nanos
+from router.core.money import MoneyError, to_nanos, units
 from router.core.records import Attribution, Charge
 from router.core.windows import Window, WindowKind, window_at, zone
 
@@ -174,7 +173,7 @@ def rule_to_mapping(rule: BudgetRule) -> dict[str, Any]:
     if rule.description:
         out["description"] = rule.description
     if rule.limit is not None:
-        out["limit"] = str(Decimal(rule.limit) / NANOS_PER_UNIT)
+        out["limit"] = units(rule.limit)
     if rule.limit_tokens is not None:
         out["limit_tokens"] = rule.limit_tokens
     for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at",

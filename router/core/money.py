@@ -79,6 +79,11 @@ def to_nanos(value: str | int | float | Decimal) -> int:
     return int((dec * NANOS_PER_UNIT).to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def units(nanos: int) -> str:
+    """Nanos as a plain decimal amount in whole units: 1500000000 -> "1.5", 5e12 -> "5000"."""
+    return f"{(Decimal(nanos) / NANOS_PER_UNIT).normalize():f}"
+
+
 def mul_div_round(a: int, b: int, denominator: int) -> int:
     """``round(a * b / denominator)`` in integers, half away from zero; ``denominator`` > 0."""
     num = a * b

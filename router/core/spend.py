@@ -63,7 +63,8 @@ class SpendQuery:
         if self.labels or not keys <= DAILY_KEYS:
             return Source.RAW
         if keys <= HOURLY_KEYS and not (self.start_us % _HOUR or self.end_us % _HOUR) and (
-                self.bucket is Bucket.NONE or whole_hour_zone(self.timezone)):
+                self.bucket is Bucket.NONE
+                or whole_hour_zone(self.timezone, self.start_us, self.end_us)):
             return Source.HOURLY
         utc_days = self.bucket is Bucket.NONE or (
             self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
@@ -104,13 +105,15 @@ class SpendRow:
 _HOUR = 3_600_000_000
 
 
-def whole_hour_zone(name: str) -> bool:
-    """Are all of the zone's offsets whole hours (so UTC hours nest in its local buckets)?"""
+def whole_hour_zone(name: str, start_us: int, end_us: int) -> bool:
+    """Are the zone's offsets whole hours over [start, end) (so UTC hours nest in its local
+    buckets)? Sampled every 30 days and at both ends, which catches every zone that uses a
+    fractional offset in the range (they keep it for months at a time)."""
     tz = ZoneInfo(name)
-    now = datetime.now(UTC)
-    for days in range(0, 366, 30):
-        offset = (now + timedelta(days=days)).astimezone(tz).utcoffset() or timedelta()
-        if offset.total_seconds() % 3600:
+    step = 30 * _DAY
+    for at in (*range(start_us, end_us, step), end_us - 1):
+        moment = datetime.fromtimestamp(at / 1e6, UTC)
+        if (moment.astimezone(tz).utcoffset() or timedelta()).total_seconds() % 3600:
             return False
     return True
 

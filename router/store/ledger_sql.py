@@ -50,6 +50,7 @@ class LedgerSql:
             "INSERT INTO budget_charges (usage_id, budget_id, window_key, amount, tokens, "
             f"recorded_us) VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING")
         self._release: dict[int, str] = {}
+        self._hold: dict[int, str] = {}
         self.expired = (f"SELECT DISTINCT decision_id FROM budget_holds WHERE expires_us <= {m} "
                         f"ORDER BY decision_id LIMIT {m}")
         self.release_expired = (
@@ -62,11 +63,10 @@ class LedgerSql:
         hot budget's row is locked only while the server runs it, never across a round trip
         or a client thread's scheduling. ``locked`` takes the rows in key order and sees their
         latest committed values; the UPDATE and the INSERT run only if every row has room."""
-        key = -n
-        if key not in self._release:
+        if n not in self._hold:
             row = "(%s::text, %s::text, %s::bigint, %s::bigint, %s::bigint, %s::bigint, " \
                   "%s::bigint)"
-            self._release[key] = f"""
+            self._hold[n] = f"""
 WITH req (budget_id, window_key, amount, tokens, lim, lim_tokens, expires_us) AS (
     VALUES {", ".join([row] * n)}),
 locked AS (
@@ -92,7 +92,7 @@ SELECT true, budget_id, window_key, spent, held, tokens_spent, tokens_held FROM 
 UNION ALL
 SELECT false, budget_id, window_key, spent, held, tokens_spent, tokens_held FROM locked
 """
-        return self._release[key]
+        return self._hold[n]
 
     def release(self, n: int) -> str:
         """Delete the open holds of ``n`` decisions (PostgreSQL walks the primary key in order,

@@ -548,7 +548,7 @@ class SqlStore:
             time_col = table.c.hour_us if source is Source.HOURLY else table.c.day_us
             step = (3_600_000_000 if source is Source.HOURLY else 86_400_000_000) \
                 if bucketed else None
-            sums = [sa.func.sum(table.c[m]).label(m) for m in _SPEND_MEASURES]
+            sums = [sa.func.sum(table.c[m]).label(m) for m in MEASURES]
         columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
         time_key = None
         if step:
@@ -583,7 +583,7 @@ class SqlStore:
             m = r._mapping
             out.append(({k: m[k] for k in keys}, m["at"] if step else None,
                         {k: (float(m[k] or 0) if k == "abs_error_ratio_sum" else int(m[k] or 0))
-                         for k in _SPEND_MEASURES}))
+                         for k in MEASURES}))
         return out
 
     # -- Anomalies -----------------------------------------------------------------------------
@@ -669,7 +669,6 @@ class SqlStore:
             self._fast_engine.dispose()
 
 
-_SPEND_MEASURES = MEASURES
 _COLUMN = {"user": "user_name"}
 
 
