@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+
 from router.core.anomalies import Anomaly
 
 log = structlog.get_logger("router.notify")

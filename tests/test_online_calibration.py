@@ -12,6 +12,7 @@ from router.server import build_app
 from tests.conftest import make_settings
 
 KEYS = Attribution(team="ops", agent="summariser", task_type="summarise")
+MODEL = "gpt-4o-mini"  # corrections are per model: pinned, so every round feeds the same one
 
 
 def replay(app, rounds: int, start: int, clock: ManualClock) -> list[float]:
@@ -20,7 +21,8 @@ def replay(app, rounds: int, start: int, clock: ManualClock) -> list[float]:
     for i in range(start, start + rounds):
         clock.advance(seconds=1)
         d = app.service.route(RouteInput(task_description=f"Summarise meeting notes #{i}",
-                                         attribution=KEYS)).decision
+                                         attribution=KEYS, allowed_models=(MODEL,))).decision
+        assert d.model == MODEL
         actual = 4 * max(1, round(d.output_tokens / app.service.calibrator.factor(
             d.model, KEYS.task_type, KEYS.agent)))
         errors.append(abs(d.output_tokens - actual) / actual)

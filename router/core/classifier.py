@@ -10,8 +10,9 @@ For a task description it predicts
 Models without outcome data share the IRT scale: ``P = sigmoid(ability - z(text))``, with the
 ability given directly or mapped from a public MMLU score by a fit stored in the artifact.
 
-Every prediction is linear in the same features, so one request costs a tokenisation, a
-dictionary lookup per term, and one (terms x outputs) gather and matrix-vector product. The
+Every prediction is linear in the same features (sublinear TF-IDF terms, standardised structure
+cues and their pairwise products), so one request costs a tokenisation, a dictionary lookup per
+term, and one (terms x outputs) gather and matrix-vector product. The
 artifact is a single ``.npz`` read with ``allow_pickle=False``: loading runs no code.
 """
 
@@ -22,6 +23,7 @@ import math
 import os
 import zipfile
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from itertools import chain, pairwise
 from pathlib import Path
@@ -29,18 +31,19 @@ from typing import Any
 
 import numpy as np
 
-from router.core.features import CUES, cues, tokenize
+from router.core.features import CUES, N_PAIRS, cue_pairs, cues, tokenize
 
 LABELS = ("easy", "medium", "hard")
-FORMAT = 2  # bumped whenever the arrays below change meaning
+FORMAT = 3  # bumped whenever the arrays below change meaning
 MAX_OUTPUT_TOKENS = 100_000
 _LOG_MAX_OUTPUT = math.log(MAX_OUTPUT_TOKENS)
-# The arrays of an artifact, their shapes in V (vocabulary), K (cues), H (heads), Q (quantiles)
-# and O = 2H + 2 linear outputs: H head logits, the ease -z, the global log output tokens, then
-# H per-head log output tokens.
+# The arrays of an artifact, their shapes in V (vocabulary), K (cues), P (cue pairs), H (heads),
+# Q (quantiles) and O = 2H + 2 linear outputs: H head logits, the ease -z, the global log output
+# tokens, then H per-head log output tokens.
 _SHAPES = {
     "idf": ("V",), "w": ("V", "O"), "w_cues": ("K", "O"), "bias": ("O",),
     "cue_lo": ("K",), "cue_hi": ("K",), "cue_mean": ("K",), "cue_std": ("K",),
+    "w_pairs": ("P", "O"), "pair_mean": ("P",), "pair_std": ("P",),
     "ability": ("H",), "mmlu_fit": (2,), "z_quantiles": ("Q",),
 }
 
@@ -103,14 +106,19 @@ class Classifier:
                 self._unigrams[term] = i
         self._idf = arrays["idf"].astype(np.float64)
         self._w = arrays["w"].astype(np.float64)
-        # cues are clipped to the range seen in training, then standardised; the
-        # standardisation is folded into their weights: (c - mean) / std @ W = c @ W' + b'
+        # cues are clipped to the range seen in training and standardised; their pairwise
+        # products are standardised too, which is folded into the weights:
+        # (p - mean) / std @ W = p @ W' + b'. Cues and pairs then share one product.
         self._cue_lo = arrays["cue_lo"].astype(np.float64)
         self._cue_hi = arrays["cue_hi"].astype(np.float64)
-        scale = 1.0 / arrays["cue_std"].astype(np.float64)
-        w_cues = arrays["w_cues"].astype(np.float64)
-        self._w_cues = w_cues * scale[:, None]
-        self._bias = arrays["bias"].astype(np.float64) - (arrays["cue_mean"] * scale) @ w_cues
+        self._cue_mean = arrays["cue_mean"].astype(np.float64)
+        self._cue_scale = 1.0 / arrays["cue_std"].astype(np.float64)
+        pair_scale = 1.0 / arrays["pair_std"].astype(np.float64)
+        w_pairs = arrays["w_pairs"].astype(np.float64)
+        self._w_struct = np.vstack([arrays["w_cues"].astype(np.float64),
+                                    w_pairs * pair_scale[:, None]])
+        self._bias = (arrays["bias"].astype(np.float64)
+                      - (arrays["pair_mean"].astype(np.float64) * pair_scale) @ w_pairs)
         self._ability = arrays["ability"].astype(np.float64)
         self._mmlu_fit = tuple(float(x) for x in arrays["mmlu_fit"])
         self._z_quantiles = [float(x) for x in arrays["z_quantiles"]]
@@ -199,18 +207,21 @@ class Classifier:
     def _linear(self, text: str) -> np.ndarray:
         """Every linear output at once (the O columns described at ``_SHAPES``).
 
-        Terms count once however often they occur (binary TF-IDF, L2-normalised), so a set of
-        their ids is all that is needed.
+        A term occurring n times weighs (1 + ln n) x its idf (sublinear TF-IDF, L2-normalised):
+        repetition counts, with diminishing returns.
         """
         tokens = tokenize(text)
-        ids = set(chain(map(self._unigrams.get, tokens), map(self._bigrams.get, pairwise(tokens))))
-        ids.discard(None)
+        counts = Counter(chain(map(self._unigrams.get, tokens),
+                               map(self._bigrams.get, pairwise(tokens))))
+        counts.pop(None, None)
         clipped = np.minimum(np.maximum(cues(text, tokens), self._cue_lo), self._cue_hi)
-        out = clipped @ self._w_cues + self._bias
-        if ids:
-            rows = np.fromiter(ids, dtype=np.intp, count=len(ids))
-            idf = self._idf[rows]
-            out += (idf @ self._w.take(rows, axis=0)) / math.sqrt(idf @ idf)
+        z = (clipped - self._cue_mean) * self._cue_scale
+        out = np.concatenate([z, cue_pairs(z)]) @ self._w_struct + self._bias
+        if counts:
+            n = len(counts)
+            rows = np.fromiter(counts, dtype=np.intp, count=n)
+            v = self._idf[rows] * (1.0 + np.log(np.fromiter(counts.values(), np.float64, n)))
+            out += (v @ self._w.take(rows, axis=0)) / math.sqrt(v @ v)
         return out
 
     def _score(self, z: float) -> float:
@@ -227,7 +238,8 @@ class Classifier:
 
 
 def _check_shapes(arrays: dict[str, np.ndarray], *, v: int, h: int, k: int) -> None:
-    sizes = {"V": v, "H": h, "O": 2 * h + 2, "K": k, "Q": len(arrays.get("z_quantiles", ()))}
+    sizes = {"V": v, "H": h, "O": 2 * h + 2, "K": k, "P": N_PAIRS,
+             "Q": len(arrays.get("z_quantiles", ()))}
     for name, shape in _SHAPES.items():
         if name not in arrays:
             raise KeyError(f"missing array {name!r}")

@@ -3,10 +3,11 @@
 Two parts, both deterministic across processes (no salted ``hash()``, no randomness):
 
 - terms: lower-cased word unigrams and bigrams, looked up in a vocabulary learned at training
-  time and TF-IDF weighted (``analyzer`` is the hook scikit-learn's vectorizer uses, so training
-  and inference see exactly the same terms);
+  time and weighted by sublinear TF-IDF (``analyzer`` is the hook scikit-learn's vectorizer uses,
+  so training and inference see exactly the same terms);
 - structure cues: length, lines, digits, code, math, multiple choice, few-shot examples,
-  questions.
+  questions; standardised, then also their pairwise products (``cue_pairs``), so a linear model
+  can weigh one cue by another (many digits mean more in a long word problem than in a table).
 
 Work is bounded: only the first ``HEAD_CHARS`` and last ``TAIL_CHARS`` characters of a text are
 read (the total length still counts as a cue), so a 10 MB paste costs what a 5 kB prompt does.
@@ -35,6 +36,10 @@ _DIGIT_BYTES = b"0123456789"
 
 CUES = ("log_chars", "log_tokens", "log_lines", "log_digits", "code", "math", "choices",
         "few_shot", "questions")
+# the upper triangle (squares included) of the cues' outer product, in a fixed order
+PAIR_INDEX = tuple(np.array(ix) for ix in zip(*[(i, j) for i in range(len(CUES))
+                                               for j in range(i, len(CUES))], strict=True))
+N_PAIRS = len(PAIR_INDEX[0])
 
 
 def bounded(text: str) -> str:
@@ -91,3 +96,9 @@ def cues(text: str, tokens: list[str]) -> np.ndarray:
         math.log1p(len(marks) - choices),
         math.log1p(head.count("?")),
     ])
+
+
+def cue_pairs(standardised: np.ndarray) -> np.ndarray:
+    """Pairwise products of standardised cues (``N_PAIRS`` of them, ``PAIR_INDEX`` order); works
+    on one vector or on a matrix of rows."""
+    return standardised[..., PAIR_INDEX[0]] * standardised[..., PAIR_INDEX[1]]

@@ -10,10 +10,12 @@ import numpy as np
 from router.core.features import (
     CUES,
     HEAD_CHARS,
+    N_PAIRS,
     TAIL_CHARS,
     analyzer,
     bigrams,
     bounded,
+    cue_pairs,
     cues,
     terms,
     tokenize,
@@ -80,3 +82,15 @@ def test_odd_input_does_not_break_featurisation():
     for text in ("", "\n\n", "\ud800 lone surrogate", "日本語のテキスト", "\x00\x01"):
         values = cues(text, tokenize(text))
         assert values.shape == (len(CUES),) and np.isfinite(values).all()
+
+
+def test_cue_pairs_are_every_product_of_two_cues_squares_included_once():
+    z = np.arange(1.0, len(CUES) + 1)
+    pairs = cue_pairs(z)
+    k = len(CUES)
+    assert N_PAIRS == k * (k + 1) // 2 == len(pairs)
+    expected = sorted(z[i] * z[j] for i in range(k) for j in range(i, k))
+    assert sorted(pairs.tolist()) == expected
+    assert pairs[0] == 1.0 and pairs[-1] == k * k  # first cue squared ... last cue squared
+    rows = np.vstack([z, -z, np.zeros(k)])
+    np.testing.assert_array_equal(cue_pairs(rows), [pairs, pairs, np.zeros(N_PAIRS)])
