@@ -54,6 +54,9 @@ class Settings:
     budget_fail_open: bool = _setting(
         False, "route without budget checks when the store is unreachable (logged and counted) "
         "instead of answering UNAVAILABLE")
+    ledger: str = _setting(
+        "auto", "where budget holds live: auto (in the process on SQLite, in the database on "
+        "PostgreSQL), local, or shared (in the database; for replicas)")
     budget_tick_s: float = _setting(
         1.0, "how often expired holds are swept and the budgets file checked for changes")
     budget_refresh_s: float = _setting(
@@ -67,6 +70,10 @@ class Settings:
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
+
+    def __post_init__(self) -> None:
+        if self.ledger not in ("auto", "local", "shared"):
+            raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

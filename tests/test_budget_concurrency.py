@@ -24,9 +24,9 @@ from router.core.errors import BudgetExhausted
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
-from router.recorder import Recorder
+from router.store.recorder import Recorder
 from router.server import build_app
-from router.service import RouterService
+from router.service import build_services
 from router.settings import ROOT
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
@@ -69,7 +69,7 @@ def predicted_cost(tmp_path: Path) -> int:
     """What one of these calls is predicted to cost, from a server without budgets."""
     app = build_app(make_settings(tmp_path / "probe"))
     try:
-        return app.service.route(RouteInput(task_description=TASK, allowed_models=(MODEL,))
+        return app.services.routing.route(RouteInput(task_description=TASK, allowed_models=(MODEL,))
                                  ).decision.predicted_cost
     finally:
         app.close()
@@ -143,18 +143,19 @@ def test_each_ledger_admits_at_most_the_room_from_200_threads(tmp_path, ledger_k
     """The in-process ledger's lock, and the shared ledger's conditional updates on SQLite's
     locking, from plain threads racing between reading the room and holding it."""
     cost = predicted_cost(tmp_path)
-    settings = make_settings(tmp_path, budgets_path=str(budgets_file(tmp_path, cost * ROOM_FOR)))
+    settings = make_settings(tmp_path, budgets_path=str(budgets_file(tmp_path, cost * ROOM_FOR)),
+                             ledger="local" if ledger_kind == "local" else "shared")
     app = build_app(settings)
-    service = RouterService(settings, app.catalog, app.classifier, app.store,
-                            Recorder(app.store).start(),
-                            ledger=LocalLedger(app.store) if ledger_kind == "local"
-                            else SharedLedger(app.store))
+    recorder = Recorder(app.store).start()
+    service = build_services(settings, app.catalog, app.classifier, app.store, recorder,
+                             ledger=LocalLedger(app.store) if ledger_kind == "local"
+                             else SharedLedger(app.store))
     keys = Attribution(team="load", agent="swarm", user="ana")
 
     def one(_: int):
         try:
-            return service.route(RouteInput(task_description=TASK, attribution=keys,
-                                            allowed_models=(MODEL,))).decision
+            return service.routing.route(RouteInput(task_description=TASK, attribution=keys,
+                                                    allowed_models=(MODEL,))).decision
         except BudgetExhausted:
             return None
 
@@ -163,14 +164,14 @@ def test_each_ledger_admits_at_most_the_room_from_200_threads(tmp_path, ledger_k
     assert len(decisions) == ROOM_FOR
     total = 0
     for d in decisions:
-        total += service.report_usage(UsageInput(
+        total += service.usage.report(UsageInput(
             usage_id=f"u-{d.decision_id}", decision_id=d.decision_id,
             tokens=TokenCounts(input=d.input_tokens, output=d.output_tokens * 2))).usage.cost.total
-    status = service.budget_status("swarm")
+    status = service.budgets.status("swarm")
     assert status.totals.held == 0 and status.totals.spent == total
     if ledger_kind == "sql":
         assert app.store.ledger_sums() == app.store.window_rows()
-    service.recorder.close()
+    recorder.close()
     app.close()
 
 

@@ -33,9 +33,9 @@ from router.core.money import Money
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
-from router.recorder import Recorder
+from router.store.recorder import Recorder
 from router.server import build_app
-from router.service import RouterService
+from router.service import build_services
 from tests.conftest import make_settings
 
 TASK = "Draft a polite reply declining the meeting invitation."
@@ -59,12 +59,13 @@ class Call:
 @pytest.mark.parametrize("ledger_kind", ["local", "sql"])
 def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
     clock = ManualClock(1_795_867_200_000_000)  # 2026-11-28 12:00 London
-    app = build_app(make_settings(tmp_path), clock)
+    app = build_app(make_settings(tmp_path, ledger="local" if ledger_kind == "local"
+                                  else "shared"), clock)
     ledger = LocalLedger(app.store) if ledger_kind == "local" else SharedLedger(app.store)
     recorder = Recorder(app.store).start()
-    service = RouterService(app.settings, app.catalog, app.classifier, app.store, recorder,
-                            clock, ledger=ledger)
-    probe = service.route(RouteInput(task_description=TASK, allowed_models=(MODEL,))).decision
+    service = build_services(app.settings, app.catalog, app.classifier, app.store, recorder,
+                             clock, ledger=ledger)
+    probe = service.routing.route(RouteInput(task_description=TASK, allowed_models=(MODEL,))).decision
     cost = probe.predicted_cost
 
     class Budgets(RuleBasedStateMachine):
@@ -81,13 +82,13 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
 
         def set_limit(self, limit: int) -> None:
             self.limit = limit
-            service.set_budget(rule_from_mapping({
+            service.budgets.set(rule_from_mapping({
                 "id": self.budget_id, "scope": {"agent": self.keys.agent},
                 "limit": str(Money(limit, "USD").to_decimal()), "window": "day",
                 "timezone": "Europe/London", "hold_ttl_seconds": TTL_S}))
 
         def window(self) -> str:
-            key = service.budget_status(self.budget_id).window.key
+            key = service.budgets.status(self.budget_id).window.key
             self.seen.setdefault(key, clock.now_us())  # an instant inside each window seen
             return key
 
@@ -99,7 +100,7 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
             w = self.window()
             fits = self.spent.get(w, 0) + self.held(w) + cost <= self.limit
             try:
-                result = service.route(RouteInput(task_description=TASK, attribution=self.keys,
+                result = service.routing.route(RouteInput(task_description=TASK, attribution=self.keys,
                                                   allowed_models=(MODEL,)))
             except BudgetExhausted:
                 assert not fits, "refused although the budget had room"
@@ -121,7 +122,7 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
                 usage_id=f"{self.budget_id}-u{self.usages}", decision_id=call.decision_id,
                 tokens=TokenCounts(input=call.input_tokens, output=call.output_tokens),
                 actual_cost=Money(actual, "USD"))
-            result = service.report_usage(call.usage)
+            result = service.usage.report(call.usage)
             assert not result.replayed and result.usage.cost.total == actual
             call.open = False
             w = self.window()
@@ -131,24 +132,24 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
         @rule(data=st.data())
         def replay(self, data) -> None:
             call = data.draw(st.sampled_from([c for c in self.calls if c.usage is not None]))
-            assert service.report_usage(call.usage).replayed
+            assert service.usage.report(call.usage).replayed
 
         @rule(seconds=st.sampled_from([1, TTL_S - 1, TTL_S, 3600]))
         def wait_and_expire(self, seconds: int) -> None:
             clock.advance(seconds=seconds)
-            service.tick()
+            service.budgets.tick()
             for c in self.calls:
                 if c.open and c.expires_us <= clock.now_us():
                     c.open = False
 
         @rule()
         def roll_window(self) -> None:
-            end = service.budget_status(self.budget_id).window.end_us
+            end = service.budgets.status(self.budget_id).window.end_us
             clock.set(end - 1)  # 23:59:59.999999 local: still the old day
             before = self.window()
             clock.set(end)  # midnight: a new day, nothing in it yet
             assert self.window() != before
-            status = service.budget_status(self.budget_id)
+            status = service.budgets.status(self.budget_id)
             assert status.totals.spent == self.spent.get(status.window.key, 0)
 
         @rule(factor=st.integers(1, 8))
@@ -157,7 +158,7 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
 
         @invariant()
         def ledger_matches_the_model(self) -> None:
-            rule_ = service.get_budget(self.budget_id)
+            rule_ = service.budgets.get(self.budget_id)
             self.window()
             for w, at in self.seen.items():
                 [status] = ledger.statuses([rule_], at, fresh=True)

@@ -20,13 +20,13 @@ def replay(app, rounds: int, start: int, clock: ManualClock) -> list[float]:
     errors = []
     for i in range(start, start + rounds):
         clock.advance(seconds=1)
-        d = app.service.route(RouteInput(task_description=f"Summarise meeting notes #{i}",
+        d = app.services.routing.route(RouteInput(task_description=f"Summarise meeting notes #{i}",
                                          attribution=KEYS, allowed_models=(MODEL,))).decision
         assert d.model == MODEL
-        actual = 4 * max(1, round(d.output_tokens / app.service.calibrator.factor(
+        actual = 4 * max(1, round(d.output_tokens / app.services.calibration.calibrator.factor(
             d.model, KEYS.task_type, KEYS.agent)))
         errors.append(abs(d.output_tokens - actual) / actual)
-        app.service.report_usage(UsageInput(
+        app.services.usage.report(UsageInput(
             usage_id=f"u{i}", decision_id=d.decision_id,
             tokens=TokenCounts(input=100, output=actual)))
     return errors

@@ -177,7 +177,7 @@ def test_the_detectors_find_every_injected_anomaly_and_nothing_else(tmp_path: Pa
     server = RunningServer(make_settings(tmp_path, anomaly_interval_s=0.0), ManualClock(now))
     try:
         truth = simulate(server.address, sim.scenario("small", days=14), seed=5, now_us=now)
-        found = server.app.service.detect_anomalies()
+        found = server.app.services.anomalies.detect()
         scores = score(truth, [(d.anomaly.kind.value, d.anomaly.team, d.anomaly.agent,
                                 d.anomaly.task_id) for d in found])
         for kind in KINDS:

@@ -17,6 +17,7 @@ from router.core.budgets import (
     State,
     rule_from_mapping,
 )
+from router.core.anomalies import Kind
 from router.core.catalog import ModelSpec
 from router.core.errors import InvalidRequest
 from router.core.money import Money, units
@@ -26,8 +27,9 @@ from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
 from router.core.windows import FOREVER, WindowKind
-from router.notify import Detected
-from router.service import RouteResult, UsageResult
+from router.service.notify import Detected
+from router.service.routing import RouteResult
+from router.service.usage import UsageResult
 from router.v1 import router_pb2 as pb
 
 CAPABILITY_NAMES = {
@@ -371,11 +373,12 @@ def paused_scope(p: Pause) -> pb.PausedScope:
 
 # -- spend ---------------------------------------------------------------------------------------
 
-_DIMENSIONS = {pb.SPEND_DIMENSION_TEAM: "team", pb.SPEND_DIMENSION_AGENT: "agent",
+SPEND_DIMENSIONS = {pb.SPEND_DIMENSION_TEAM: "team", pb.SPEND_DIMENSION_AGENT: "agent",
                pb.SPEND_DIMENSION_USER: "user", pb.SPEND_DIMENSION_TASK_ID: "task_id",
                pb.SPEND_DIMENSION_TASK_TYPE: "task_type", pb.SPEND_DIMENSION_MODEL: "model",
                pb.SPEND_DIMENSION_PROVIDER: "provider",
                pb.SPEND_DIMENSION_COST_KIND: "cost_kind"}
+DIMENSION_BY_NAME = {name: value for value, name in SPEND_DIMENSIONS.items()}
 _BUCKETS = {pb.TIME_BUCKET_UNSPECIFIED: Bucket.NONE, pb.TIME_BUCKET_HOUR: Bucket.HOUR,
             pb.TIME_BUCKET_DAY: Bucket.DAY, pb.TIME_BUCKET_WEEK: Bucket.WEEK,
             pb.TIME_BUCKET_MONTH: Bucket.MONTH}
@@ -388,9 +391,9 @@ def spend_query(req: pb.QuerySpendRequest) -> SpendQuery:
         raise InvalidRequest.of("start_time" if start is None else "end_time", "is required")
     dims = []
     for d in req.group_by:
-        if d not in _DIMENSIONS:
+        if d not in SPEND_DIMENSIONS:
             raise InvalidRequest.of("group_by", f"unknown dimension {d}")
-        dims.append(_DIMENSIONS[d])
+        dims.append(SPEND_DIMENSIONS[d])
     if req.bucket not in _BUCKETS:
         raise InvalidRequest.of("bucket", f"unknown bucket {req.bucket}")
     f = req.filter
@@ -424,27 +427,24 @@ def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
 
 # -- anomalies -----------------------------------------------------------------------------------
 
-_KINDS = {pb.ANOMALY_KIND_SPEND_SPIKE: "spend_spike",
-          pb.ANOMALY_KIND_NEW_AGENT_SPEND: "new_agent_spend",
-          pb.ANOMALY_KIND_COST_PER_CALL_RISE: "cost_per_call_rise",
-          pb.ANOMALY_KIND_RETRY_LOOP: "retry_loop",
-          pb.ANOMALY_KIND_PREDICTION_DRIFT: "prediction_drift"}
-_KIND_VALUES = {v: k for k, v in _KINDS.items()}
+# the core's kinds are the list; the proto names each ANOMALY_KIND_<KIND>
+ANOMALY_KINDS = {pb.AnomalyKind.Value(f"ANOMALY_KIND_{k.value.upper()}"): k.value for k in Kind}
+ANOMALY_KIND_BY_NAME = {name: value for value, name in ANOMALY_KINDS.items()}
 
 
 def anomaly_kinds(values: Any) -> tuple[str, ...]:
     out = []
     for v in values:
-        if v not in _KINDS:
+        if v not in ANOMALY_KINDS:
             raise InvalidRequest.of("kinds", f"unknown anomaly kind {v}")
-        out.append(_KINDS[v])
+        out.append(ANOMALY_KINDS[v])
     return tuple(out)
 
 
 def anomaly(d: Detected) -> pb.Anomaly:
     a = d.anomaly
     return pb.Anomaly(
-        id=a.key(), kind=_KIND_VALUES[a.kind.value], team=a.team, agent=a.agent,
+        id=a.key(), kind=ANOMALY_KIND_BY_NAME[a.kind.value], team=a.team, agent=a.agent,
         task_id=a.task_id, window_start=_timestamp(a.window_start_us),
         window_end=_timestamp(a.window_end_us), observed=float(a.observed),
         baseline=float(a.baseline), message=a.message,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from router.core.catalog import CAPABILITIES
+from router.core.catalog import CAPABILITIES, Catalog
 from router.core.errors import FieldViolation, InvalidRequest
 from router.core.money import Money
 from router.core.pricing import TokenCounts
@@ -136,19 +136,18 @@ class Violations:
                          f"keys need 1-{MAX_KEY_CHARS} characters, values at most "
                          f"{MAX_LABEL_CHARS}")
 
-    def model_list(self, path: str, names: tuple[str, ...], known: Mapping[str, object]) -> None:
+    def model_list(self, path: str, names: tuple[str, ...], catalog: Catalog) -> None:
         if len(names) > MAX_MODELS_LISTED:
             self.add(path, f"at most {MAX_MODELS_LISTED} models")
             return
         for i, name in enumerate(names):
-            if name.lower() not in known:
+            if catalog.find(name) is None:
                 self.add(f"{path}[{i}]", f"unknown model {name[:80]!r}")
 
 
-def validate_route(
-    req: RouteInput, *, currency: str, max_description_chars: int,
-    known_models: Mapping[str, object],
-) -> None:
+def validate_route(req: RouteInput, *, catalog: Catalog, max_description_chars: int) -> None:
+    """InvalidRequest naming every bad field of a Route (BadRequest field violations)."""
+    currency = catalog.currency
     v = Violations()
     if not req.task_description.strip():
         v.add("task_description", "is required")
@@ -166,12 +165,14 @@ def validate_route(
     unknown = req.capabilities - CAPABILITIES
     if unknown:
         v.add("capabilities", f"unknown capabilities {sorted(unknown)}")
-    v.model_list("allowed_models", req.allowed_models, known_models)
-    v.model_list("excluded_models", req.excluded_models, known_models)
+    v.model_list("allowed_models", req.allowed_models, catalog)
+    v.model_list("excluded_models", req.excluded_models, catalog)
     v.raise_if_any()
 
 
-def validate_usage(req: UsageInput, *, currency: str, known_models: Mapping[str, object]) -> None:
+def validate_usage(req: UsageInput, *, catalog: Catalog) -> None:
+    """InvalidRequest naming every bad field of a usage report."""
+    currency = catalog.currency
     v = Violations()
     v.identifier("usage_id", req.usage_id, required=True)
     v.identifier("decision_id", req.decision_id, required=False)
@@ -181,7 +182,7 @@ def validate_usage(req: UsageInput, *, currency: str, known_models: Mapping[str,
         v.attribution("attribution", req.attribution)
     if not req.model and not req.decision_id:
         v.add("model", "is required when decision_id is not given")
-    elif req.model and req.model.lower() not in known_models:
+    elif req.model and catalog.find(req.model) is None:
         v.add("model", f"unknown model {req.model[:80]!r}")
     for name in ("input", "cached_input", "output", "reasoning"):
         v.count(f"tokens.{name}", getattr(req.tokens, name))
@@ -202,3 +203,32 @@ def validate_usage(req: UsageInput, *, currency: str, known_models: Mapping[str,
     if req.outcome not in _OUTCOMES:
         v.add("outcome", f"unknown outcome {req.outcome}")
     v.raise_if_any()
+
+
+def route_payload(req: RouteInput) -> dict[str, Any]:
+    """What a Route's request_id stands for: a replay must carry the same (see payload_hash)."""
+    return {
+        "d": req.task_description, "a": req.attribution.as_dict(),
+        "b": (req.remaining_budget.nanos, req.remaining_budget.currency)
+        if req.remaining_budget else None,
+        "i": req.estimated_input_tokens, "o": req.max_output_tokens, "q": req.quality_target,
+        "c": sorted(req.capabilities), "m": req.min_context_tokens,
+        "al": list(req.allowed_models), "ex": list(req.excluded_models),
+    }
+
+
+def usage_payload(req: UsageInput) -> dict[str, Any]:
+    """What a usage_id stands for: a replay must carry the same."""
+    return {
+        "d": req.decision_id, "a": req.attribution.as_dict() if req.attribution else None,
+        "m": req.model, "t": [req.tokens.input, req.tokens.cached_input, req.tokens.output,
+                              req.tokens.reasoning],
+        "tc": [(t.name, t.count, t.cost.nanos if t.cost else None) for t in req.tool_calls],
+        "c": [req.cpu_seconds, req.gpu_seconds,
+              req.compute_cost.nanos if req.compute_cost else None],
+        "r": [req.review_seconds,
+              req.review_hourly_rate.nanos if req.review_hourly_rate else None],
+        "o": req.outcome, "l": req.latency_ms,
+        "x": req.actual_cost.nanos if req.actual_cost else None,
+        **({"at": req.occurred_us} if req.occurred_us is not None else {}),
+    }

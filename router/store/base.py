@@ -1,7 +1,9 @@
-"""The store seam: everything the service persists goes through this interface.
+"""The store seam: everything the services persist or read goes through these interfaces.
 
-One implementation (``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a
-temporary SQLite file, which is a real implementation of the seam rather than a mock.
+``Store`` is the whole seam; each service depends only on the part it uses (``RecordStore``,
+``BudgetStore``, ``SpendStore``, ``AnomalyStore``). One implementation
+(``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a temporary SQLite
+file, which is a real implementation of the seam rather than a mock.
 """
 
 from __future__ import annotations
@@ -11,10 +13,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from router.core.anomalies import Anomaly, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
 from router.core.records import DecisionRecord, UsageRecord
 from router.core.savings import UsageGroup
+from router.core.spend import SpendQuery
+
+WindowKey = tuple[str, str]  # (budget_id, window_key)
+SpendGroup = tuple[dict[str, str], int | None, dict[str, int | float]]  # keys, bucket, measures
+
+
+class HoldRefused(Exception):
+    """A budget had no room for the hold; nothing was written."""
+
+    def __init__(self, budget_id: str) -> None:
+        self.budget_id = budget_id
+        super().__init__(budget_id)
 
 
 class WriteStatus(enum.Enum):
@@ -40,15 +55,10 @@ class PausedRow:
 
 
 @runtime_checkable
-class Store(Protocol):
+class RecordStore(Protocol):
+    """Decisions, usage and calibration: what the recorder writes and the services read back."""
+
     local_reads: bool  # point reads are cheap enough for the event loop (embedded database)
-    holds_in_sql: bool  # budget holds are rows here (shared ledger), not in the process
-
-    def migrate(self) -> None:
-        """Bring the schema to the current version."""
-
-    def ping(self) -> None:
-        """Raise StoreUnavailable when the store cannot be reached."""
 
     def write_batch(
         self, decisions: Sequence[DecisionRecord], usages: Sequence[UsageRecord],
@@ -56,39 +66,46 @@ class Store(Protocol):
     ) -> list[UsageWrite]:
         """Persist factors, decisions, then usages in one transaction; one result per usage.
 
-        Decisions whose request_id is already stored are skipped (the first one wins); a usage whose
-        usage_id is already stored (or repeated within the batch) is not written again. A usage
-        written for the first time settles in the same transaction: its decision's holds are
-        released and its charges added to the budget ledger (so replays settle nothing).
+        Decisions whose request_id is already stored are kept without it (the first one wins); a
+        usage whose usage_id is already stored (or repeated within the batch) is not written
+        again. A usage written for the first time settles in the same transaction: its charges
+        are added to the budget ledger and, when holds live here, its decision's holds released
+        (so replays settle nothing).
         """
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
 
     def find_decision_by_request(self, request_id: str) -> DecisionRecord | None: ...
 
-    def usages_for_decision(self, decision_id: str) -> list[UsageRecord]: ...
+    def usages_for_decision(self, decision_id: str) -> list[UsageRecord]:
+        """The usage reported against a decision, oldest first."""
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
 
-    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
-                     ) -> list[UsageGroup]:
-        """Usage summed per (team, agent, model) recorded in [since_us, until_us)."""
+    def load_calibration(self) -> list[Factor]:
+        """Every stored output-token calibration factor."""
 
-    # -- Budget ledger (windows keyed (budget_id, window_key)) ----------------------------------
+
+@runtime_checkable
+class BudgetStore(Protocol):
+    """The budget ledger (windows keyed (budget_id, window_key)), API budgets and pauses."""
+
+    holds_in_sql: bool  # budget holds are rows here (shared ledger), not in the process
 
     def place_holds(self, decision_id: str,
                     holds: Sequence[tuple[Hold, int | None, int | None]]
-                    ) -> dict[tuple[str, str], Totals]:
-        """Hold on every window atomically if each limit has room; else raise HoldRefused."""
+                    ) -> dict[WindowKey, Totals]:
+        """Hold (hold, limit, limit_tokens) on every window atomically if each limit has room;
+        else raise HoldRefused and write nothing. Returns the totals after."""
 
-    def release_holds(self, decision_id: str) -> dict[tuple[str, str], Totals]: ...
+    def release_holds(self, decision_id: str) -> dict[WindowKey, Totals]: ...
 
     def sweep_holds(self, now_us: int, limit: int = 500
-                    ) -> tuple[int, dict[tuple[str, str], Totals]]:
+                    ) -> tuple[int, dict[WindowKey, Totals]]:
         """Release holds whose TTL passed: (how many, totals of the windows touched)."""
 
-    def budget_totals(self, keys: Sequence[tuple[str, str]]
-                      ) -> dict[tuple[str, str], Totals]: ...
+    def budget_totals(self, keys: Sequence[WindowKey]) -> dict[WindowKey, Totals]:
+        """Totals of the given windows (absent windows are empty)."""
 
     def load_budget_rules(self) -> list[tuple[str, str]]:
         """API-managed budgets as (id, JSON spec)."""
@@ -103,7 +120,45 @@ class Store(Protocol):
 
     def delete_pause(self, scope_key: str) -> bool: ...
 
-    def load_calibration(self) -> list[Factor]:
-        """Every stored output-token calibration factor."""
+
+@runtime_checkable
+class SpendStore(Protocol):
+    """The reports' reads."""
+
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
+                     ) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) recorded in [since_us, until_us)."""
+
+    def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
+        """Usage summed per the query's keys (and time step when it buckets by time), from the
+        coarsest table that answers exactly; the service folds them into the query's buckets."""
+
+
+@runtime_checkable
+class AnomalyStore(Protocol):
+    """The detectors' inputs and their findings."""
+
+    def anomaly_inputs(self, since_us: int, until_us: int, tasks_since_us: int
+                       ) -> tuple[list[Series], list[Series], list[TaskCount]]:
+        """Hourly series per agent and per team over [since, until), and calls per task_id over
+        [tasks_since, until)."""
+
+    def save_anomalies(self, found: Sequence[Anomaly], now_us: int) -> list[Anomaly]:
+        """Store the anomalies not seen before (by key); return those that are new."""
+
+    def list_anomalies(self, since_us: int | None = None, kinds: Sequence[str] = (),
+                       limit: int = 1000) -> list[tuple[Anomaly, int]]:
+        """Stored anomalies, newest first, each with when it was detected."""
+
+
+@runtime_checkable
+class Store(RecordStore, BudgetStore, SpendStore, AnomalyStore, Protocol):
+    """The whole seam, as the server wires it."""
+
+    def migrate(self) -> None:
+        """Bring the schema to the current version."""
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the store cannot be reached."""
 
     def close(self) -> None: ...

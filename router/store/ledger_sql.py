@@ -14,16 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from router.core.budgets import Charge, Hold, Totals
-
-WindowKey = tuple[str, str]  # (budget_id, window_key)
-
-
-class HoldRefused(Exception):
-    """A budget had no room for the hold; nothing was written."""
-
-    def __init__(self, budget_id: str) -> None:
-        self.budget_id = budget_id
-        super().__init__(budget_id)
+from router.store.base import HoldRefused, WindowKey
 
 
 class LedgerSql:

@@ -55,7 +55,7 @@ def server(tmp_path, hook):
                                           anomaly_webhook_url=hook,
                                           anomaly_pause_kinds="spend_spike"),
                             ManualClock(NOW * 10**6))
-    running.app.service.webhook.backoff_s = 0.01
+    running.app.services.anomalies.webhook.backoff_s = 0.01
     yield running
     running.stop()
 
@@ -85,9 +85,9 @@ def test_a_spend_spike_is_detected_stored_streamed_posted_and_paused(server, stu
     reader = threading.Thread(target=lambda: streamed.extend([next(watch)]), daemon=True)
     reader.start()
     history(stub)
-    new = server.app.service.detect_anomalies()
+    new = server.app.services.anomalies.detect()
     assert [d.anomaly.kind.value for d in new] == ["spend_spike"]
-    assert server.app.service.detect_anomalies() == []  # the same incident is not new again
+    assert server.app.services.anomalies.detect() == []  # the same incident is not new again
     listed = stub.ListAnomalies(pb.ListAnomaliesRequest()).anomalies
     assert [(a.kind, a.team, a.agent) for a in listed] == [
         (pb.ANOMALY_KIND_SPEND_SPIKE, "eng", "looper")]
@@ -96,7 +96,7 @@ def test_a_spend_spike_is_detected_stored_streamed_posted_and_paused(server, stu
     reader.join(10)
     assert [a.id for a in streamed] == [spike.id]
     watch.cancel()
-    server.app.service.webhook.close()
+    server.app.services.anomalies.webhook.close()
     assert [h["id"] for h in Hook.received] == [spike.id]  # after one failed attempt
     route = pb.RouteRequest(task_description="next step",
                             attribution=pb.Attribution(team="eng", agent="looper"))
@@ -108,7 +108,7 @@ def test_a_spend_spike_is_detected_stored_streamed_posted_and_paused(server, stu
 
 def test_watch_replays_since_and_filters_by_kind(server, stub):
     history(stub)
-    server.app.service.detect_anomalies()
+    server.app.services.anomalies.detect()
     since = Timestamp(seconds=NOW - HOUR)
     replay = stub.WatchAnomalies(pb.WatchAnomaliesRequest(since=since))
     assert next(replay).kind == pb.ANOMALY_KIND_SPEND_SPIKE

@@ -236,9 +236,9 @@ def test_a_route_never_reported_leaves_no_hold_after_its_ttl(stub, server, clock
     decision = route(stub)  # the client disappears without reporting
     assert decision.budgets[0].held.nanos > 0
     clock.advance(seconds=29)
-    assert server.app.service.tick() == 0
+    assert server.app.services.budgets.tick() == 0
     clock.advance(seconds=1)
-    assert server.app.service.tick() == 1
+    assert server.app.services.budgets.tick() == 1
     status = stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id="bot"))
     assert status.held.nanos == 0 and status.spent.nanos == 0
     late = report(stub, decision, "late")  # a report after expiry is still charged, once
@@ -293,11 +293,11 @@ def test_the_budgets_file_reloads_without_restart_and_a_bad_edit_keeps_the_old_r
     path = tmp_path / "budgets.toml"
     path.write_text(FILE.replace("limit_tokens = 100000", "limit_tokens = 5"))
     os.utime(path, (time.time() + 5, time.time() + 5))  # a new mtime, whatever the fs's grain
-    server.app.service.tick()
+    server.app.services.budgets.tick()
     assert stub.GetBudget(pb.GetBudgetRequest(id="ops-daily-tokens")).limit_tokens == 5
     path.write_text(FILE + 'colour = "red"\n')
     os.utime(path, (time.time() + 10, time.time() + 10))
-    server.app.service.tick()  # logged, not applied
+    server.app.services.budgets.tick()  # logged, not applied
     assert stub.GetBudget(pb.GetBudgetRequest(id="ops-daily-tokens")).limit_tokens == 5
 
 

@@ -271,9 +271,8 @@ def test_a_replay_is_answered_even_when_its_decision_is_gone(server, stub):
     report = pb.ReportUsageRequest(usage_id="gone-1", decision_id=route.decision_id,
                                    tokens=pb.TokenUsage(input=10, output=5))
     first = stub.ReportUsage(report)
-    service = server.app.service
     with server.app.store.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM decisions"))
-    service._decisions = type(service._decisions)(10)  # forget the cached decision
+    server.app.services.decisions.forget()  # forget the cached decision
     again = stub.ReportUsage(report)
     assert again.replayed and again.cost == first.cost

@@ -158,7 +158,7 @@ def test_fail_open_routes_without_budgets_and_counts_it(tmp_path, proxied_pg):
             proxy.cut()
             unchecked = route(stub)
             assert unchecked.model and not unchecked.budgets
-            assert server.app.service.fail_open_count >= 1
+            assert server.app.services.gate.fail_open_count >= 1
             proxy.start()
             _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
             server.app.recorder.flush(timeout=15)  # the queued decision reaches the store

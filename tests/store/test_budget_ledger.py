@@ -10,7 +10,7 @@ import pytest
 
 from router.core.budgets import Hold, Totals
 from router.core.records import Charge
-from router.store.ledger_sql import HoldRefused
+from router.store.base import HoldRefused
 from router.store.sql import SqlStore
 from tests.store.test_sql_store import decision, usage
 
@@ -20,8 +20,8 @@ T = ("agent", "2026-11-28")
 
 @pytest.fixture
 def store(store_url: str):
-    s = SqlStore(store_url, pool_size=8, sqlite_synchronous="NORMAL")
-    s.holds_in_sql = True  # the SQL ledger on both databases (SQLite serves it in tests only)
+    # the SQL ledger on both databases (SQLite serves it in tests only)
+    s = SqlStore(store_url, pool_size=8, sqlite_synchronous="NORMAL", holds_in_sql=True)
     s.migrate()
     yield s
     s.close()

@@ -29,9 +29,9 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
+from router.client import connect_aio, stub
 from router.settings import ROOT
 from router.v1 import router_pb2 as pb
-from router.v1 import router_pb2_grpc
 
 EMPTY_METHOD = "/bench.Empty/Ping"
 _DATA = ROOT.parent / "shared" / "data" / "routing" / "llmrouter_train.csv"
@@ -168,7 +168,7 @@ def _budgets_file(path: Path, n: int) -> Path:
 async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: int) -> dict:
     prompts = _prompts()
     results: dict[str, float] = {}
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{empty_port}") as ch:
+    async with connect_aio(f"127.0.0.1:{empty_port}") as ch:
         ping = ch.unary_unary(EMPTY_METHOD, request_serializer=None, response_deserializer=None)
 
         async def empty(i: int) -> object:
@@ -177,8 +177,8 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
         results |= await _measure("empty", empty, args.seconds, args.concurrency)
 
     acked: list[str] = []
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{p}") for p in router_ports]
-    stubs = [router_pb2_grpc.RouterStub(ch) for ch in channels]
+    channels = [connect_aio(f"127.0.0.1:{p}") for p in router_ports]
+    stubs = [stub(ch) for ch in channels]
     try:
         for suffix, team in (("", None), ("_budgets", BUDGETED)):
             if suffix and not args.budgets:

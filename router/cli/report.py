@@ -11,17 +11,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from router.client import connect, default_address, stub
 from router.core import tomlfile
 from router.core.money import MoneyError, to_nanos, units
 from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
-
-_DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 class ReportError(ValueError):
@@ -52,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for q in (spend, cb):
         q.add_argument("--tz", default="UTC", help="IANA zone of dates and buckets")
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
-        q.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", _DEFAULT_ADDRESS))
+        q.add_argument("--address", default=default_address())
 
 
 def _time(text: str, tz: str, field: str) -> datetime:
@@ -103,21 +101,19 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import grpc
 
-    from router.api.convert import _DIMENSIONS
+    from router.api.convert import DIMENSION_BY_NAME
     from router.v1 import router_pb2 as pb
-    from router.v1 import router_pb2_grpc
 
     if args.report == "spend":
         start, end = _time(args.since, args.tz, "--since"), _time(args.until, args.tz, "--until")
         names = [d.strip() for d in args.group_by.split(",") if d.strip()]
-        by_name = {v: k for k, v in _DIMENSIONS.items()}
-        unknown = [n for n in names if n not in by_name]
+        unknown = [n for n in names if n not in DIMENSION_BY_NAME]
         if unknown:
             raise ReportError(f"--group-by: unknown dimension {unknown[0]!r} "
                               f"(known: {', '.join(DIMENSIONS)})")
         labels = dict(lbl.split("=", 1) for lbl in args.label if "=" in lbl)
         request = pb.QuerySpendRequest(
-            group_by=[by_name[n] for n in names],
+            group_by=[DIMENSION_BY_NAME[n] for n in names],
             bucket=getattr(pb, f"TIME_BUCKET_{args.bucket.upper()}", 0), time_zone=args.tz,
             filter=pb.Attribution(team=args.team, agent=args.agent, user=args.user,
                                   task_id=args.task_id, task_type=args.task_type,
@@ -129,11 +125,11 @@ def _run(args: argparse.Namespace) -> int:
         request = pb.QuerySpendRequest(group_by=[pb.SPEND_DIMENSION_TEAM], time_zone=args.tz)
     request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
-    with grpc.insecure_channel(args.address) as channel:
-        stub = router_pb2_grpc.RouterStub(channel)
+    with connect(args.address) as channel:
+        router = stub(channel)
         try:
-            resp = stub.QuerySpend(request, timeout=60)
-            budgets = stub.ListBudgets(pb.ListBudgetsRequest(), timeout=10).budgets \
+            resp = router.QuerySpend(request, timeout=60)
+            budgets = router.ListBudgets(pb.ListBudgetsRequest(), timeout=10).budgets \
                 if args.report == "chargeback" else []
         except grpc.RpcError as err:
             print(f"router report: {err.code().name}: {err.details()}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """QuerySpend at scale: fill a fresh store with N usage rows (default 10 million, one month,
 20 teams, 400 agents, 200 users, 12 models), build the rollups as the write path keeps them, and
-time the reports (`python -m router.bench_spend [--rows N] [--database-url URL]`).
+time the reports (`python -m router.bench.spend [--rows N] [--database-url URL]`).
 
 Rows are bulk-loaded (not through ReportUsage, which would take hours) and the rollups are then
 computed with the same definitions the migration's backfill uses; the last line is JSON.
@@ -115,7 +115,7 @@ def timed(store: SqlStore, query: SpendQuery, repeat: int = 3) -> tuple[float, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="router.bench_spend", description=__doc__,
+    parser = argparse.ArgumentParser(prog="router.bench.spend", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--database-url", default="")

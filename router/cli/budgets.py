@@ -14,10 +14,9 @@ import os
 import sys
 from typing import Any
 
+from router.client import bearer, connect, default_address, stub
 from router.core.budgets import SCOPE_KEYS
 from router.core.money import units
-
-_DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            ("pause", "stop routing for a scope"),
                            ("resume", "resume a paused scope")):
         v = verbs.add_parser(name, help=helptext)
-        v.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", _DEFAULT_ADDRESS))
+        v.add_argument("--address", default=default_address())
         if name == "status":
             v.add_argument("id")
         if name in ("pause", "resume"):
@@ -52,25 +51,24 @@ def run(args: argparse.Namespace) -> int:
     import grpc
 
     from router.v1 import router_pb2 as pb
-    from router.v1 import router_pb2_grpc
 
-    with grpc.insecure_channel(args.address) as channel:
-        stub = router_pb2_grpc.RouterStub(channel)
+    with connect(args.address) as channel:
+        router = stub(channel)
         try:
             if args.verb == "list":
-                _list(console, stub.ListBudgets(pb.ListBudgetsRequest(), timeout=10))
+                _list(console, router.ListBudgets(pb.ListBudgetsRequest(), timeout=10))
             elif args.verb == "status":
-                _status(console, stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id=args.id),
+                _status(console, router.GetBudgetStatus(pb.GetBudgetStatusRequest(id=args.id),
                                                       timeout=10))
             else:
                 scope = pb.BudgetScope(**{k: getattr(args, k) for k in SCOPE_KEYS})
-                meta = (("authorization", f"Bearer {args.token}"),) if args.token else ()
+                meta = bearer(args.token)
                 if args.verb == "pause":
-                    stub.PauseScope(pb.PauseScopeRequest(scope=scope, reason=args.reason),
-                                    metadata=meta, timeout=10)
+                    router.PauseScope(pb.PauseScopeRequest(scope=scope, reason=args.reason),
+                                      metadata=meta, timeout=10)
                     console.print("paused")
                 else:
-                    was = stub.ResumeScope(pb.ResumeScopeRequest(scope=scope), metadata=meta,
+                    was = router.ResumeScope(pb.ResumeScopeRequest(scope=scope), metadata=meta,
                                            timeout=10).was_paused
                     console.print("resumed" if was else "was not paused")
         except grpc.RpcError as err:

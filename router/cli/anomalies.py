@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 from typing import Any
 
+from router.client import connect, default_address, stub
+from router.core.anomalies import Kind
 from router.settings import Settings
 
-_KINDS = ("spend_spike", "new_agent_spend", "cost_per_call_rise", "retry_loop",
-          "prediction_drift")
+_KINDS = tuple(k.value for k in Kind)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     detect.add_argument("--database-url", default=Settings.from_env().database_url)
     for name in ("list", "watch"):
         v = verbs.add_parser(name, help=f"{name} anomalies found by a running service")
-        v.add_argument("--address", default=os.environ.get("ROUTER_ADDRESS", "127.0.0.1:50051"))
+        v.add_argument("--address", default=default_address())
         v.add_argument("--kind", action="append", choices=_KINDS, default=[])
         v.add_argument("--since", default="", help="ISO time: detected at or after")
     for v in (detect, *(verbs.choices[n] for n in ("list", "watch"))):
@@ -40,25 +40,24 @@ def run(args: argparse.Namespace) -> int:
         return _detect(args)
     import grpc
 
-    from router.api.convert import _KIND_VALUES
+    from router.api.convert import ANOMALY_KIND_BY_NAME
     from router.v1 import router_pb2 as pb
-    from router.v1 import router_pb2_grpc
 
-    kinds = [_KIND_VALUES[k] for k in args.kind]
-    with grpc.insecure_channel(args.address) as channel:
-        stub = router_pb2_grpc.RouterStub(channel)
+    kinds = [ANOMALY_KIND_BY_NAME[k] for k in args.kind]
+    with connect(args.address) as channel:
+        router = stub(channel)
         try:
             if args.verb == "list":
                 req = pb.ListAnomaliesRequest(kinds=kinds, page_size=1000)
                 if args.since:
                     req.since.FromDatetime(datetime.fromisoformat(args.since))
-                for a in stub.ListAnomalies(req, timeout=30).anomalies:
+                for a in router.ListAnomalies(req, timeout=30).anomalies:
                     _print(args.json, _from_pb(a))
             else:
                 req = pb.WatchAnomaliesRequest(kinds=kinds)
                 if args.since:
                     req.since.FromDatetime(datetime.fromisoformat(args.since))
-                for a in stub.WatchAnomalies(req):
+                for a in router.WatchAnomalies(req):
                     _print(args.json, _from_pb(a))
         except grpc.RpcError as err:
             if err.code() is grpc.StatusCode.CANCELLED:
@@ -74,8 +73,8 @@ def _detect(args: argparse.Namespace) -> int:
     from router.core.anomalies import DetectorConfig
     from router.core.clock import SystemClock
     from router.core.errors import StoreUnavailable
-    from router.notify import Detected, as_json
-    from router.service import find_anomalies
+    from router.service.anomalies import find_anomalies
+    from router.service.notify import Detected, as_json
     from router.store.sql import SqlStore
 
     try:

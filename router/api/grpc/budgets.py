@@ -1,0 +1,105 @@
+"""Budget administration at the gRPC edge (mutations need the admin token)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from router.api import convert
+from router.api.grpc.auth import AdminCheck
+from router.api.grpc.base import Context, RpcBase
+from router.core.budgets import BudgetRule
+from router.core.errors import InvalidRequest
+from router.service.budgets import BudgetService
+from router.v1 import router_pb2 as pb
+
+MAX_REASON_CHARS = 1000
+
+
+class BudgetRpcs(RpcBase):
+    def __init__(self, budgets: BudgetService, admin: AdminCheck,
+                 offload: ThreadPoolExecutor) -> None:
+        super().__init__(offload)
+        self._budgets = budgets
+        self._admin = admin
+
+    def _currency(self) -> str:
+        return self._budgets.catalog.currency
+
+    def _budget_msg(self, rule: BudgetRule) -> pb.Budget:
+        return convert.budget(rule, self._currency(),
+                              self._budgets.is_from_file(rule.id))
+
+    async def SetBudget(self, request: pb.SetBudgetRequest,
+                        context: Context) -> pb.Budget:
+        async def body(line: dict[str, Any]) -> pb.Budget:
+            self._admin.require(context)
+            rule = convert.budget_rule(request.budget, self._currency())
+            line["budget_id"] = rule.id
+            return self._budget_msg(await self._blocking(self._budgets.set, rule))
+
+        return await self._handle("SetBudget", context, body)
+
+    async def GetBudget(self, request: pb.GetBudgetRequest,
+                        context: Context) -> pb.Budget:
+        async def body(line: dict[str, Any]) -> pb.Budget:
+            line["budget_id"] = request.id
+            return self._budget_msg(self._budgets.get(request.id))
+
+        return await self._handle("GetBudget", context, body)
+
+    async def ListBudgets(self, request: pb.ListBudgetsRequest,
+                          context: Context) -> pb.ListBudgetsResponse:
+        async def body(line: dict[str, Any]) -> pb.ListBudgetsResponse:
+            rules, pauses = self._budgets.list()
+            line.update(budgets=len(rules), paused=len(pauses))
+            return pb.ListBudgetsResponse(
+                budgets=[self._budget_msg(r) for r in sorted(rules, key=lambda r: r.id)],
+                paused=[convert.paused_scope(p) for p in pauses])
+
+        return await self._handle("ListBudgets", context, body)
+
+    async def DeleteBudget(self, request: pb.DeleteBudgetRequest,
+                           context: Context) -> pb.DeleteBudgetResponse:
+        async def body(line: dict[str, Any]) -> pb.DeleteBudgetResponse:
+            self._admin.require(context)
+            line["budget_id"] = request.id
+            await self._blocking(self._budgets.delete, request.id)
+            return pb.DeleteBudgetResponse()
+
+        return await self._handle("DeleteBudget", context, body)
+
+    async def GetBudgetStatus(self, request: pb.GetBudgetStatusRequest,
+                              context: Context) -> pb.BudgetStatus:
+        async def body(line: dict[str, Any]) -> pb.BudgetStatus:
+            line["budget_id"] = request.id
+            at = convert.optional_time_us(request, "at")
+            status = await self._blocking(self._budgets.status, request.id, at)
+            line.update(window=status.window.key, state=status.state.name)
+            return convert.budget_status(status, self._currency())
+
+        return await self._handle("GetBudgetStatus", context, body)
+
+    async def PauseScope(self, request: pb.PauseScopeRequest,
+                         context: Context) -> pb.PauseScopeResponse:
+        async def body(line: dict[str, Any]) -> pb.PauseScopeResponse:
+            self._admin.require(context)
+            scope = convert.scope(request.scope)
+            if len(request.reason) > MAX_REASON_CHARS:
+                raise InvalidRequest.of("reason", f"at most {MAX_REASON_CHARS} characters")
+            line["scope"] = scope.describe()
+            pause = await self._blocking(self._budgets.pause, scope, request.reason)
+            return pb.PauseScopeResponse(paused=convert.paused_scope(pause))
+
+        return await self._handle("PauseScope", context, body)
+
+    async def ResumeScope(self, request: pb.ResumeScopeRequest,
+                          context: Context) -> pb.ResumeScopeResponse:
+        async def body(line: dict[str, Any]) -> pb.ResumeScopeResponse:
+            self._admin.require(context)
+            scope = convert.scope(request.scope)
+            line["scope"] = scope.describe()
+            return pb.ResumeScopeResponse(
+                was_paused=await self._blocking(self._budgets.resume, scope))
+
+        return await self._handle("ResumeScope", context, body)

@@ -1,0 +1,54 @@
+"""GetDecision, GetSavings and QuerySpend at the gRPC edge."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from router.api import convert
+from router.api.grpc.base import Context, RpcBase
+from router.service.reports import ReportService
+from router.v1 import router_pb2 as pb
+
+
+class ReportRpcs(RpcBase):
+    def __init__(self, reports: ReportService, offload: ThreadPoolExecutor) -> None:
+        super().__init__(offload)
+        self._reports = reports
+
+    async def GetDecision(self, request: pb.GetDecisionRequest,
+                          context: Context) -> pb.GetDecisionResponse:
+        async def body(line: dict[str, Any]) -> pb.GetDecisionResponse:
+            line["decision_id"] = request.decision_id
+            decision, usages, total = await self._blocking(self._reports.decision,
+                                                           request.decision_id)
+            line["usages"] = len(usages)
+            return convert.decision_response(decision, usages, total)
+
+        return await self._handle("GetDecision", context, body)
+
+    async def GetSavings(self, request: pb.GetSavingsRequest,
+                         context: Context) -> pb.GetSavingsResponse:
+        async def body(line: dict[str, Any]) -> pb.GetSavingsResponse:
+            since = convert.optional_time_us(request, "start_time")
+            until = convert.optional_time_us(request, "end_time")
+            report = await self._blocking(self._reports.savings, since, until,
+                                          request.baseline_model)
+            line.update(baseline=report.baseline, calls=report.total.calls,
+                        savings_nanos=report.total.savings)
+            return convert.savings_response(report)
+
+        return await self._handle("GetSavings", context, body)
+
+    async def QuerySpend(self, request: pb.QuerySpendRequest,
+                         context: Context) -> pb.QuerySpendResponse:
+        async def body(line: dict[str, Any]) -> pb.QuerySpendResponse:
+            query = convert.spend_query(request)
+            rows, summed = await self._blocking(self._reports.spend, query)
+            line.update(group_by=",".join(query.group_by), bucket=query.bucket.value,
+                        rows=len(rows), cost_nanos=int(summed["cost_total"]))
+            currency = self._reports.catalog.currency
+            return pb.QuerySpendResponse(rows=[convert.spend_row(r, currency) for r in rows],
+                                         total=convert.spend_row(summed, currency))
+
+        return await self._handle("QuerySpend", context, body)

@@ -1,0 +1,48 @@
+"""Route and ListModels at the gRPC edge."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from router.api import convert
+from router.api.grpc.base import Context, RpcBase, log_keys
+from router.service.routing import RoutingService
+from router.v1 import router_pb2 as pb
+
+
+class RoutingRpcs(RpcBase):
+    def __init__(self, routing: RoutingService, offload: ThreadPoolExecutor) -> None:
+        super().__init__(offload)
+        self._routing = routing
+        self._models: dict[bool, pb.ListModelsResponse] = {}  # the catalog never changes
+
+    async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
+        async def body(line: dict[str, Any]) -> pb.RouteResponse:
+            inp = convert.route_input(request)
+            if self._routing.needs_store_read(inp):  # remote store: off the loop
+                result = await self._blocking(self._routing.route, inp)
+            else:
+                result = self._routing.route(inp)
+            d = result.decision
+            line.update(decision_id=d.decision_id, model=d.model,
+                        predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
+                        replayed=result.replayed, **log_keys(d.attribution))
+            return convert.route_response(result)
+
+        return await self._handle("Route", context, body)
+
+    async def ListModels(self, request: pb.ListModelsRequest,
+                         context: Context) -> pb.ListModelsResponse:
+        async def body(line: dict[str, Any]) -> pb.ListModelsResponse:
+            key = request.include_disabled
+            if key not in self._models:
+                catalog = self._routing.catalog
+                self._models[key] = pb.ListModelsResponse(
+                    models=[convert.model_info(m, catalog.currency)
+                            for m in self._routing.models(key)],
+                    currency_code=catalog.currency, default_model=catalog.default_model)
+            line["models"] = len(self._models[key].models)
+            return self._models[key]
+
+        return await self._handle("ListModels", context, body)

@@ -1,0 +1,42 @@
+"""ReportUsage at the gRPC edge: the answer waits for the group commit, never for a thread."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from router.api import convert
+from router.api.grpc.base import Context, RpcBase, log_keys
+from router.service.usage import UsageService
+from router.store.base import UsageWrite
+from router.v1 import router_pb2 as pb
+
+
+class UsageRpcs(RpcBase):
+    def __init__(self, usage: UsageService, offload: ThreadPoolExecutor) -> None:
+        super().__init__(offload)
+        self._usage = usage
+
+    async def ReportUsage(self, request: pb.ReportUsageRequest,
+                          context: Context) -> pb.ReportUsageResponse:
+        async def body(line: dict[str, Any]) -> pb.ReportUsageResponse:
+            inp = convert.usage_input(request)
+            line.update(usage_id=inp.usage_id, decision_id=inp.decision_id)
+            if self._usage.needs_store_read(inp):
+                prepared = await self._blocking(self._usage.prepare, inp)
+            else:
+                prepared = self._usage.prepare(inp)
+            write = prepared if isinstance(prepared, UsageWrite) else \
+                await asyncio.wrap_future(self._usage.submit(prepared))
+            if self._usage.finish_needs_store_read():
+                result = await self._blocking(self._usage.finish, write, inp.usage_id)
+            else:
+                result = self._usage.finish(write, inp.usage_id)
+            u = result.usage
+            line.update(model=u.model, cost_nanos=u.cost.total,
+                        predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
+                        **log_keys(u.attribution))
+            return convert.usage_response(result)
+
+        return await self._handle("ReportUsage", context, body)

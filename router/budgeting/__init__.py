@@ -1,0 +1,20 @@
+"""Budgets at run time: the rules in force (``rules``), throttles (``throttle``), the ledger that
+holds and settles (``ledger``, ``local``, ``shared``) and the gate Route passes (``gate``)."""
+
+from __future__ import annotations
+
+from router.budgeting.gate import BudgetGate, HoldRaced
+from router.budgeting.ledger import Ledger
+from router.budgeting.local import LocalLedger
+from router.budgeting.rules import BudgetBook, Pause
+from router.budgeting.shared import SharedLedger
+from router.budgeting.throttle import Throttle
+from router.store.base import BudgetStore, HoldRefused
+
+__all__ = ["BudgetBook", "BudgetGate", "HoldRaced", "HoldRefused", "Ledger", "LocalLedger",
+           "Pause", "SharedLedger", "Throttle", "ledger_for"]
+
+
+def ledger_for(store: BudgetStore) -> LocalLedger | SharedLedger:
+    """The ledger that matches where the store keeps holds (decided when the store was built)."""
+    return SharedLedger(store) if store.holds_in_sql else LocalLedger(store)

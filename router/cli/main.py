@@ -1,0 +1,38 @@
+"""``router``: the command line over the same core the server runs.
+
+    router serve [--address HOST:PORT] [--database-url URL] ...   run the gRPC service
+    router train [--data DIR] [--out FILE] [--readme FILE]          train the complexity classifier
+    router eval --data FILE.csv [--data ...] --out DIR              offline routing evaluation
+    router eval --store URL [--since T] [--until T] [--baseline M] --out DIR
+                                                                    savings on recorded traffic
+    router budgets check FILE | list | status ID | pause/resume --agent A ...
+                                                                    budgets as code and over the API
+    router report spend --since D --until D [--group-by K,...] [--bucket B]
+    router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
+    router anomalies detect | list | watch                          spend anomalies
+    router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
+    router models [--catalog FILE]                                  show the catalog with prices
+    router settings                                                 list settings and defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from router import simulate
+from router.cli import anomalies, budgets, evaluate, models, report, serve, train
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="router", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    groups = {"serve": serve, "train": train, "eval": evaluate, "models": models,
+              "budgets": budgets, "report": report, "anomalies": anomalies,
+              "simulate": simulate}
+    for group in groups.values():
+        group.add_parser(sub)  # serve also adds `settings`
+    args = parser.parse_args(argv)
+    group = groups.get(args.command, serve)  # `settings` lives with serve
+    return int(group.run(args))

@@ -1,0 +1,50 @@
+"""The gRPC server: the Router service, health and reflection on one port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from router.api.grpc import SERVICE, add_router
+from router.server.app import App
+
+SERVICE_NAME = SERVICE.full_name
+MESSAGE_HEADROOM = 1 << 20  # a Route's largest message: its description, plus this
+
+
+@dataclass
+class Server:
+    grpc_server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+
+async def create_server(app: App, address: str) -> Server:
+    """A server bound to ``address`` (port 0 picks a free one); health starts NOT_SERVING."""
+    server = grpc.aio.server(
+        maximum_concurrent_rpcs=app.settings.max_concurrent_rpcs,
+        options=[("grpc.max_receive_message_length",
+                  4 * app.settings.max_description_chars + MESSAGE_HEADROOM),
+                 ("grpc.so_reuseport", 0)],
+    )
+    add_router(server, app.services, app.offload, app.settings.admin_token)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    wrapped = Server(server, port, health_servicer)
+    await wrapped.set_serving(False)
+    return wrapped

@@ -1,0 +1,76 @@
+"""Run a server until SIGTERM or SIGINT, then shut down gracefully.
+
+On SIGTERM (or SIGINT) health turns NOT_SERVING, in-flight RPCs get ``shutdown_grace_s`` to
+finish, the recorder commits everything it accepted, and the process exits 0. SIGHUP re-reads the
+budgets file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+import prometheus_client
+import structlog
+
+from router.server.app import App, build_app
+from router.server.grpc_server import create_server
+from router.server.tasks import every, watch_store
+from router.settings import Settings
+
+log = structlog.get_logger("router.server")
+
+
+async def run(app: App, stop: asyncio.Event | None = None,
+              on_started: Callable[[int], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
+    stop = stop or asyncio.Event()
+    server = await create_server(app, app.settings.address)
+    await server.grpc_server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # off the main thread (tests) there are no signal handlers: the caller sets ``stop``
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    watcher = asyncio.create_task(watch_store(app, server, stop))
+    # expired holds swept and budget changes picked up; anomaly detectors on their schedule
+    keeper = asyncio.create_task(every(app, stop, app.settings.budget_tick_s,
+                                       app.services.budgets.tick, "budgets.tick"))
+    detector = asyncio.create_task(every(app, stop, app.settings.anomaly_interval_s,
+                                         app.services.anomalies.detect, "anomalies.detect",
+                                         first_at_once=False))
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+        loop.add_signal_handler(signal.SIGHUP, app.services.budgets.reload_file)
+    if app.settings.metrics_port:
+        prometheus_client.start_http_server(app.settings.metrics_port, addr="127.0.0.1")
+    log.info("server.started", address=app.settings.address, port=server.port,
+             database=_redact(app.settings.database_url), models=len(app.catalog.enabled()),
+             classifier=app.classifier.version)
+    if on_started is not None:
+        on_started(server.port)
+    await stop.wait()
+    log.info("server.stopping", grace_s=app.settings.shutdown_grace_s)
+    await server.health.enter_graceful_shutdown()
+    await server.grpc_server.stop(app.settings.shutdown_grace_s)
+    await watcher
+    await keeper
+    await detector
+    queued = app.recorder.queued()
+    await loop.run_in_executor(None, app.close)
+    log.info("server.stopped", flushed=queued)
+
+
+def _redact(url: str) -> str:
+    """The database URL without a password, for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+
+
+def serve(settings: Settings) -> None:
+    app = build_app(settings)
+    asyncio.run(run(app))

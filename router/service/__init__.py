@@ -1,0 +1,78 @@
+"""The application services, one module per capability, each with only its own collaborators:
+
+- ``routing``   Route and ListModels: classifier, policy, the budget gate, the decision record
+- ``usage``     ReportUsage: pricing, attribution, exactly-once recording, calibration
+- ``budgets``   budget and pause administration, their status, housekeeping
+- ``reports``   GetDecision, QuerySpend, GetSavings
+- ``anomalies`` the detectors, their findings, watchers and the webhook (``notify``)
+
+``Services`` is the set one process runs, built once by ``build_services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.budgeting import BudgetBook, BudgetGate, Ledger, ledger_for
+from router.core.catalog import Catalog
+from router.core.classifier import Classifier
+from router.core.clock import Clock, SystemClock
+from router.service.anomalies import AnomalyService, pause_kinds
+from router.service.budgets import BudgetService
+from router.service.calibration import Calibration
+from router.service.decisions import Decisions
+from router.service.notify import Webhook
+from router.service.reports import ReportService
+from router.service.routing import RouteResult, RoutingService
+from router.service.usage import UsageResult, UsageService
+from router.settings import Settings
+from router.store.base import Store
+from router.store.recorder import Recorder
+
+__all__ = ["AnomalyService", "BudgetService", "ReportService", "RouteResult", "RoutingService",
+           "Services", "UsageResult", "UsageService", "build_services"]
+
+
+@dataclass
+class Services:
+    routing: RoutingService
+    usage: UsageService
+    budgets: BudgetService
+    reports: ReportService
+    anomalies: AnomalyService
+    gate: BudgetGate
+    decisions: Decisions
+    calibration: Calibration
+
+    def close(self) -> None:
+        """Queue what is still to be saved; stop sending notifications."""
+        self.calibration.save()
+        self.anomalies.close()
+
+
+def build_services(settings: Settings, catalog: Catalog, classifier: Classifier, store: Store,
+                   recorder: Recorder, clock: Clock | None = None,
+                   budgets: BudgetBook | None = None, ledger: Ledger | None = None) -> Services:
+    """Wire the services over one store and recorder (the ledger follows the store unless one
+    is given, as tests do to run both ledgers over one database)."""
+    clock = clock or SystemClock()
+    book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
+    ledger = ledger if ledger is not None else ledger_for(store)
+    recorder.on_commit = ledger.on_commit
+    gate = BudgetGate(book, ledger, fail_open=settings.budget_fail_open)
+    decisions = Decisions(store, recorder, settings.decision_cache_size,
+                          settings.decision_lookup_grace_ms)
+    calibration = Calibration(store, recorder)
+    webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
+    return Services(
+        routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
+                               calibration, clock, local_reads=store.local_reads),
+        usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
+                           calibration, clock),
+        budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s),
+        reports=ReportService(catalog, store, decisions),
+        anomalies=AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,
+                                 pause_on=pause_kinds(settings.anomaly_pause_kinds),
+                                 webhook=webhook),
+        gate=gate, decisions=decisions, calibration=calibration,
+    )

@@ -1,0 +1,78 @@
+"""Reads for people and finance: one decision with its usage, spend by any keys, savings."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from router.core.catalog import Catalog
+from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision
+from router.core.records import DecisionRecord, UsageRecord
+from router.core.requests import Violations
+from router.core.savings import SavingsReport, savings
+from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, fold, total
+from router.core.windows import zone
+from router.service.decisions import Decisions
+from router.store.base import RecordStore, SpendStore
+
+INT64_MAX = 2**63 - 1
+
+
+class ReportStore(RecordStore, SpendStore, Protocol):
+    """What the reports read: usage per decision, and the spend tables."""
+
+
+def representable(nanos: int, what: str) -> int:
+    """A total must fit the API's int64 nanos; a sum of many huge reports might not."""
+    if abs(nanos) > INT64_MAX:
+        raise PreconditionFailed(f"the {what} exceeds what the API can represent "
+                                 f"({INT64_MAX} nanos); narrow the query")
+    return nanos
+
+
+class ReportService:
+    def __init__(self, catalog: Catalog, store: ReportStore, decisions: Decisions) -> None:
+        self.catalog = catalog
+        self._store = store
+        self._decisions = decisions
+
+    def decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord], int]:
+        """The decision, its usage oldest first, and their total cost."""
+        violations = Violations()
+        violations.identifier("decision_id", decision_id, required=True)
+        violations.raise_if_any()
+        decision = self._decisions.get(decision_id)
+        if decision is None:
+            raise UnknownDecision(decision_id)
+        usages = self._store.usages_for_decision(decision_id)
+        return decision, usages, representable(sum(u.cost.total for u in usages), "actual cost")
+
+    def savings(self, since_us: int | None, until_us: int | None, baseline: str
+                ) -> SavingsReport:
+        """Recorded usage re-priced at ``baseline`` (default: the catalog's default model)."""
+        baseline = baseline or self.catalog.default_model
+        if self.catalog.find(baseline) is None:
+            raise InvalidRequest.of("baseline_model", f"unknown model {baseline[:80]!r}")
+        if since_us is not None and until_us is not None and until_us <= since_us:
+            raise InvalidRequest.of("end_time", "must be after start_time")
+        report = savings(self._store.usage_groups(since_us, until_us), self.catalog, baseline)
+        for line in (report.total, *report.by_team, *report.by_agent):
+            representable(max(line.actual, line.counterfactual), "total cost")
+        return report
+
+    def spend(self, query: SpendQuery) -> tuple[list[SpendRow], SpendRow]:
+        """Usage grouped by the query's keys and buckets, and the total over all of it."""
+        v = Violations()
+        if query.end_us <= query.start_us:
+            v.add("end_time", "must be after start_time")
+        bad = [d for d in (*query.group_by, *query.filters) if d not in DIMENSIONS]
+        if bad:
+            v.add("group_by", f"unknown dimension {bad[0]!r}")
+        try:
+            zone(query.timezone)
+        except ValueError as exc:
+            v.add("time_zone", str(exc))
+        v.raise_if_any()
+        rows = fold(query, self._store.spend_rows(query))
+        summed = total(rows)
+        representable(int(summed["cost_total"]), "total cost")
+        return rows, summed

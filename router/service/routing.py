@@ -1,0 +1,172 @@
+"""Route: pick the cheapest adequate model that the caller's budget, the budgets in force and the
+constraints allow, hold its predicted cost, and record the decision.
+
+No gRPC and no SQL here: the edge converts protobuf to ``RouteInput``; the budgets are asked
+through the gate; the decision is queued for the group commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.budgeting import BudgetGate, HoldRaced
+from router.core.budgets import BudgetStatus, enforcement
+from router.core.catalog import Catalog, ModelSpec
+from router.core.classifier import Classifier
+from router.core.clock import Clock
+from router.core.errors import BudgetExhausted, Conflict
+from router.core.policy import (
+    Constraints,
+    Exclusion,
+    ReasonCode,
+    RoutableModel,
+    choose,
+    evaluate,
+)
+from router.core.records import DecisionRecord, payload_hash
+from router.core.requests import RouteInput, route_payload, validate_route
+from router.core.tokens import estimate_tokens
+from router.service.calibration import Calibration
+from router.service.decisions import Decisions, new_id
+from router.settings import Settings
+from router.store.recorder import Recorder
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    decision: DecisionRecord
+    replayed: bool = False
+    budgets: tuple[BudgetStatus, ...] = ()
+
+
+class RoutingService:
+    def __init__(self, settings: Settings, catalog: Catalog, classifier: Classifier,
+                 decisions: Decisions, recorder: Recorder, gate: BudgetGate,
+                 calibration: Calibration, clock: Clock, *, local_reads: bool) -> None:
+        self.catalog = catalog
+        self.classifier = classifier
+        self._decisions = decisions
+        self._recorder = recorder
+        self._gate = gate
+        self._calibration = calibration
+        self._clock = clock
+        self._max_description_chars = settings.max_description_chars
+        self._default_target = settings.default_quality_target
+        self._local_reads = local_reads
+        self._routable = tuple(
+            RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
+        )
+
+    def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
+        return self.catalog.models if include_disabled else self.catalog.enabled()
+
+    def needs_store_read(self, req: RouteInput) -> bool:
+        """True when ``route`` may wait on a remote store (the edge then runs it off-loop):
+        a shared ledger is asked on every Route that budgets apply to."""
+        if self._local_reads:
+            return False
+        return self._gate.active or (bool(req.request_id)
+                                     and not self._decisions.cached_request(req.request_id))
+
+    def route(self, req: RouteInput) -> RouteResult:
+        validate_route(req, catalog=self.catalog,
+                       max_description_chars=self._max_description_chars)
+        request_hash = ""
+        if req.request_id:
+            request_hash = payload_hash(route_payload(req))
+            prior = self._decisions.by_request(req.request_id)
+            if prior is not None:
+                if prior.request_hash != request_hash:
+                    raise Conflict(f"request_id {req.request_id!r} was used for a different "
+                                   "request")
+                rules = self._gate.rules_for(prior.attribution, prior.model)
+                return RouteResult(prior, replayed=True, budgets=tuple(
+                    self._gate.statuses(rules, self._clock.now_us())))
+        try:
+            return self._route(req, request_hash, fresh=False)
+        except HoldRaced:  # a hold lost the race for a budget's last room: once more, fresh
+            return self._route(req, request_hash, fresh=True)
+
+    def _route(self, req: RouteInput, request_hash: str, fresh: bool) -> RouteResult:
+        now = self._clock.now_us()
+        gate = self._gate
+        paused_models = gate.check_paused(req.attribution)
+        statuses = gate.statuses(gate.rules_for(req.attribution), now, fresh)
+        assessment = self.classifier.assess(req.task_description)
+        input_tokens = req.estimated_input_tokens
+        if input_tokens is None:
+            input_tokens = estimate_tokens(req.task_description)
+        target = req.quality_target if req.quality_target is not None else self._default_target
+        caller_budget = req.remaining_budget.nanos if req.remaining_budget is not None else None
+        budget, token_budget, model_room = caller_budget, None, None
+        if statuses:
+            ladder = enforcement(statuses)
+            gate.check_throttles(ladder, now)
+            if ladder.quality_cap is not None:
+                target = min(target, ladder.quality_cap)
+            if ladder.money_room is not None:
+                budget = ladder.money_room if budget is None else min(budget, ladder.money_room)
+            token_budget, model_room = ladder.token_room, ladder.model_room or None
+        constraints = Constraints(
+            capabilities=req.capabilities,
+            min_context_tokens=req.min_context_tokens,
+            allowed=frozenset(self.catalog.get(m).id for m in req.allowed_models) or None,
+            excluded=frozenset(self.catalog.get(m).id for m in req.excluded_models)
+            | paused_models,
+            max_output_tokens=req.max_output_tokens,
+        )
+        factor = self._calibration.factor_for(req.attribution.task_type, req.attribution.agent)
+        candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
+                              budget, factor, token_budget, model_room)
+        try:
+            decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
+        except BudgetExhausted as exc:
+            over = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET), None)
+            if over is not None and statuses:
+                raise gate.refusal(statuses, over, input_tokens, now, all_rules=True) from exc
+            raise
+        if decision.reason is ReasonCode.BEST_AFFORDABLE and statuses:
+            # a budget priced the adequate models out: downgrade only where its rule allows
+            adequate = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET
+                             and c.quality >= target and (caller_budget is None
+                                                          or c.cost <= caller_budget)), None)
+            if adequate is not None:
+                refusal = gate.refusal(statuses, adequate, input_tokens, now, all_rules=False)
+                if refusal.violations:
+                    raise refusal
+        chosen = decision.chosen
+        record = DecisionRecord(
+            decision_id=new_id("d", now),
+            request_id=req.request_id or None,
+            request_hash=request_hash,
+            created_us=now,
+            attribution=req.attribution,
+            model=chosen.model,
+            provider=chosen.provider,
+            complexity_label=assessment.label,
+            complexity_score=assessment.score,
+            quality_target=target,
+            predicted_quality=chosen.quality,
+            input_tokens=input_tokens,
+            output_tokens=chosen.output_tokens,
+            predicted_cost=chosen.cost,
+            currency=self.catalog.currency,
+            reason_code=int(decision.reason),
+            reason_message=decision.reason_message,
+            fallbacks=tuple(c.model for c in decision.fallbacks),
+            candidates=decision.candidates,
+            classifier_version=self.classifier.version,
+        )
+        held: tuple[BudgetStatus, ...] = ()
+        holding = [s for s in statuses if s.rule.scope.model in (None, chosen.model)]
+        if holding:
+            held = gate.hold(record.decision_id, holding, record.predicted_cost,
+                             record.input_tokens + record.output_tokens, now, fresh=fresh)
+        try:
+            self._recorder.record_decision(record)
+        except BaseException:
+            if held:  # a Route that fails never leaves a hold behind
+                gate.release(record.decision_id)
+            raise
+        self._decisions.remember(record)
+        return RouteResult(record, budgets=held)

@@ -1,0 +1,187 @@
+"""ReportUsage: price what a call consumed, attribute it, and record it exactly once.
+
+A report is validated and priced here (``prepare``), committed by the group commit (``submit``:
+the future resolves only after the transaction that also settles its budget charges), then
+answered (``finish``), which is also where a first-time report teaches the calibration.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from router.budgeting import BudgetBook, Ledger
+from router.core.budgets import BudgetRule, BudgetStatus, applicable, charges_for
+from router.core.catalog import Catalog, ModelSpec
+from router.core.clock import Clock
+from router.core.errors import (
+    Conflict,
+    InvalidRequest,
+    PreconditionFailed,
+    StoreUnavailable,
+    UnknownDecision,
+)
+from router.core.pricing import ComputeUse, ReviewUse, ToolUse, check_cost_bounds, usage_cost
+from router.core.records import Attribution, DecisionRecord, Outcome, UsageRecord, payload_hash
+from router.core.requests import MAX_MONEY_NANOS, UsageInput, usage_payload, validate_usage
+from router.core.timeunits import DAY_US, MINUTE_US
+from router.service.calibration import Calibration
+from router.service.decisions import Decisions
+from router.settings import Settings
+from router.store.base import RecordStore, UsageWrite, WriteStatus
+from router.store.recorder import Recorder
+
+MAX_AHEAD_US = 5 * MINUTE_US  # an occurred_at this far ahead of our clock is still accepted
+
+
+@dataclass(frozen=True, slots=True)
+class UsageResult:
+    usage: UsageRecord
+    replayed: bool
+    budgets: tuple[BudgetStatus, ...] = ()
+
+
+class UsageService:
+    def __init__(self, settings: Settings, catalog: Catalog, store: RecordStore,
+                 recorder: Recorder, decisions: Decisions, book: BudgetBook, ledger: Ledger,
+                 calibration: Calibration, clock: Clock) -> None:
+        self.catalog = catalog
+        self._store = store
+        self._recorder = recorder
+        self._decisions = decisions
+        self._book = book
+        self._ledger = ledger
+        self._calibration = calibration
+        self._clock = clock
+        self._max_backfill_days = settings.max_backfill_days
+
+    def needs_store_read(self, req: UsageInput) -> bool:
+        """True when ``prepare`` would have to read the store (the edge runs it off-loop)."""
+        return bool(req.decision_id) and not self._decisions.cached(req.decision_id)
+
+    def finish_needs_store_read(self) -> bool:
+        """True when ``finish`` may wait on a remote store (budget statuses)."""
+        return not self._store.local_reads
+
+    def prepare(self, req: UsageInput) -> UsageRecord | UsageWrite:
+        """Validate a report and compute its cost; may read the store for the decision.
+
+        Returns the record to commit, or, when the report can no longer be checked against
+        current state (its decision or model is gone) but was stored before, the stored answer.
+        """
+        validate_usage(req, catalog=self.catalog)
+        digest = payload_hash(usage_payload(req))
+        try:
+            decision = self._decisions.find(req.decision_id) if req.decision_id else None
+            model = self._model_for(req, decision)
+        except (UnknownDecision, PreconditionFailed):
+            stored = self._store.get_usage(req.usage_id)
+            if stored is None:
+                raise
+            return UsageWrite(WriteStatus.REPLAYED if stored.payload_hash == digest
+                              else WriteStatus.CONFLICT, stored)
+        base = decision.attribution if decision else Attribution()
+        attribution = base.overridden_by(req.attribution)
+        predicted = next((c for c in decision.candidates if c.model == model.id), None) \
+            if decision else None
+        review_ms = round(req.review_seconds * 1000)
+        cost = usage_cost(
+            model.prices,
+            self.catalog.rates,
+            req.tokens,
+            tools=tuple(ToolUse(t.name, t.count or 1, t.cost.nanos if t.cost else None)
+                        for t in req.tool_calls),
+            compute=ComputeUse(round(req.cpu_seconds * 1000), round(req.gpu_seconds * 1000),
+                               req.compute_cost.nanos if req.compute_cost else None),
+            review=ReviewUse(review_ms, req.review_hourly_rate.nanos
+                             if req.review_hourly_rate else None),
+            token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
+        )
+        check_cost_bounds(cost, MAX_MONEY_NANOS)
+        recorded_us = self._occurred(req)
+        t = req.tokens
+        charges = charges_for(applicable(self._book.rules, attribution, model.id), recorded_us,
+                              cost.total, t.input + t.cached_input + t.output + t.reasoning)
+        return UsageRecord(
+            usage_id=req.usage_id,
+            payload_hash=digest,
+            decision_id=decision.decision_id if decision else None,
+            recorded_us=recorded_us,
+            attribution=attribution,
+            model=model.id,
+            provider=model.provider,
+            tokens=req.tokens,
+            tool_calls=sum(t.count or 1 for t in req.tool_calls),
+            compute_ms=round((req.cpu_seconds + req.gpu_seconds) * 1000),
+            review_ms=review_ms,
+            outcome=Outcome(req.outcome),
+            latency_ms=req.latency_ms,
+            cost=cost,
+            currency=self.catalog.currency,
+            # against the prediction for the model actually used, which may be a fallback
+            predicted_cost=predicted.cost if predicted else None,
+            predicted_output_tokens=predicted.output_tokens if predicted else None,
+            charges=charges,
+        )
+
+    def submit(self, record: UsageRecord) -> Future[UsageWrite]:
+        """Queue the record for group commit; the future resolves to its UsageWrite once the
+        transaction that stores (and settles) it has committed."""
+        return self._recorder.record_usage(record)
+
+    def finish(self, write: UsageWrite, usage_id: str) -> UsageResult:
+        """Turn a committed write into the answer; learn from a first-time report."""
+        if write.status is WriteStatus.CONFLICT:
+            raise Conflict(f"usage_id {usage_id!r} was already recorded with a different payload")
+        if write.status is WriteStatus.INSERTED:
+            usage = write.record
+            decision = self._decisions.get(usage.decision_id) if usage.decision_id else None
+            if decision is not None:
+                self._calibration.learn(decision, usage)
+        return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED,
+                           budgets=self._statuses(write))
+
+    def report(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
+        """Blocking convenience over prepare/submit/finish, for the CLI and tests."""
+        prepared = self.prepare(req)
+        write = prepared if isinstance(prepared, UsageWrite) else \
+            self.submit(prepared).result(timeout)
+        return self.finish(write, req.usage_id)
+
+    def _statuses(self, write: UsageWrite) -> tuple[BudgetStatus, ...]:
+        """The budgets the usage was charged to, as they stand after the charge."""
+        u = write.record
+        if write.status is WriteStatus.INSERTED:
+            rules = [r for c in u.charges if (r := self._rule(c.budget_id)) is not None]
+        else:
+            rules = applicable(self._book.rules, u.attribution, u.model)
+        if not rules:
+            return ()
+        try:
+            return tuple(self._ledger.statuses(rules, u.recorded_us))
+        except StoreUnavailable:
+            return ()  # the usage is recorded; only its report of the budgets is missing
+
+    def _rule(self, budget_id: str) -> BudgetRule | None:
+        return next((r for r in self._book.rules if r.id == budget_id), None)
+
+    def _occurred(self, req: UsageInput) -> int:
+        now = self._clock.now_us()
+        if req.occurred_us is None:
+            return now
+        oldest = now - self._max_backfill_days * DAY_US
+        if not oldest <= req.occurred_us <= now + MAX_AHEAD_US:
+            raise InvalidRequest.of("occurred_at", f"must lie within the last "
+                                    f"{self._max_backfill_days} days (and not more than "
+                                    "5 minutes ahead)")
+        return req.occurred_us
+
+    def _model_for(self, req: UsageInput, decision: DecisionRecord | None) -> ModelSpec:
+        if req.model:
+            return self.catalog.get(req.model)
+        assert decision is not None  # validate_usage requires model or decision_id
+        spec = self.catalog.find(decision.model)
+        if spec is None:
+            raise PreconditionFailed(f"the decision's model {decision.model!r} is no longer in "
+                                     "the catalog: report the model used")
+        return spec

@@ -1,0 +1,183 @@
+"""Spend in SQL: the rollups kept on write, and the GROUP BY queries reports and savings read.
+
+Two rollups are kept in the transaction that records each usage: hourly by team/agent/model (time
+reports, the detectors) and daily by every key but task_id. A query reads the coarsest table that
+answers it exactly (``SpendQuery.source``); the raw ledger answers the rest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from router.core.pricing import TokenCounts
+from router.core.records import Outcome, UsageRecord
+from router.core.savings import UsageGroup
+from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts
+from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
+from router.store.base import SpendGroup
+from router.store.engine import SqlBase
+from router.store.tables import usage_daily, usage_hourly, usages
+
+# the rollup's summed columns in the order _accumulate adds them (provider first, a key)
+ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
+               "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute", "cost_review",
+               "cost_total", "predicted_cost", "predicted_calls", "actual_of_predicted",
+               "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
+_COLUMN = {"user": "user_name"}
+
+
+class Rollup:
+    """One rollup table: its upsert statement, bucket width and the keys of a usage."""
+
+    def __init__(self, table: str, time_column: str, step_us: int, keys: tuple[str, ...],
+                 key_of: Callable[[UsageRecord], tuple[str, ...]], mark: str) -> None:
+        sums = (*ROLLUP_SUMS[1:], "abs_error_ratio_sum")
+        columns = (time_column, *keys, "provider", *sums)
+        self.step_us, self.key_of = step_us, key_of
+        self.sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                    f"({', '.join([mark] * len(columns))}) ON CONFLICT "
+                    f"({', '.join((time_column, *keys))}) DO UPDATE SET "
+                    + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums))
+
+
+def rollups(mark: str) -> list[Rollup]:
+    return [
+        Rollup("usage_hourly", "hour_us", HOUR_US, ("team", "agent", "model"),
+               lambda u: (u.attribution.team, u.attribution.agent, u.model), mark),
+        Rollup("usage_daily", "day_us", DAY_US, ("team", "agent", "user_name", "task_type",
+                                                  "model"),
+               lambda u: (u.attribution.team, u.attribution.agent, u.attribution.user,
+                          u.attribution.task_type, u.model), mark),
+    ]
+
+
+def roll_up(cursor: Any, tables: Sequence[Rollup], records: Sequence[UsageRecord]) -> None:
+    """Add newly recorded usage to every rollup, one upsert per (bucket, keys), in key order
+    (replicas lock rollup rows in the same order). Runs in the usage's own transaction."""
+    for rollup in tables:
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for u in records:
+            key = (u.recorded_us - u.recorded_us % rollup.step_us, *rollup.key_of(u))
+            acc = groups.get(key)
+            if acc is None:
+                acc = groups[key] = [u.provider] + [0] * (len(ROLLUP_SUMS) - 1) + [0.0]
+            _accumulate(acc, u)
+        cursor.executemany(rollup.sql, [(*k, *groups[k]) for k in sorted(groups)])
+
+
+class SqlSpend(SqlBase):
+    """Reports' reads: savings groups and QuerySpend rows."""
+
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
+                     ) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) over [since, until): one GROUP BY."""
+        u = usages.c
+        query = sa.select(
+            u.team, u.agent, u.model, sa.func.count().label("calls"),
+            *(sa.func.sum(c).label(c.name) for c in (
+                u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+                u.cost_tokens, u.cost_total)),
+        ).group_by(u.team, u.agent, u.model)
+        if since_us is not None:
+            query = query.where(u.recorded_us >= since_us)
+        if until_us is not None:
+            query = query.where(u.recorded_us < until_us)
+        return [UsageGroup(r.team, r.agent, r.model, int(r.calls),
+                           TokenCounts(int(r.input_tokens), int(r.cached_input_tokens),
+                                       int(r.output_tokens), int(r.reasoning_tokens)),
+                           int(r.cost_tokens), int(r.cost_total))
+                for r in self._rows(query, "usage totals")]
+
+    def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
+        """Usage summed per the query's keys (and per hour, or per quarter hour from the raw
+        ledger, when it buckets by time): the hourly rollup when it can answer, else the raw
+        ledger. One GROUP BY either way."""
+        keys = [k for k in (*query.sql_keys(), *query.filters) if k != "cost_kind"]
+        keys = list(dict.fromkeys(keys))
+        source = query.source()
+        bucketed = query.bucket is not Bucket.NONE
+        if source is Source.RAW:
+            table, time_col = usages, usages.c.recorded_us
+            step = 15 * MINUTE_US if bucketed else None  # quarter hours nest in every zone's days
+            sums = _raw_sums(usages.c)
+        else:
+            table = usage_hourly if source is Source.HOURLY else usage_daily
+            time_col = table.c.hour_us if source is Source.HOURLY else table.c.day_us
+            step = (HOUR_US if source is Source.HOURLY else DAY_US) if bucketed else None
+            sums = [sa.func.sum(table.c[m]).label(m) for m in MEASURES]
+        columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
+        time_key = None
+        if step:
+            starts = bucket_starts(query) if query.bucket is not Bucket.HOUR else None
+            if starts is not None and len(starts) <= 2_000:
+                # each row straight into its local day/week/month: the database returns the
+                # final groups, not one row per hour for Python to fold
+                time_key = sa.case(*((time_col < end, start) for start, end in
+                                     itertools.pairwise([*starts, query.end_us])
+                                     if end > start), else_=starts[-1]).label("at")
+            else:
+                time_key = (time_col - time_col % step).label("at")
+        stmt = sa.select(*columns, *([time_key] if time_key is not None else []), *sums).where(
+            time_col >= query.start_us, time_col < query.end_us)
+        for k, v in query.filters.items():
+            if k != "cost_kind":
+                stmt = stmt.where(table.c[_COLUMN.get(k, k)] == v)
+        for k, v in sorted(query.labels.items()):
+            stmt = stmt.where(usages.c.labels.contains(json.dumps({k: v})[1:-1],
+                                                       autoescape=True))
+        stmt = stmt.group_by(*columns, *([time_key] if time_key is not None else []))
+        out: list[SpendGroup] = []
+        for r in self._rows(stmt, "spend totals"):
+            m = r._mapping
+            out.append(({k: m[k] for k in keys}, m["at"] if step else None,
+                        {k: (float(m[k] or 0) if k == "abs_error_ratio_sum" else int(m[k] or 0))
+                         for k in MEASURES}))
+        return out
+
+
+def _raw_sums(u: Any) -> list[Any]:
+    """The rollup's measures computed from raw usage rows (same definitions as ``roll_up``)."""
+    predicted = u.predicted_cost.isnot(None)
+    one = sa.literal(1)
+    zero = sa.literal(0)
+    return [
+        sa.func.count().label("calls"),
+        *(sa.func.sum(u[c]).label(c) for c in (
+            "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+            "cost_tokens", "cost_tools", "cost_compute")),
+        sa.func.sum(u.cost_review).label("cost_review"),
+        sa.func.sum(u.cost_total).label("cost_total"),
+        sa.func.sum(sa.func.coalesce(u.predicted_cost, 0)).label("predicted_cost"),
+        sa.func.sum(sa.case((predicted, one), else_=zero)).label("predicted_calls"),
+        sa.func.sum(sa.case((predicted, u.cost_tokens), else_=zero)).label(
+            "actual_of_predicted"),
+        sa.func.sum(sa.case((sa.and_(predicted, u.predicted_cost != 0),
+                             sa.func.abs(u.cost_tokens - u.predicted_cost) * 1.0
+                             / u.predicted_cost), else_=sa.literal(0.0))).label(
+            "abs_error_ratio_sum"),
+        sa.func.sum(sa.case((u.outcome == int(Outcome.FAILURE), one), else_=zero)).label(
+            "failures"),
+        sa.func.sum(sa.case((u.review_ms > 0, one), else_=zero)).label("review_calls"),
+        sa.func.sum(u.review_ms).label("review_ms"),
+        sa.func.sum(u.tool_calls).label("tool_calls"),
+        sa.func.sum(u.compute_ms).label("compute_ms"),
+    ]
+
+
+def _accumulate(acc: list[Any], u: UsageRecord) -> None:
+    """Add one usage to a rollup row's sums (the order of ROLLUP_SUMS, then the error sum)."""
+    t, c, predicted = u.tokens, u.cost, u.predicted_cost
+    for i, v in enumerate((
+            1, t.input, t.cached_input, t.output, t.reasoning, c.tokens, c.tools, c.compute,
+            c.human_review, c.total, predicted or 0, predicted is not None,
+            c.tokens if predicted is not None else 0, u.outcome == Outcome.FAILURE,
+            u.review_ms > 0, u.review_ms, u.tool_calls, u.compute_ms), start=1):
+        acc[i] += int(v)
+    if predicted:
+        acc[-1] += abs(c.tokens - predicted) / predicted
+
