@@ -16,6 +16,7 @@ help:
 	@echo "make train   retrain models/complexity.npz on $(DATA)"
 	@echo "make crossval train without each source, evaluate on it -> models/crossval.json"
 	@echo "make proto   regenerate router/v1 from protos/"
+	@echo "make lint    ruff and mypy over the code, buf over the protos (CI runs it)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,7 @@ proto: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check router tests
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

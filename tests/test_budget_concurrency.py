@@ -24,10 +24,10 @@ from router.core.errors import BudgetExhausted
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
-from router.store.recorder import Recorder
 from router.server import build_app
 from router.service import build_services
 from router.settings import ROOT
+from router.store.recorder import Recorder
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.conftest import RunningServer, make_settings

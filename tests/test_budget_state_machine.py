@@ -33,9 +33,9 @@ from router.core.money import Money
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
-from router.store.recorder import Recorder
 from router.server import build_app
 from router.service import build_services
+from router.store.recorder import Recorder
 from tests.conftest import make_settings
 
 TASK = "Draft a polite reply declining the meeting invitation."
@@ -65,7 +65,8 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
     recorder = Recorder(app.store).start()
     service = build_services(app.settings, app.catalog, app.classifier, app.store, recorder,
                              clock, ledger=ledger)
-    probe = service.routing.route(RouteInput(task_description=TASK, allowed_models=(MODEL,))).decision
+    probe = service.routing.route(RouteInput(task_description=TASK,
+                                             allowed_models=(MODEL,))).decision
     cost = probe.predicted_cost
 
     class Budgets(RuleBasedStateMachine):
@@ -100,8 +101,8 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
             w = self.window()
             fits = self.spent.get(w, 0) + self.held(w) + cost <= self.limit
             try:
-                result = service.routing.route(RouteInput(task_description=TASK, attribution=self.keys,
-                                                  allowed_models=(MODEL,)))
+                result = service.routing.route(RouteInput(
+                    task_description=TASK, attribution=self.keys, allowed_models=(MODEL,)))
             except BudgetExhausted:
                 assert not fits, "refused although the budget had room"
                 return

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from router.core.errors import StoreUnavailable
-from router.store.recorder import Recorder
 from router.store.base import WriteStatus
+from router.store.recorder import Recorder
 from router.store.sql import SqlStore
 from tests.store.test_sql_store import decision, usage
 

@@ -7,6 +7,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router.budgeting import Pause
+from router.core.anomalies import Kind
 from router.core.budgets import (
     SCOPE_KEYS,
     Action,
@@ -17,7 +18,6 @@ from router.core.budgets import (
     State,
     rule_from_mapping,
 )
-from router.core.anomalies import Kind
 from router.core.catalog import ModelSpec
 from router.core.errors import InvalidRequest
 from router.core.money import Money, units
@@ -26,6 +26,7 @@ from router.core.records import Attribution, DecisionRecord, UsageRecord, predic
 from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
+from router.core.timeunits import SECOND_US
 from router.core.windows import FOREVER, WindowKind
 from router.service.notify import Detected
 from router.service.routing import RouteResult
@@ -302,7 +303,7 @@ def budget_rule(msg: pb.Budget, currency: str) -> BudgetRule:
     try:
         return rule_from_mapping(raw)
     except BudgetError as exc:
-        key = {"timezone": "time_zone", None: ""}.get(exc.key, exc.key)
+        key = {"timezone": "time_zone", None: ""}.get(exc.key, exc.key or "")
         raise InvalidRequest.of(f"budget.{key}" if key else "budget", str(exc)) from None
 
 
@@ -357,8 +358,8 @@ def _add_statuses(field: Any, statuses: tuple[BudgetStatus, ...], currency: str)
         m.spent.currency_code = m.held.currency_code = currency
         m.spent.nanos, m.held.nanos = t.spent, t.held
         if w.start_us != FOREVER[0]:
-            m.window_start.seconds, m.window_start.nanos = divmod(w.start_us, 1_000_000)
-            m.window_end.seconds, m.window_end.nanos = divmod(w.end_us, 1_000_000)
+            m.window_start.seconds, m.window_start.nanos = divmod(w.start_us, SECOND_US)
+            m.window_end.seconds, m.window_end.nanos = divmod(w.end_us, SECOND_US)
             m.window_start.nanos *= 1000
             m.window_end.nanos *= 1000
         if rule.limit is not None:

@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, object] = {"rows": args.rows, "fill_s": round(fill_s, 1),
                                       "database": store.engine.dialect.name}
         with store.engine.connect() as conn:
-            ledger = int(conn.execute(sa.text("SELECT sum(cost_total) FROM usages")).scalar())
+            ledger = int(conn.execute(sa.text("SELECT sum(cost_total) FROM usages")).scalar_one())
         for name, query in queries.items():
             seconds, n, cost = timed(store, query)
             results[name] = {"seconds": round(seconds, 3), "rows": n,

@@ -38,9 +38,8 @@ from urllib.parse import quote
 import numpy as np
 
 from router.core.money import NANOS_PER_UNIT
+from router.core.timeunits import DAY_US, HOUR_US
 
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 MAD_TO_SIGMA = 1.4826  # MAD x this estimates the standard deviation of normally spread data
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
@@ -345,7 +344,7 @@ class _Grid:
         first_col = (first_us - first_us % HOUR_US - start_us) // HOUR_US
         return cls(series, now_us, end_us, hours, first_us, first_col, values, current_cost)
 
-    def weekend(self, col: np.ndarray) -> np.ndarray:
+    def weekend(self, col: np.ndarray | int) -> np.ndarray:
         """Whether grid column ``col`` is a Saturday or Sunday hour (UTC)."""
         day = (self.start_us + np.asarray(col) * HOUR_US) // DAY_US
         return (day + _EPOCH_WEEKDAY) % 7 >= 5
@@ -485,7 +484,7 @@ def _new_agent_spend(grid: _Grid, config: DetectorConfig) -> list[Anomaly]:
     for r in candidates:
         if spent[r] < threshold:
             continue
-        s = grid.series[r]
+        s = grid.series[int(r)]
         start = int(grid.first_us[r])
         ratio = f"{spent[r] / baseline:.1f}x " if baseline > 0 else ""
         found.append(Anomaly(

@@ -236,8 +236,8 @@ class _Parser:
                              f"{', '.join(k.value for k in WindowKind)}", "window", i) from None
         thresholds = {k: self._fraction(i, rid, k, raw.get(k))
                       for k in ("alert_at", "downgrade_at", "throttle_at", "downgrade_quality")}
-        ordered = [thresholds[k] for k in ("alert_at", "downgrade_at", "throttle_at")
-                   if thresholds[k] is not None]
+        ordered = [t for k in ("alert_at", "downgrade_at", "throttle_at")
+                   if (t := thresholds[k]) is not None]
         if ordered != sorted(ordered):
             raise self._fail(f"budget {rid!r}: thresholds must rise: alert_at <= downgrade_at "
                              "<= throttle_at", "throttle_at", i)

@@ -229,7 +229,8 @@ class _Parser:
                 and not isinstance(value, bool):
             if key == "mmlu" and not 0 <= value <= 100:
                 raise self._fail(f"model {model_id!r}: mmlu is a percentage (0-100)", "quality", i)
-            return QualityRef(**{key: float(value)})
+            return QualityRef(ability=float(value)) if key == "ability" \
+                else QualityRef(mmlu=float(value))
         raise self._fail(f"model {model_id!r}: bad quality {raw!r}", "quality", i)
 
     def _rates(self, data: dict[str, Any]) -> RateCard:

@@ -259,7 +259,8 @@ def save_artifact(path: str | os.PathLike[str], *, meta: dict[str, Any], vocab: 
         raise ValueError("vocabulary terms may not contain newlines")
     meta = {**meta, "format": FORMAT}
     with open(path, "wb") as fh:  # an explicit file: savez would append ".npz" to other names
-        np.savez_compressed(
-            fh, meta=pack_text(json.dumps(meta, sort_keys=True)),
-            vocab=pack_text("\n".join(vocab)),
-            **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
+        columns: dict[str, np.ndarray] = {
+            "meta": pack_text(json.dumps(meta, sort_keys=True)),
+            "vocab": pack_text("\n".join(vocab)),
+            **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}}
+        np.savez_compressed(fh, **columns)  # type: ignore[arg-type]  # numpy types **kwds poorly

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from router.core.timeunits import SECOND_US
+
 
 class Clock(Protocol):
     def now_us(self) -> int:
@@ -26,7 +28,7 @@ class ManualClock:
         return self._now
 
     def advance(self, *, seconds: float = 0, us: int = 0) -> None:
-        self._now += us + round(seconds * 1_000_000)
+        self._now += us + round(seconds * SECOND_US)
 
     def set(self, now_us: int) -> None:
         self._now = now_us

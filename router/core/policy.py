@@ -120,11 +120,11 @@ def evaluate(
         if exclusion is Exclusion.NONE:
             money_cap, token_cap = budget, token_budget
             if model_room and spec.id in model_room:
-                m, t = model_room[spec.id]
-                money_cap = m if money_cap is None else money_cap if m is None \
-                    else min(m, money_cap)
-                token_cap = t if token_cap is None else token_cap if t is None \
-                    else min(t, token_cap)
+                room_money, room_tokens = model_room[spec.id]
+                money_cap = room_money if money_cap is None else money_cap \
+                    if room_money is None else min(room_money, money_cap)
+                token_cap = room_tokens if token_cap is None else token_cap \
+                    if room_tokens is None else min(room_tokens, token_cap)
             if (money_cap is not None and cost > money_cap) or (
                     token_cap is not None and input_tokens + output > token_cap):
                 exclusion = Exclusion.OVER_BUDGET

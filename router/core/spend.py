@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from router.core.timeunits import DAY_US
 from router.core.windows import WindowKind, window_at
 
 DIMENSIONS = ("team", "agent", "user", "task_id", "task_type", "model", "provider", "cost_kind")
@@ -27,7 +28,6 @@ MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "re
 # in the raw ledger
 HOURLY_KEYS = frozenset({"team", "agent", "model", "provider", "cost_kind"})
 DAILY_KEYS = frozenset({"team", "agent", "user", "task_type", "model", "provider", "cost_kind"})
-_DAY = 86_400_000_000
 
 
 class Source(enum.Enum):
@@ -68,7 +68,7 @@ class SpendQuery:
             return Source.HOURLY
         utc_days = self.bucket is Bucket.NONE or (
             self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
-        if utc_days and not (self.start_us % _DAY or self.end_us % _DAY):
+        if utc_days and not (self.start_us % DAY_US or self.end_us % DAY_US):
             return Source.DAILY
         return Source.RAW
 
@@ -110,7 +110,7 @@ def whole_hour_zone(name: str, start_us: int, end_us: int) -> bool:
     buckets)? Sampled every 30 days and at both ends, which catches every zone that uses a
     fractional offset in the range (they keep it for months at a time)."""
     tz = ZoneInfo(name)
-    step = 30 * _DAY
+    step = 30 * DAY_US
     for at in (*range(start_us, end_us, step), end_us - 1):
         moment = datetime.fromtimestamp(at / 1e6, UTC)
         if (moment.astimezone(tz).utcoffset() or timedelta()).total_seconds() % 3600:
@@ -133,7 +133,7 @@ def bucket_starts(query: SpendQuery) -> list[int] | None:
         return None
     tz = ZoneInfo(query.timezone)
     kind = WindowKind(query.bucket.value)
-    starts = []
+    starts: list[int] = []
     at = query.start_us
     while at < query.end_us and len(starts) <= 100_000:
         window = window_at(kind, tz, at)

@@ -1,4 +1,4 @@
-"""Time is integer microseconds since the Unix epoch everywhere in the domain; these are its units."""
+"""Time is integer microseconds since the Unix epoch throughout the domain; these are its units."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_US = 1_000_000
+from router.core.timeunits import SECOND_US
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FOREVER = (-(2**62), 2**62)  # bounds of the all-time window, in microseconds
 
@@ -47,12 +48,12 @@ class Window:
 
     def seconds_left(self, now_us: int) -> float:
         """Until the window resets (a RetryInfo delay)."""
-        return max(0.0, (self.end_us - now_us) / _US)
+        return max(0.0, (self.end_us - now_us) / SECOND_US)
 
 
 def _to_us(moment: datetime) -> int:
     delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
 
 
 def _local_start(kind: WindowKind, local: datetime) -> datetime:

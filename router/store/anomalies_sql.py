@@ -43,7 +43,7 @@ class SqlAnomalies(SqlBase):
                 .where(u.recorded_us >= tasks_since_us, u.recorded_us < until_us,
                        u.task_id != "")
                 .group_by(u.task_id, u.task_type, u.team, u.agent))]
-        team_first = {}
+        team_first: dict[str, int] = {}
         for (team, _), first in first_seen.items():
             team_first[team] = min(first, team_first.get(team, first))
         return (_series(agent_rows, lambda t, a: first_seen.get((t, a), since_us)),

@@ -106,7 +106,7 @@ class SqlBase:
             if raw is None:
                 raw = self.engine.raw_connection()
                 if self.dialect == "postgresql":
-                    raw.driver_connection.autocommit = True
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
                 self._local.raw = raw
                 self._raw_connections.append(raw)
             cur = raw.cursor()
@@ -169,11 +169,12 @@ class SqlBase:
                     self._fast_engine = engine
         try:
             raw = self._fast_engine.raw_connection()
-        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
-                *self._driver_unavailable) as exc:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            raise StoreUnavailable(f"store unreachable: {exc}") from exc
+        except self._driver_unavailable as exc:
             raise StoreUnavailable(f"store unreachable: {exc}") from exc
         try:
-            with raw.driver_connection.cursor() as cur:
+            with raw.driver_connection.cursor() as cur:  # type: ignore[union-attr]
                 return work(cur)
         except self._driver_unavailable as exc:
             raw.invalidate()

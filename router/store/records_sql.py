@@ -187,7 +187,8 @@ class SqlRecords(SqlBase):
 
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:
-            return [Factor(r.model, r.task_type, r.agent, r.log_factor, r.count, r.updated_us)
+            return [Factor(r.model, r.task_type, r.agent, r.log_factor,
+                           r._mapping["count"], r.updated_us)  # r.count is tuple's method
                     for r in conn.execute(sa.select(calibration))]
 
 

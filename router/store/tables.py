@@ -7,10 +7,16 @@ and compare the same way on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import BigInteger, Index, Text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
+
+
+def _table(row: type[SQLModel]) -> sa.Table:
+    """The Core table of a row class (SQLModel declares ``__table__`` without a type)."""
+    return metadata.tables[str(row.__tablename__)]
 
 
 def _money() -> int:
@@ -92,8 +98,8 @@ class UsageRow(_Keys, table=True):
     predicted_output_tokens: int | None = Field(default=None, sa_type=BigInteger)
 
 
-decisions = DecisionRow.__table__
-usages = UsageRow.__table__
+decisions = _table(DecisionRow)
+usages = _table(UsageRow)
 
 
 class CalibrationRow(SQLModel, table=True):
@@ -109,7 +115,7 @@ class CalibrationRow(SQLModel, table=True):
     updated_us: int = Field(sa_type=BigInteger)
 
 
-calibration = CalibrationRow.__table__
+calibration = _table(CalibrationRow)
 
 
 class BudgetRuleRow(SQLModel, table=True):
@@ -174,11 +180,11 @@ class PausedScopeRow(SQLModel, table=True):
     paused_us: int = Field(sa_type=BigInteger)
 
 
-budget_rules = BudgetRuleRow.__table__
-budget_windows = BudgetWindowRow.__table__
-budget_holds = BudgetHoldRow.__table__
-budget_charges = BudgetChargeRow.__table__
-paused_scopes = PausedScopeRow.__table__
+budget_rules = _table(BudgetRuleRow)
+budget_windows = _table(BudgetWindowRow)
+budget_holds = _table(BudgetHoldRow)
+budget_charges = _table(BudgetChargeRow)
+paused_scopes = _table(PausedScopeRow)
 
 
 class _Sums(SQLModel):
@@ -232,8 +238,8 @@ class UsageDailyRow(_Sums, table=True):
     model: str = Field(primary_key=True, max_length=128)
 
 
-usage_hourly = UsageHourlyRow.__table__
-usage_daily = UsageDailyRow.__table__
+usage_hourly = _table(UsageHourlyRow)
+usage_daily = _table(UsageDailyRow)
 
 
 class AnomalyRow(SQLModel, table=True):
@@ -256,4 +262,4 @@ class AnomalyRow(SQLModel, table=True):
     detected_us: int = Field(sa_type=BigInteger)
 
 
-anomalies = AnomalyRow.__table__
+anomalies = _table(AnomalyRow)

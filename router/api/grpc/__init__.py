@@ -45,7 +45,7 @@ def add_router(server: grpc.aio.Server, services: Services, offload: ThreadPoolE
                admin_token: str = "") -> None:
     """Register the Router service on ``server``."""
     admin = AdminCheck(admin_token)
-    router_pb2_grpc.add_RouterServicer_to_server(router_servicer(  # type: ignore[arg-type]
+    router_pb2_grpc.add_RouterServicer_to_server(router_servicer(
         RoutingRpcs(services.routing, offload),
         UsageRpcs(services.usage, offload),
         BudgetRpcs(services.budgets, admin, offload),

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import grpc
 import structlog
 
 from router.api.errors import internal_status, to_status
@@ -21,7 +20,7 @@ from router.core.records import Attribution
 
 log = structlog.get_logger("router.rpc")
 T = TypeVar("T")
-Context = grpc.aio.ServicerContext
+Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
 
 
 def log_keys(a: Attribution) -> dict[str, str]:

@@ -1,0 +1,187 @@
+"""RoutingService over the real store, recorder, catalog and classifier (SQLite underneath)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from router.budgeting import BudgetBook, LocalLedger
+from router.core.budgets import Scope, rule_from_mapping
+from router.core.catalog import load_catalog
+from router.core.classifier import Classifier
+from router.core.clock import ManualClock
+from router.core.errors import Conflict, InvalidRequest, PreconditionFailed, StoreUnavailable
+from router.core.records import Attribution
+from router.core.requests import RouteInput
+from router.service import Services, build_services
+from router.service.routing import RoutingService
+from router.settings import Settings
+from router.store.recorder import Recorder
+from router.store.sql import SqlStore
+
+TASK = "Draft a polite reply declining the meeting invitation."
+KEYS = Attribution(team="growth", agent="mailer", task_type="reply")
+SETTINGS = Settings(decision_lookup_grace_ms=0)
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(SETTINGS.catalog_path)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier.load(SETTINGS.classifier_path)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """A migrated database file, copied for each test (migrating each one is the slow part)."""
+    path = tmp_path_factory.mktemp("schema") / "r.db"
+    s = SqlStore(f"sqlite:///{path}")
+    s.migrate()
+    s.close()
+    return path
+
+
+@pytest.fixture
+def store(migrated, tmp_path):
+    shutil.copyfile(migrated, tmp_path / "r.db")
+    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
+    s.migrate()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def recorder(store):
+    r = Recorder(store).start()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+def services(store, recorder, catalog, classifier, clock, **kwargs) -> Services:
+    return build_services(SETTINGS, catalog, classifier, store, recorder, clock, **kwargs)
+
+
+@pytest.fixture
+def svc(store, recorder, catalog, classifier, clock) -> Services:
+    return services(store, recorder, catalog, classifier, clock)
+
+
+def test_a_route_records_its_decision_through_the_recorder(svc, store, recorder):
+    result = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+    d = result.decision
+    assert not result.replayed and result.budgets == ()
+    recorder.flush()
+    assert store.get_decision(d.decision_id) == d
+    assert recorder.pending_decision(d.decision_id) is None
+
+
+def test_the_same_request_id_and_payload_replay_the_same_decision(svc, store, recorder):
+    req = RouteInput(task_description=TASK, request_id="req-1", attribution=KEYS)
+    first = svc.routing.route(req)
+    again = svc.routing.route(req)
+    assert again.replayed and again.decision == first.decision
+    recorder.flush()
+    svc.decisions.forget()  # as after a restart: the store answers the replay
+    from_store = svc.routing.route(req)
+    assert from_store.replayed and from_store.decision.decision_id == first.decision.decision_id
+    assert store.find_decision_by_request("req-1").decision_id == first.decision.decision_id
+
+
+def test_the_same_request_id_with_a_different_payload_is_a_conflict(svc):
+    svc.routing.route(RouteInput(task_description=TASK, request_id="req-2"))
+    with pytest.raises(Conflict, match="req-2"):
+        svc.routing.route(RouteInput(task_description=TASK + " Be brief.", request_id="req-2"))
+    with pytest.raises(Conflict):  # the keys are part of the payload too
+        svc.routing.route(RouteInput(task_description=TASK, request_id="req-2",
+                                     attribution=KEYS))
+
+
+def test_a_paused_scope_is_refused_naming_the_scope(svc, clock):
+    svc.budgets.pause(Scope(team="growth", agent="mailer"), "runaway loop")
+    with pytest.raises(PreconditionFailed) as refused:
+        svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+    assert "team=growth, agent=mailer" in str(refused.value)
+    assert "runaway loop" in str(refused.value)
+    # another agent of the team is not paused; resuming lets the agent route again
+    svc.routing.route(RouteInput(task_description=TASK,
+                                 attribution=Attribution(team="growth", agent="other")))
+    assert svc.budgets.resume(Scope(team="growth", agent="mailer"))
+    svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+
+
+def test_a_model_scoped_pause_excludes_only_that_model(svc):
+    usual = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS)).decision
+    svc.budgets.pause(Scope(model=usual.model), "provider incident")
+    d = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS)).decision
+    assert d.model != usual.model and usual.model not in d.fallbacks
+    assert d.model == usual.fallbacks[0]  # the next cheapest adequate model takes over
+
+
+def test_unknown_allowed_models_are_invalid_naming_the_index(svc):
+    with pytest.raises(InvalidRequest) as bad:
+        svc.routing.route(RouteInput(task_description=TASK,
+                                     allowed_models=("no-such-model", "gpt-4o")))
+    assert [v.field for v in bad.value.violations] == ["allowed_models[0]"]
+
+
+def test_allowed_models_accept_an_alias_in_any_case(svc):
+    d = svc.routing.route(RouteInput(task_description=TASK,
+                                     allowed_models=("GPT-4o-2024-08-06",))).decision
+    assert d.model == "gpt-4o"
+
+
+def test_needs_store_read_is_false_on_sqlite(svc, store, recorder, catalog, classifier, clock):
+    svc.budgets.set(rule_from_mapping({"id": "growth", "scope": {"team": "growth"},
+                                       "limit": "10", "window": "day"}))
+    req = RouteInput(task_description=TASK, request_id="never-seen", attribution=KEYS)
+    assert store.local_reads
+    assert svc.routing.needs_store_read(req) is False
+    # the same request would wait on a remote store: budgets apply and the id is not cached
+    remote = RoutingService(SETTINGS, catalog, classifier, svc.decisions, recorder, svc.gate,
+                            svc.calibration, clock, local_reads=False)
+    assert remote.needs_store_read(req) is True
+
+
+def test_a_route_whose_recorder_refuses_leaves_no_hold_behind(
+        store, recorder, catalog, classifier, clock):
+    book = BudgetBook(store)
+    ledger = LocalLedger(store)
+    working = services(store, recorder, catalog, classifier, clock, budgets=book, ledger=ledger)
+    working.budgets.set(rule_from_mapping({"id": "mailer", "scope": {"agent": "mailer"},
+                                           "limit": "10", "window": "day"}))
+    req = RouteInput(task_description=TASK, attribution=KEYS)
+    held = working.routing.route(req)
+    assert [s.rule.id for s in held.budgets] == ["mailer"]
+    assert ledger.open_holds() == 1  # a Route under this budget holds its predicted cost
+
+    closed = Recorder(store).start()
+    closed.close()
+    refusing = services(store, closed, catalog, classifier, clock, budgets=book, ledger=ledger)
+    with pytest.raises(StoreUnavailable):
+        refusing.routing.route(req)
+    assert ledger.open_holds() == 1  # only the first Route's hold; the failed one released
+    [status] = ledger.statuses([book.get("mailer")], clock.now_us())
+    assert status.totals.held == held.decision.predicted_cost
+
+
+def test_a_route_with_a_full_write_queue_is_unavailable_and_releases_its_hold(
+        store, catalog, classifier, clock):
+    full = Recorder(store, queue_limit=0)  # every record_decision raises StoreUnavailable
+    ledger = LocalLedger(store)
+    svc = services(store, full, catalog, classifier, clock, ledger=ledger)
+    svc.budgets.set(rule_from_mapping({"id": "mailer", "scope": {"agent": "mailer"},
+                                       "limit": "10", "window": "day"}))
+    with pytest.raises(StoreUnavailable, match="queue is full"):
+        svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+    assert ledger.open_holds() == 0
+    [status] = ledger.statuses([svc.budgets.get("mailer")], clock.now_us())
+    assert status.totals.held == 0
