@@ -1,4 +1,10 @@
-"""Generates router/v1/*_pb2*.py from protos/ with grpcio-tools (``make proto``).
+"""Generates router/v1 from protos/ with grpcio-tools (``make proto``).
+
+For every .proto file: its messages and enums (``*_pb2.py``) with type stubs (``*_pb2.pyi``), and,
+for a file that defines a service, its gRPC stubs and servicer (``*_pb2_grpc.py``). For every proto
+package: an ``__init__.py`` that re-exports the messages, enums and enum values of all its files, so
+that the Python package mirrors the proto package (``from router import v1 as pb``, then
+``pb.RouteRequest`` whichever file declares it).
 
 The generated files are committed so the service starts without a build step; a test regenerates
 them into a temporary folder and fails when the committed copies are stale.
@@ -7,7 +13,11 @@ them into a temporary folder and fails when the committed copies are stale.
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections import defaultdict
 from pathlib import Path
+
+from google.protobuf import descriptor_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "protos"
@@ -15,23 +25,109 @@ PROTO_DIR = ROOT / "protos"
 
 def generate(out_dir: Path = ROOT) -> list[Path]:
     """Compile every .proto under protos/ into ``out_dir``; return the generated files."""
+    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
+    with tempfile.TemporaryDirectory() as tmp:
+        descriptors = Path(tmp) / "descriptors.binpb"
+        _protoc(f"--python_out={out_dir}", f"--pyi_out={out_dir}",
+                f"--descriptor_set_out={descriptors}", *protos)
+        files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes()).file
+    # The gRPC plugin writes a *_pb2_grpc.py for every file, even one without a service (a version
+    # check and nothing else): ask it only for the files that have one.
+    services = [f.name for f in files if f.service]
+    if services:
+        _protoc(f"--grpc_python_out={out_dir}", *services)
+    written = [_written(out_dir / name) for f in files for name in _outputs(f)]
+    written += _write_packages(list(files), out_dir)
+    return sorted(written)
+
+
+def _protoc(*args: str) -> None:
     import grpc_tools
     from grpc_tools import protoc
 
-    include = Path(grpc_tools.__file__).parent / "_proto"
-    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
-    args = [
-        "protoc",
-        f"-I{PROTO_DIR}",
-        f"-I{include}",
-        f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        *protos,
+    include = Path(grpc_tools.__file__).parent / "_proto"  # google/protobuf/*.proto
+    argv = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", *args]
+    if protoc.main(argv) != 0:
+        raise RuntimeError("protoc failed: " + " ".join(argv))
+
+
+def _outputs(f: descriptor_pb2.FileDescriptorProto) -> list[str]:
+    """The paths, relative to the output folder, that protoc writes for one .proto file."""
+    stem = f.name.removesuffix(".proto")
+    return [f"{stem}_pb2.py", f"{stem}_pb2.pyi", *([f"{stem}_pb2_grpc.py"] if f.service else [])]
+
+
+def _written(path: Path) -> Path:
+    if not path.is_file():
+        raise RuntimeError(f"protoc did not write {path}")
+    return path
+
+
+def _write_packages(files: list[descriptor_pb2.FileDescriptorProto], out_dir: Path) -> list[Path]:
+    """One ``__init__.py`` per proto package, in the folder its files are in (router/v1/)."""
+    by_folder: dict[str, list[descriptor_pb2.FileDescriptorProto]] = defaultdict(list)
+    for f in files:
+        by_folder[str(Path(f.name).parent)].append(f)
+    written = []
+    for folder, members in sorted(by_folder.items()):
+        path = out_dir / folder / "__init__.py"
+        path.write_text(_package_init(sorted(members, key=lambda f: f.name)))
+        written.append(path)
+    return written
+
+
+def _package_init(files: list[descriptor_pb2.FileDescriptorProto]) -> str:
+    """The ``__init__.py`` of one proto package: its files' top-level messages, then each enum
+    followed by its values (module-level names in protoc's Python code), file by file in name order
+    and in declaration order within a file, with the same names in ``__all__``."""
+    packages = {f.package for f in files}
+    if len(packages) != 1:
+        raise RuntimeError(f"one folder, one proto package: {sorted(packages)} share a folder")
+    package = packages.pop()
+    parent, _, leaf = package.rpartition(".")
+    imports, names, owner = [], [], {}
+    for f in files:
+        exported = [m.name for m in f.message_type]
+        for enum in f.enum_type:
+            exported += [enum.name, *(v.name for v in enum.value)]
+        for name in exported:
+            if name in owner:  # protoc forbids this within a package; guard the namespace anyway
+                raise RuntimeError(f"{name} is declared in both {owner[name]} and {f.name}")
+            owner[name] = f.name
+        if exported:
+            imports.append(f"from {_module(f)}_pb2 import (\n"
+                           + "".join(f"    {name},\n" for name in exported) + ")")
+            names += exported
+    services = [f"{_module(f)}_pb2_grpc (service {', '.join(s.name for s in f.service)})"
+                for f in files if f.service]
+    folder = Path(files[0].name).parent
+    lines = [
+        f"# Generated by router/_codegen.py from protos/{folder}/*.proto: do not edit"
+        " (`make proto`).",
+        f'"""The proto package {package} as one namespace: each message, enum and enum value of'
+        " its files.",
+        "",
+        f"Import the package rather than its *_pb2 modules, ``from {parent} import {leaf} as pb``,"
+        " and",
+        "code need not know which file declares a type: ``pb.SomeMessage``,"
+        " ``pb.SOME_ENUM_VALUE``.",
+        *([f"gRPC code: {'; '.join(services)}."] if services else []),
+        '"""',
+        "",
+        *imports,
+        "",
+        "__all__ = [",
+        *(f'    "{name}",' for name in names),
+        "]",
+        "",
     ]
-    if protoc.main(args) != 0:
-        raise RuntimeError("protoc failed: " + " ".join(args))
-    return sorted((out_dir / "router" / "v1").glob("*_pb2*.py*"))
+    return "\n".join(lines)
+
+
+def _module(f: descriptor_pb2.FileDescriptorProto) -> str:
+    """The Python module of a .proto file, less protoc's suffix: router/v1/usage.proto is
+    router.v1.usage."""
+    return f.name.removesuffix(".proto").replace("/", ".")
 
 
 if __name__ == "__main__":
