@@ -22,10 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from router.v1 import anomalies_pb2 as router_dot_v1_dot_anomalies__pb2
+from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
+from router.v1 import reports_pb2 as router_dot_v1_dot_reports__pb2
+from router.v1 import routing_pb2 as router_dot_v1_dot_routing__pb2
+from router.v1 import usage_pb2 as router_dot_v1_dot_usage__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16router/v1/router.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n\x05Money\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\r\n\x05nanos\x18\x02 \x01(\x03\"\xbf\x01\n\x0b\x41ttribution\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x11\n\ttask_type\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\x12\x32\n\x06labels\x18\x06 \x03(\x0b\x32\".router.v1.Attribution.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb5\x03\n\x0cRouteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10task_description\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12*\n\x10remaining_budget\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\x16\x65stimated_input_tokens\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x1e\n\x11max_output_tokens\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x1b\n\x0equality_target\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12+\n\x0c\x63\x61pabilities\x18\x08 \x03(\x0e\x32\x15.router.v1.Capability\x12\x1a\n\x12min_context_tokens\x18\t \x01(\x03\x12\x16\n\x0e\x61llowed_models\x18\n \x03(\t\x12\x17\n\x0f\x65xcluded_models\x18\x0b \x03(\tB\x19\n\x17_estimated_input_tokensB\x14\n\x12_max_output_tokensB\x11\n\x0f_quality_target\"*\n\nComplexity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\x95\x01\n\nPrediction\x12)\n\ncomplexity\x18\x01 \x01(\x0b\x32\x15.router.v1.Complexity\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x0f\n\x07quality\x18\x05 \x01(\x01\">\n\x06Reason\x12#\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x15.router.v1.ReasonCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbb\x01\n\tCandidate\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x19\n\x11predicted_quality\x18\x03 \x01(\x01\x12\x1f\n\x17predicted_output_tokens\x18\x04 \x01(\x03\x12(\n\x0epredicted_cost\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\'\n\texclusion\x18\x06 \x01(\x0e\x32\x14.router.v1.Exclusion\"\xad\x02\n\rRouteResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12(\n\tpredicted\x18\x04 \x01(\x0b\x32\x15.router.v1.Prediction\x12\x11\n\tfallbacks\x18\x05 \x03(\t\x12!\n\x06reason\x18\x06 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x07 \x03(\x0b\x32\x14.router.v1.Candidate\x12\x16\n\x0equality_target\x18\x08 \x01(\x01\x12\x1a\n\x12\x63lassifier_version\x18\t \x01(\t\x12(\n\x07\x62udgets\x18\n \x03(\x0b\x32\x17.router.v1.BudgetStatus\"T\n\nTokenUsage\x12\r\n\x05input\x18\x01 \x01(\x03\x12\x14\n\x0c\x63\x61\x63hed_input\x18\x02 \x01(\x03\x12\x0e\n\x06output\x18\x03 \x01(\x03\x12\x11\n\treasoning\x18\x04 \x01(\x03\"G\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\"S\n\x07\x43ompute\x12\x13\n\x0b\x63pu_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bgpu_seconds\x18\x02 \x01(\x01\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\"E\n\x0bHumanReview\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12%\n\x0bhourly_rate\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\"\xab\x03\n\x12ReportUsageRequest\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12%\n\x06tokens\x18\x05 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12\'\n\ntool_calls\x18\x06 \x03(\x0b\x32\x13.router.v1.ToolCall\x12#\n\x07\x63ompute\x18\x07 \x01(\x0b\x32\x12.router.v1.Compute\x12,\n\x0chuman_review\x18\x08 \x01(\x0b\x32\x16.router.v1.HumanReview\x12#\n\x07outcome\x18\t \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\n \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x0boccurred_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbe\x01\n\rCostBreakdown\x12 \n\x06tokens\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05tools\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12!\n\x07\x63ompute\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12&\n\x0chuman_review\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05total\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\"\x98\x01\n\x0fPredictionError\x12(\n\x0epredicted_cost\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12$\n\ncost_error\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12\x18\n\x10\x63ost_error_ratio\x18\x03 \x01(\x01\x12\x1b\n\x13output_tokens_error\x18\x04 \x01(\x03\"\x87\x02\n\x13ReportUsageResponse\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12&\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12\x34\n\x10prediction_error\x18\x04 \x01(\x0b\x32\x1a.router.v1.PredictionError\x12\x10\n\x08replayed\x18\x05 \x01(\x08\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x62udgets\x18\x07 \x03(\x0b\x32\x17.router.v1.BudgetStatus\"-\n\x11ListModelsRequest\x12\x18\n\x10include_disabled\x18\x01 \x01(\x08\"\xf7\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12.\n\x14input_price_per_mtok\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12\x35\n\x1b\x63\x61\x63hed_input_price_per_mtok\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x15output_price_per_mtok\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x32\n\x18reasoning_price_per_mtok\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x03\x12\x19\n\x11max_output_tokens\x18\x08 \x01(\x03\x12+\n\x0c\x63\x61pabilities\x18\t \x03(\x0e\x32\x15.router.v1.Capability\x12\x0f\n\x07\x61liases\x18\n \x03(\t\x12\x0f\n\x07\x65nabled\x18\x0b \x01(\x08\"h\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.router.v1.ModelInfo\x12\x15\n\rcurrency_code\x18\x02 \x01(\t\x12\x15\n\rdefault_model\x18\x03 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"\xe1\x01\n\x05Usage\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12%\n\x06tokens\x18\x03 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12#\n\x07outcome\x18\x05 \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\x06 \x01(\x03\x12/\n\x0brecorded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfc\x02\n\x13GetDecisionResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12(\n\tpredicted\x18\x06 \x01(\x0b\x32\x15.router.v1.Prediction\x12!\n\x06reason\x18\x07 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x08 \x03(\x0b\x32\x14.router.v1.Candidate\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x06usages\x18\n \x03(\x0b\x32\x10.router.v1.Usage\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\"\x89\x01\n\x11GetSavingsRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x62\x61seline_model\x18\x03 \x01(\t\"\xc9\x01\n\x0bSavingsLine\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\r\n\x05\x63\x61lls\x18\x03 \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12-\n\x13\x63ounterfactual_cost\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12!\n\x07savings\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x15\n\rsavings_ratio\x18\x07 \x01(\x01\"\xa6\x01\n\x12GetSavingsResponse\x12\x16\n\x0e\x62\x61seline_model\x18\x01 \x01(\t\x12%\n\x05total\x18\x02 \x01(\x0b\x32\x16.router.v1.SavingsLine\x12\'\n\x07\x62y_team\x18\x03 \x03(\x0b\x32\x16.router.v1.SavingsLine\x12(\n\x08\x62y_agent\x18\x04 \x03(\x0b\x32\x16.router.v1.SavingsLine\"k\n\x0b\x42udgetScope\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\"\x85\x04\n\x06\x42udget\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12%\n\x05scope\x18\x03 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x1f\n\x05limit\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\x05 \x01(\x03\x12\'\n\x06window\x18\x06 \x01(\x0e\x32\x17.router.v1.BudgetWindow\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12\x15\n\x08\x61lert_at\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x19\n\x0c\x64owngrade_at\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11\x64owngrade_quality\x18\n \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0bthrottle_at\x18\x0b \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x13throttle_per_minute\x18\x0c \x01(\x05\x12\x30\n\x0con_exhausted\x18\r \x01(\x0e\x32\x1a.router.v1.ExhaustedAction\x12\x18\n\x10hold_ttl_seconds\x18\x0e \x01(\x05\x12\'\n\x06source\x18\x0f \x01(\x0e\x32\x17.router.v1.BudgetSourceB\x0b\n\t_alert_atB\x0f\n\r_downgrade_atB\x14\n\x12_downgrade_qualityB\x0e\n\x0c_throttle_at\"5\n\x10SetBudgetRequest\x12!\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x11.router.v1.Budget\"\x1e\n\x10GetBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x14\n\x12ListBudgetsRequest\"a\n\x13ListBudgetsResponse\x12\"\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x11.router.v1.Budget\x12&\n\x06paused\x18\x02 \x03(\x0b\x32\x16.router.v1.PausedScope\"!\n\x13\x44\x65leteBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14\x44\x65leteBudgetResponse\"L\n\x16GetBudgetStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb7\x03\n\x0c\x42udgetStatus\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x12\n\nwindow_key\x18\x02 \x01(\t\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x05limit\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05spent\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x1e\n\x04held\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\tremaining\x18\x08 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\t \x01(\x03\x12\x14\n\x0ctokens_spent\x18\n \x01(\x03\x12\x13\n\x0btokens_held\x18\x0b \x01(\x03\x12\x18\n\x10tokens_remaining\x18\x0c \x01(\x03\x12%\n\x05state\x18\r \x01(\x0e\x32\x16.router.v1.BudgetState\x12\x15\n\rused_fraction\x18\x0e \x01(\x01\"s\n\x0bPausedScope\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12-\n\tpaused_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x11PauseScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\"<\n\x12PauseScopeResponse\x12&\n\x06paused\x18\x01 \x01(\x0b\x32\x16.router.v1.PausedScope\";\n\x12ResumeScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\")\n\x13ResumeScopeResponse\x12\x12\n\nwas_paused\x18\x01 \x01(\x08\"\xa1\x02\n\x11QuerySpendRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08group_by\x18\x03 \x03(\x0e\x32\x19.router.v1.SpendDimension\x12%\n\x06\x62ucket\x18\x04 \x01(\x0e\x32\x15.router.v1.TimeBucket\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12&\n\x06\x66ilter\x18\x06 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x07 \x01(\t\x12\x10\n\x08provider\x18\x08 \x01(\t\"\x84\x04\n\x08SpendRow\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\x11\n\tcost_kind\x18\x08 \x01(\t\x12\x30\n\x0c\x62ucket_start\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x63\x61lls\x18\n \x01(\x03\x12%\n\x06tokens\x18\x0b \x01(\x0b\x32\x15.router.v1.TokenUsage\x12&\n\x04\x63ost\x18\x0c \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12(\n\x0epredicted_cost\x18\r \x01(\x0b\x32\x10.router.v1.Money\x12\x32\n\x18\x61\x63tual_cost_of_predicted\x18\x0e \x01(\x0b\x32\x10.router.v1.Money\x12\x17\n\x0fpredicted_calls\x18\x0f \x01(\x03\x12\x0c\n\x04mape\x18\x10 \x01(\x01\x12\x0c\n\x04\x62ias\x18\x11 \x01(\x01\x12\x10\n\x08\x66\x61ilures\x18\x12 \x01(\x03\x12\x14\n\x0creview_calls\x18\x13 \x01(\x03\x12\x16\n\x0ereview_seconds\x18\x14 \x01(\x01\x12\x12\n\ntool_calls\x18\x15 \x01(\x03\"[\n\x12QuerySpendResponse\x12!\n\x04rows\x18\x01 \x03(\x0b\x32\x13.router.v1.SpendRow\x12\"\n\x05total\x18\x02 \x01(\x0b\x32\x13.router.v1.SpendRow\"\x96\x03\n\x07\x41nomaly\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.router.v1.AnomalyKind\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\r\n\x05\x61gent\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\x30\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08observed\x18\x08 \x01(\x01\x12\x10\n\x08\x62\x61seline\x18\t \x01(\x01\x12\x0f\n\x07message\x18\n \x01(\t\x12\x32\n\x08\x65vidence\x18\x0b \x03(\x0b\x32 .router.v1.Anomaly.EvidenceEntry\x12/\n\x0b\x64\x65tected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rEvidenceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"{\n\x14ListAnomaliesRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x05kinds\x18\x02 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12\x11\n\tpage_size\x18\x03 \x01(\x05\">\n\x15ListAnomaliesResponse\x12%\n\tanomalies\x18\x01 \x03(\x0b\x32\x12.router.v1.Anomaly\"\x18\n\x16\x44\x65tectAnomaliesRequest\"i\n\x15WatchAnomaliesRequest\x12%\n\x05kinds\x18\x01 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xcc\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41PABILITY_TOOLS\x10\x01\x12\x15\n\x11\x43\x41PABILITY_VISION\x10\x02\x12\x13\n\x0f\x43\x41PABILITY_JSON\x10\x03\x12\x18\n\x14\x43\x41PABILITY_REASONING\x10\x04\x12\x13\n\x0f\x43\x41PABILITY_CODE\x10\x05\x12\x1b\n\x17\x43\x41PABILITY_LONG_CONTEXT\x10\x06\x12\x14\n\x10\x43\x41PABILITY_AUDIO\x10\x07*\x8d\x01\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12!\n\x1dREASON_CODE_CHEAPEST_ADEQUATE\x10\x01\x12\x1f\n\x1bREASON_CODE_BEST_AFFORDABLE\x10\x02\x12\x1e\n\x1aREASON_CODE_ONLY_CANDIDATE\x10\x03*\xbc\x01\n\tExclusion\x12\x19\n\x15\x45XCLUSION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XCLUSION_OVER_BUDGET\x10\x01\x12\x1b\n\x17\x45XCLUSION_BELOW_QUALITY\x10\x02\x12 \n\x1c\x45XCLUSION_MISSING_CAPABILITY\x10\x03\x12\x1f\n\x1b\x45XCLUSION_CONTEXT_TOO_SMALL\x10\x04\x12\x19\n\x15\x45XCLUSION_NOT_ALLOWED\x10\x05*_\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_SUCCESS\x10\x01\x12\x13\n\x0fOUTCOME_FAILURE\x10\x02\x12\x11\n\rOUTCOME_RETRY\x10\x03*\xa6\x01\n\x0c\x42udgetWindow\x12\x1d\n\x19\x42UDGET_WINDOW_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_WINDOW_HOUR\x10\x01\x12\x15\n\x11\x42UDGET_WINDOW_DAY\x10\x02\x12\x16\n\x12\x42UDGET_WINDOW_WEEK\x10\x03\x12\x17\n\x13\x42UDGET_WINDOW_MONTH\x10\x04\x12\x17\n\x13\x42UDGET_WINDOW_TOTAL\x10\x05*o\n\x0f\x45xhaustedAction\x12 \n\x1c\x45XHAUSTED_ACTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45XHAUSTED_ACTION_BLOCK\x10\x01\x12\x1e\n\x1a\x45XHAUSTED_ACTION_DOWNGRADE\x10\x02*\\\n\x0c\x42udgetSource\x12\x1d\n\x19\x42UDGET_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_SOURCE_FILE\x10\x01\x12\x15\n\x11\x42UDGET_SOURCE_API\x10\x02*\xab\x01\n\x0b\x42udgetState\x12\x1c\n\x18\x42UDGET_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x42UDGET_STATE_OK\x10\x01\x12\x16\n\x12\x42UDGET_STATE_ALERT\x10\x02\x12\x1a\n\x16\x42UDGET_STATE_DOWNGRADE\x10\x03\x12\x19\n\x15\x42UDGET_STATE_THROTTLE\x10\x04\x12\x1a\n\x16\x42UDGET_STATE_EXHAUSTED\x10\x05*\x94\x02\n\x0eSpendDimension\x12\x1f\n\x1bSPEND_DIMENSION_UNSPECIFIED\x10\x00\x12\x18\n\x14SPEND_DIMENSION_TEAM\x10\x01\x12\x19\n\x15SPEND_DIMENSION_AGENT\x10\x02\x12\x18\n\x14SPEND_DIMENSION_USER\x10\x03\x12\x1b\n\x17SPEND_DIMENSION_TASK_ID\x10\x04\x12\x1d\n\x19SPEND_DIMENSION_TASK_TYPE\x10\x05\x12\x19\n\x15SPEND_DIMENSION_MODEL\x10\x06\x12\x1c\n\x18SPEND_DIMENSION_PROVIDER\x10\x07\x12\x1d\n\x19SPEND_DIMENSION_COST_KIND\x10\x08*\x81\x01\n\nTimeBucket\x12\x1b\n\x17TIME_BUCKET_UNSPECIFIED\x10\x00\x12\x14\n\x10TIME_BUCKET_HOUR\x10\x01\x12\x13\n\x0fTIME_BUCKET_DAY\x10\x02\x12\x14\n\x10TIME_BUCKET_WEEK\x10\x03\x12\x15\n\x11TIME_BUCKET_MONTH\x10\x04*\xd0\x01\n\x0b\x41nomalyKind\x12\x1c\n\x18\x41NOMALY_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41NOMALY_KIND_SPEND_SPIKE\x10\x01\x12 \n\x1c\x41NOMALY_KIND_NEW_AGENT_SPEND\x10\x02\x12#\n\x1f\x41NOMALY_KIND_COST_PER_CALL_RISE\x10\x03\x12\x1b\n\x17\x41NOMALY_KIND_RETRY_LOOP\x10\x04\x12!\n\x1d\x41NOMALY_KIND_PREDICTION_DRIFT\x10\x05\x32\xb8\t\n\x06Router\x12:\n\x05Route\x12\x17.router.v1.RouteRequest\x1a\x18.router.v1.RouteResponse\x12L\n\x0bReportUsage\x12\x1d.router.v1.ReportUsageRequest\x1a\x1e.router.v1.ReportUsageResponse\x12I\n\nListModels\x12\x1c.router.v1.ListModelsRequest\x1a\x1d.router.v1.ListModelsResponse\x12L\n\x0bGetDecision\x12\x1d.router.v1.GetDecisionRequest\x1a\x1e.router.v1.GetDecisionResponse\x12I\n\nGetSavings\x12\x1c.router.v1.GetSavingsRequest\x1a\x1d.router.v1.GetSavingsResponse\x12;\n\tSetBudget\x12\x1b.router.v1.SetBudgetRequest\x1a\x11.router.v1.Budget\x12;\n\tGetBudget\x12\x1b.router.v1.GetBudgetRequest\x1a\x11.router.v1.Budget\x12L\n\x0bListBudgets\x12\x1d.router.v1.ListBudgetsRequest\x1a\x1e.router.v1.ListBudgetsResponse\x12O\n\x0c\x44\x65leteBudget\x12\x1e.router.v1.DeleteBudgetRequest\x1a\x1f.router.v1.DeleteBudgetResponse\x12M\n\x0fGetBudgetStatus\x12!.router.v1.GetBudgetStatusRequest\x1a\x17.router.v1.BudgetStatus\x12I\n\nPauseScope\x12\x1c.router.v1.PauseScopeRequest\x1a\x1d.router.v1.PauseScopeResponse\x12L\n\x0bResumeScope\x12\x1d.router.v1.ResumeScopeRequest\x1a\x1e.router.v1.ResumeScopeResponse\x12I\n\nQuerySpend\x12\x1c.router.v1.QuerySpendRequest\x1a\x1d.router.v1.QuerySpendResponse\x12R\n\rListAnomalies\x12\x1f.router.v1.ListAnomaliesRequest\x1a .router.v1.ListAnomaliesResponse\x12H\n\x0eWatchAnomalies\x12 .router.v1.WatchAnomaliesRequest\x1a\x12.router.v1.Anomaly0\x01\x12V\n\x0f\x44\x65tectAnomalies\x12!.router.v1.DetectAnomaliesRequest\x1a .router.v1.ListAnomaliesResponseB\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16router/v1/router.proto\x12\trouter.v1\x1a\x19router/v1/anomalies.proto\x1a\x17router/v1/budgets.proto\x1a\x17router/v1/reports.proto\x1a\x17router/v1/routing.proto\x1a\x15router/v1/usage.proto2\xb8\t\n\x06Router\x12:\n\x05Route\x12\x17.router.v1.RouteRequest\x1a\x18.router.v1.RouteResponse\x12L\n\x0bReportUsage\x12\x1d.router.v1.ReportUsageRequest\x1a\x1e.router.v1.ReportUsageResponse\x12I\n\nListModels\x12\x1c.router.v1.ListModelsRequest\x1a\x1d.router.v1.ListModelsResponse\x12L\n\x0bGetDecision\x12\x1d.router.v1.GetDecisionRequest\x1a\x1e.router.v1.GetDecisionResponse\x12I\n\nGetSavings\x12\x1c.router.v1.GetSavingsRequest\x1a\x1d.router.v1.GetSavingsResponse\x12;\n\tSetBudget\x12\x1b.router.v1.SetBudgetRequest\x1a\x11.router.v1.Budget\x12;\n\tGetBudget\x12\x1b.router.v1.GetBudgetRequest\x1a\x11.router.v1.Budget\x12L\n\x0bListBudgets\x12\x1d.router.v1.ListBudgetsRequest\x1a\x1e.router.v1.ListBudgetsResponse\x12O\n\x0c\x44\x65leteBudget\x12\x1e.router.v1.DeleteBudgetRequest\x1a\x1f.router.v1.DeleteBudgetResponse\x12M\n\x0fGetBudgetStatus\x12!.router.v1.GetBudgetStatusRequest\x1a\x17.router.v1.BudgetStatus\x12I\n\nPauseScope\x12\x1c.router.v1.PauseScopeRequest\x1a\x1d.router.v1.PauseScopeResponse\x12L\n\x0bResumeScope\x12\x1d.router.v1.ResumeScopeRequest\x1a\x1e.router.v1.ResumeScopeResponse\x12I\n\nQuerySpend\x12\x1c.router.v1.QuerySpendRequest\x1a\x1d.router.v1.QuerySpendResponse\x12R\n\rListAnomalies\x12\x1f.router.v1.ListAnomaliesRequest\x1a .router.v1.ListAnomaliesResponse\x12H\n\x0eWatchAnomalies\x12 .router.v1.WatchAnomaliesRequest\x1a\x12.router.v1.Anomaly0\x01\x12V\n\x0f\x44\x65tectAnomalies\x12!.router.v1.DetectAnomaliesRequest\x1a .router.v1.ListAnomaliesResponseB\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,132 +37,6 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'router.v1.router_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030dev.costrouter.router.v1P\001'
-  _globals['_ATTRIBUTION_LABELSENTRY']._loaded_options = None
-  _globals['_ATTRIBUTION_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_ANOMALY_EVIDENCEENTRY']._loaded_options = None
-  _globals['_ANOMALY_EVIDENCEENTRY']._serialized_options = b'8\001'
-  _globals['_CAPABILITY']._serialized_start=7973
-  _globals['_CAPABILITY']._serialized_end=8177
-  _globals['_REASONCODE']._serialized_start=8180
-  _globals['_REASONCODE']._serialized_end=8321
-  _globals['_EXCLUSION']._serialized_start=8324
-  _globals['_EXCLUSION']._serialized_end=8512
-  _globals['_OUTCOME']._serialized_start=8514
-  _globals['_OUTCOME']._serialized_end=8609
-  _globals['_BUDGETWINDOW']._serialized_start=8612
-  _globals['_BUDGETWINDOW']._serialized_end=8778
-  _globals['_EXHAUSTEDACTION']._serialized_start=8780
-  _globals['_EXHAUSTEDACTION']._serialized_end=8891
-  _globals['_BUDGETSOURCE']._serialized_start=8893
-  _globals['_BUDGETSOURCE']._serialized_end=8985
-  _globals['_BUDGETSTATE']._serialized_start=8988
-  _globals['_BUDGETSTATE']._serialized_end=9159
-  _globals['_SPENDDIMENSION']._serialized_start=9162
-  _globals['_SPENDDIMENSION']._serialized_end=9438
-  _globals['_TIMEBUCKET']._serialized_start=9441
-  _globals['_TIMEBUCKET']._serialized_end=9570
-  _globals['_ANOMALYKIND']._serialized_start=9573
-  _globals['_ANOMALYKIND']._serialized_end=9781
-  _globals['_MONEY']._serialized_start=70
-  _globals['_MONEY']._serialized_end=115
-  _globals['_ATTRIBUTION']._serialized_start=118
-  _globals['_ATTRIBUTION']._serialized_end=309
-  _globals['_ATTRIBUTION_LABELSENTRY']._serialized_start=264
-  _globals['_ATTRIBUTION_LABELSENTRY']._serialized_end=309
-  _globals['_ROUTEREQUEST']._serialized_start=312
-  _globals['_ROUTEREQUEST']._serialized_end=749
-  _globals['_COMPLEXITY']._serialized_start=751
-  _globals['_COMPLEXITY']._serialized_end=793
-  _globals['_PREDICTION']._serialized_start=796
-  _globals['_PREDICTION']._serialized_end=945
-  _globals['_REASON']._serialized_start=947
-  _globals['_REASON']._serialized_end=1009
-  _globals['_CANDIDATE']._serialized_start=1012
-  _globals['_CANDIDATE']._serialized_end=1199
-  _globals['_ROUTERESPONSE']._serialized_start=1202
-  _globals['_ROUTERESPONSE']._serialized_end=1503
-  _globals['_TOKENUSAGE']._serialized_start=1505
-  _globals['_TOKENUSAGE']._serialized_end=1589
-  _globals['_TOOLCALL']._serialized_start=1591
-  _globals['_TOOLCALL']._serialized_end=1662
-  _globals['_COMPUTE']._serialized_start=1664
-  _globals['_COMPUTE']._serialized_end=1747
-  _globals['_HUMANREVIEW']._serialized_start=1749
-  _globals['_HUMANREVIEW']._serialized_end=1818
-  _globals['_REPORTUSAGEREQUEST']._serialized_start=1821
-  _globals['_REPORTUSAGEREQUEST']._serialized_end=2248
-  _globals['_COSTBREAKDOWN']._serialized_start=2251
-  _globals['_COSTBREAKDOWN']._serialized_end=2441
-  _globals['_PREDICTIONERROR']._serialized_start=2444
-  _globals['_PREDICTIONERROR']._serialized_end=2596
-  _globals['_REPORTUSAGERESPONSE']._serialized_start=2599
-  _globals['_REPORTUSAGERESPONSE']._serialized_end=2862
-  _globals['_LISTMODELSREQUEST']._serialized_start=2864
-  _globals['_LISTMODELSREQUEST']._serialized_end=2909
-  _globals['_MODELINFO']._serialized_start=2912
-  _globals['_MODELINFO']._serialized_end=3287
-  _globals['_LISTMODELSRESPONSE']._serialized_start=3289
-  _globals['_LISTMODELSRESPONSE']._serialized_end=3393
-  _globals['_GETDECISIONREQUEST']._serialized_start=3395
-  _globals['_GETDECISIONREQUEST']._serialized_end=3436
-  _globals['_USAGE']._serialized_start=3439
-  _globals['_USAGE']._serialized_end=3664
-  _globals['_GETDECISIONRESPONSE']._serialized_start=3667
-  _globals['_GETDECISIONRESPONSE']._serialized_end=4047
-  _globals['_GETSAVINGSREQUEST']._serialized_start=4050
-  _globals['_GETSAVINGSREQUEST']._serialized_end=4187
-  _globals['_SAVINGSLINE']._serialized_start=4190
-  _globals['_SAVINGSLINE']._serialized_end=4391
-  _globals['_GETSAVINGSRESPONSE']._serialized_start=4394
-  _globals['_GETSAVINGSRESPONSE']._serialized_end=4560
-  _globals['_BUDGETSCOPE']._serialized_start=4562
-  _globals['_BUDGETSCOPE']._serialized_end=4669
-  _globals['_BUDGET']._serialized_start=4672
-  _globals['_BUDGET']._serialized_end=5189
-  _globals['_SETBUDGETREQUEST']._serialized_start=5191
-  _globals['_SETBUDGETREQUEST']._serialized_end=5244
-  _globals['_GETBUDGETREQUEST']._serialized_start=5246
-  _globals['_GETBUDGETREQUEST']._serialized_end=5276
-  _globals['_LISTBUDGETSREQUEST']._serialized_start=5278
-  _globals['_LISTBUDGETSREQUEST']._serialized_end=5298
-  _globals['_LISTBUDGETSRESPONSE']._serialized_start=5300
-  _globals['_LISTBUDGETSRESPONSE']._serialized_end=5397
-  _globals['_DELETEBUDGETREQUEST']._serialized_start=5399
-  _globals['_DELETEBUDGETREQUEST']._serialized_end=5432
-  _globals['_DELETEBUDGETRESPONSE']._serialized_start=5434
-  _globals['_DELETEBUDGETRESPONSE']._serialized_end=5456
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_start=5458
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_end=5534
-  _globals['_BUDGETSTATUS']._serialized_start=5537
-  _globals['_BUDGETSTATUS']._serialized_end=5976
-  _globals['_PAUSEDSCOPE']._serialized_start=5978
-  _globals['_PAUSEDSCOPE']._serialized_end=6093
-  _globals['_PAUSESCOPEREQUEST']._serialized_start=6095
-  _globals['_PAUSESCOPEREQUEST']._serialized_end=6169
-  _globals['_PAUSESCOPERESPONSE']._serialized_start=6171
-  _globals['_PAUSESCOPERESPONSE']._serialized_end=6231
-  _globals['_RESUMESCOPEREQUEST']._serialized_start=6233
-  _globals['_RESUMESCOPEREQUEST']._serialized_end=6292
-  _globals['_RESUMESCOPERESPONSE']._serialized_start=6294
-  _globals['_RESUMESCOPERESPONSE']._serialized_end=6335
-  _globals['_QUERYSPENDREQUEST']._serialized_start=6338
-  _globals['_QUERYSPENDREQUEST']._serialized_end=6627
-  _globals['_SPENDROW']._serialized_start=6630
-  _globals['_SPENDROW']._serialized_end=7146
-  _globals['_QUERYSPENDRESPONSE']._serialized_start=7148
-  _globals['_QUERYSPENDRESPONSE']._serialized_end=7239
-  _globals['_ANOMALY']._serialized_start=7242
-  _globals['_ANOMALY']._serialized_end=7648
-  _globals['_ANOMALY_EVIDENCEENTRY']._serialized_start=7601
-  _globals['_ANOMALY_EVIDENCEENTRY']._serialized_end=7648
-  _globals['_LISTANOMALIESREQUEST']._serialized_start=7650
-  _globals['_LISTANOMALIESREQUEST']._serialized_end=7773
-  _globals['_LISTANOMALIESRESPONSE']._serialized_start=7775
-  _globals['_LISTANOMALIESRESPONSE']._serialized_end=7837
-  _globals['_DETECTANOMALIESREQUEST']._serialized_start=7839
-  _globals['_DETECTANOMALIESREQUEST']._serialized_end=7863
-  _globals['_WATCHANOMALIESREQUEST']._serialized_start=7865
-  _globals['_WATCHANOMALIESREQUEST']._serialized_end=7970
-  _globals['_ROUTER']._serialized_start=9784
-  _globals['_ROUTER']._serialized_end=10992
+  _globals['_ROUTER']._serialized_start=163
+  _globals['_ROUTER']._serialized_end=1371
 # @@protoc_insertion_point(module_scope)

@@ -3,7 +3,11 @@
 import grpc
 import warnings
 
-from router.v1 import router_pb2 as router_dot_v1_dot_router__pb2
+from router.v1 import anomalies_pb2 as router_dot_v1_dot_anomalies__pb2
+from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
+from router.v1 import reports_pb2 as router_dot_v1_dot_reports__pb2
+from router.v1 import routing_pb2 as router_dot_v1_dot_routing__pb2
+from router.v1 import usage_pb2 as router_dot_v1_dot_usage__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -36,83 +40,83 @@ class RouterStub:
         """
         self.Route = channel.unary_unary(
                 '/router.v1.Router/Route',
-                request_serializer=router_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.RouteResponse.FromString,
+                request_serializer=router_dot_v1_dot_routing__pb2.RouteRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_routing__pb2.RouteResponse.FromString,
                 _registered_method=True)
         self.ReportUsage = channel.unary_unary(
                 '/router.v1.Router/ReportUsage',
-                request_serializer=router_dot_v1_dot_router__pb2.ReportUsageRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ReportUsageResponse.FromString,
+                request_serializer=router_dot_v1_dot_usage__pb2.ReportUsageRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_usage__pb2.ReportUsageResponse.FromString,
                 _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/router.v1.Router/ListModels',
-                request_serializer=router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
+                request_serializer=router_dot_v1_dot_routing__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_routing__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
         self.GetDecision = channel.unary_unary(
                 '/router.v1.Router/GetDecision',
-                request_serializer=router_dot_v1_dot_router__pb2.GetDecisionRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.GetDecisionResponse.FromString,
+                request_serializer=router_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_routing__pb2.GetDecisionResponse.FromString,
                 _registered_method=True)
         self.GetSavings = channel.unary_unary(
                 '/router.v1.Router/GetSavings',
-                request_serializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
+                request_serializer=router_dot_v1_dot_reports__pb2.GetSavingsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_reports__pb2.GetSavingsResponse.FromString,
                 _registered_method=True)
         self.SetBudget = channel.unary_unary(
                 '/router.v1.Router/SetBudget',
-                request_serializer=router_dot_v1_dot_router__pb2.SetBudgetRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.Budget.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.Budget.FromString,
                 _registered_method=True)
         self.GetBudget = channel.unary_unary(
                 '/router.v1.Router/GetBudget',
-                request_serializer=router_dot_v1_dot_router__pb2.GetBudgetRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.Budget.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.GetBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.Budget.FromString,
                 _registered_method=True)
         self.ListBudgets = channel.unary_unary(
                 '/router.v1.Router/ListBudgets',
-                request_serializer=router_dot_v1_dot_router__pb2.ListBudgetsRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ListBudgetsResponse.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.ListBudgetsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.ListBudgetsResponse.FromString,
                 _registered_method=True)
         self.DeleteBudget = channel.unary_unary(
                 '/router.v1.Router/DeleteBudget',
-                request_serializer=router_dot_v1_dot_router__pb2.DeleteBudgetRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.DeleteBudgetResponse.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.DeleteBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.DeleteBudgetResponse.FromString,
                 _registered_method=True)
         self.GetBudgetStatus = channel.unary_unary(
                 '/router.v1.Router/GetBudgetStatus',
-                request_serializer=router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.BudgetStatus.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.BudgetStatus.FromString,
                 _registered_method=True)
         self.PauseScope = channel.unary_unary(
                 '/router.v1.Router/PauseScope',
-                request_serializer=router_dot_v1_dot_router__pb2.PauseScopeRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.PauseScopeResponse.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.PauseScopeRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.PauseScopeResponse.FromString,
                 _registered_method=True)
         self.ResumeScope = channel.unary_unary(
                 '/router.v1.Router/ResumeScope',
-                request_serializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
+                request_serializer=router_dot_v1_dot_budgets__pb2.ResumeScopeRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.ResumeScopeResponse.FromString,
                 _registered_method=True)
         self.QuerySpend = channel.unary_unary(
                 '/router.v1.Router/QuerySpend',
-                request_serializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
+                request_serializer=router_dot_v1_dot_reports__pb2.QuerySpendRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_reports__pb2.QuerySpendResponse.FromString,
                 _registered_method=True)
         self.ListAnomalies = channel.unary_unary(
                 '/router.v1.Router/ListAnomalies',
-                request_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+                request_serializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
                 _registered_method=True)
         self.WatchAnomalies = channel.unary_stream(
                 '/router.v1.Router/WatchAnomalies',
-                request_serializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.Anomaly.FromString,
+                request_serializer=router_dot_v1_dot_anomalies__pb2.WatchAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_anomalies__pb2.Anomaly.FromString,
                 _registered_method=True)
         self.DetectAnomalies = channel.unary_unary(
                 '/router.v1.Router/DetectAnomalies',
-                request_serializer=router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+                request_serializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
                 _registered_method=True)
 
 
@@ -241,83 +245,83 @@ def add_RouterServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Route': grpc.unary_unary_rpc_method_handler(
                     servicer.Route,
-                    request_deserializer=router_dot_v1_dot_router__pb2.RouteRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.RouteResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_routing__pb2.RouteRequest.FromString,
+                    response_serializer=router_dot_v1_dot_routing__pb2.RouteResponse.SerializeToString,
             ),
             'ReportUsage': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportUsage,
-                    request_deserializer=router_dot_v1_dot_router__pb2.ReportUsageRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ReportUsageResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_usage__pb2.ReportUsageRequest.FromString,
+                    response_serializer=router_dot_v1_dot_usage__pb2.ReportUsageResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
-                    request_deserializer=router_dot_v1_dot_router__pb2.ListModelsRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ListModelsResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_routing__pb2.ListModelsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_routing__pb2.ListModelsResponse.SerializeToString,
             ),
             'GetDecision': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDecision,
-                    request_deserializer=router_dot_v1_dot_router__pb2.GetDecisionRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.GetDecisionResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_routing__pb2.GetDecisionRequest.FromString,
+                    response_serializer=router_dot_v1_dot_routing__pb2.GetDecisionResponse.SerializeToString,
             ),
             'GetSavings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSavings,
-                    request_deserializer=router_dot_v1_dot_router__pb2.GetSavingsRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.GetSavingsResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_reports__pb2.GetSavingsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_reports__pb2.GetSavingsResponse.SerializeToString,
             ),
             'SetBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.SetBudget,
-                    request_deserializer=router_dot_v1_dot_router__pb2.SetBudgetRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.Budget.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.SetBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.Budget.SerializeToString,
             ),
             'GetBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBudget,
-                    request_deserializer=router_dot_v1_dot_router__pb2.GetBudgetRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.Budget.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.GetBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.Budget.SerializeToString,
             ),
             'ListBudgets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListBudgets,
-                    request_deserializer=router_dot_v1_dot_router__pb2.ListBudgetsRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ListBudgetsResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.ListBudgetsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.ListBudgetsResponse.SerializeToString,
             ),
             'DeleteBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteBudget,
-                    request_deserializer=router_dot_v1_dot_router__pb2.DeleteBudgetRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.DeleteBudgetResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.DeleteBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.DeleteBudgetResponse.SerializeToString,
             ),
             'GetBudgetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBudgetStatus,
-                    request_deserializer=router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.BudgetStatus.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.BudgetStatus.SerializeToString,
             ),
             'PauseScope': grpc.unary_unary_rpc_method_handler(
                     servicer.PauseScope,
-                    request_deserializer=router_dot_v1_dot_router__pb2.PauseScopeRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.PauseScopeResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.PauseScopeRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.PauseScopeResponse.SerializeToString,
             ),
             'ResumeScope': grpc.unary_unary_rpc_method_handler(
                     servicer.ResumeScope,
-                    request_deserializer=router_dot_v1_dot_router__pb2.ResumeScopeRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ResumeScopeResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.ResumeScopeRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.ResumeScopeResponse.SerializeToString,
             ),
             'QuerySpend': grpc.unary_unary_rpc_method_handler(
                     servicer.QuerySpend,
-                    request_deserializer=router_dot_v1_dot_router__pb2.QuerySpendRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.QuerySpendResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_reports__pb2.QuerySpendRequest.FromString,
+                    response_serializer=router_dot_v1_dot_reports__pb2.QuerySpendResponse.SerializeToString,
             ),
             'ListAnomalies': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAnomalies,
-                    request_deserializer=router_dot_v1_dot_router__pb2.ListAnomaliesRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.SerializeToString,
             ),
             'WatchAnomalies': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchAnomalies,
-                    request_deserializer=router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.Anomaly.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_anomalies__pb2.WatchAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_anomalies__pb2.Anomaly.SerializeToString,
             ),
             'DetectAnomalies': grpc.unary_unary_rpc_method_handler(
                     servicer.DetectAnomalies,
-                    request_deserializer=router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.FromString,
-                    response_serializer=router_dot_v1_dot_router__pb2.ListAnomaliesResponse.SerializeToString,
+                    request_deserializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,8 +349,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/Route',
-            router_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.RouteResponse.FromString,
+            router_dot_v1_dot_routing__pb2.RouteRequest.SerializeToString,
+            router_dot_v1_dot_routing__pb2.RouteResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -372,8 +376,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/ReportUsage',
-            router_dot_v1_dot_router__pb2.ReportUsageRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ReportUsageResponse.FromString,
+            router_dot_v1_dot_usage__pb2.ReportUsageRequest.SerializeToString,
+            router_dot_v1_dot_usage__pb2.ReportUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -399,8 +403,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/ListModels',
-            router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
+            router_dot_v1_dot_routing__pb2.ListModelsRequest.SerializeToString,
+            router_dot_v1_dot_routing__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -426,8 +430,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/GetDecision',
-            router_dot_v1_dot_router__pb2.GetDecisionRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.GetDecisionResponse.FromString,
+            router_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
+            router_dot_v1_dot_routing__pb2.GetDecisionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -453,8 +457,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/GetSavings',
-            router_dot_v1_dot_router__pb2.GetSavingsRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.GetSavingsResponse.FromString,
+            router_dot_v1_dot_reports__pb2.GetSavingsRequest.SerializeToString,
+            router_dot_v1_dot_reports__pb2.GetSavingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -480,8 +484,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/SetBudget',
-            router_dot_v1_dot_router__pb2.SetBudgetRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.Budget.FromString,
+            router_dot_v1_dot_budgets__pb2.SetBudgetRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.Budget.FromString,
             options,
             channel_credentials,
             insecure,
@@ -507,8 +511,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/GetBudget',
-            router_dot_v1_dot_router__pb2.GetBudgetRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.Budget.FromString,
+            router_dot_v1_dot_budgets__pb2.GetBudgetRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.Budget.FromString,
             options,
             channel_credentials,
             insecure,
@@ -534,8 +538,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/ListBudgets',
-            router_dot_v1_dot_router__pb2.ListBudgetsRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ListBudgetsResponse.FromString,
+            router_dot_v1_dot_budgets__pb2.ListBudgetsRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.ListBudgetsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -561,8 +565,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/DeleteBudget',
-            router_dot_v1_dot_router__pb2.DeleteBudgetRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.DeleteBudgetResponse.FromString,
+            router_dot_v1_dot_budgets__pb2.DeleteBudgetRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.DeleteBudgetResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -588,8 +592,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/GetBudgetStatus',
-            router_dot_v1_dot_router__pb2.GetBudgetStatusRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.BudgetStatus.FromString,
+            router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.BudgetStatus.FromString,
             options,
             channel_credentials,
             insecure,
@@ -615,8 +619,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/PauseScope',
-            router_dot_v1_dot_router__pb2.PauseScopeRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.PauseScopeResponse.FromString,
+            router_dot_v1_dot_budgets__pb2.PauseScopeRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.PauseScopeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -642,8 +646,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/ResumeScope',
-            router_dot_v1_dot_router__pb2.ResumeScopeRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ResumeScopeResponse.FromString,
+            router_dot_v1_dot_budgets__pb2.ResumeScopeRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.ResumeScopeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -669,8 +673,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/QuerySpend',
-            router_dot_v1_dot_router__pb2.QuerySpendRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.QuerySpendResponse.FromString,
+            router_dot_v1_dot_reports__pb2.QuerySpendRequest.SerializeToString,
+            router_dot_v1_dot_reports__pb2.QuerySpendResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -696,8 +700,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/ListAnomalies',
-            router_dot_v1_dot_router__pb2.ListAnomaliesRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+            router_dot_v1_dot_anomalies__pb2.ListAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -723,8 +727,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/WatchAnomalies',
-            router_dot_v1_dot_router__pb2.WatchAnomaliesRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.Anomaly.FromString,
+            router_dot_v1_dot_anomalies__pb2.WatchAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_anomalies__pb2.Anomaly.FromString,
             options,
             channel_credentials,
             insecure,
@@ -750,8 +754,8 @@ class Router:
             request,
             target,
             '/router.v1.Router/DetectAnomalies',
-            router_dot_v1_dot_router__pb2.DetectAnomaliesRequest.SerializeToString,
-            router_dot_v1_dot_router__pb2.ListAnomaliesResponse.FromString,
+            router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
+            router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,
