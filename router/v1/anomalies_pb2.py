@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19router/v1/anomalies.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x03\n\x07\x41nomaly\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.router.v1.AnomalyKind\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\r\n\x05\x61gent\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\x30\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08observed\x18\x08 \x01(\x01\x12\x10\n\x08\x62\x61seline\x18\t \x01(\x01\x12\x0f\n\x07message\x18\n \x01(\t\x12\x32\n\x08\x65vidence\x18\x0b \x03(\x0b\x32 .router.v1.Anomaly.EvidenceEntry\x12/\n\x0b\x64\x65tected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rEvidenceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"{\n\x14ListAnomaliesRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x05kinds\x18\x02 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12\x11\n\tpage_size\x18\x03 \x01(\x05\">\n\x15ListAnomaliesResponse\x12%\n\tanomalies\x18\x01 \x03(\x0b\x32\x12.router.v1.Anomaly\"\x18\n\x16\x44\x65tectAnomaliesRequest\"i\n\x15WatchAnomaliesRequest\x12%\n\x05kinds\x18\x01 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xd0\x01\n\x0b\x41nomalyKind\x12\x1c\n\x18\x41NOMALY_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41NOMALY_KIND_SPEND_SPIKE\x10\x01\x12 \n\x1c\x41NOMALY_KIND_NEW_AGENT_SPEND\x10\x02\x12#\n\x1f\x41NOMALY_KIND_COST_PER_CALL_RISE\x10\x03\x12\x1b\n\x17\x41NOMALY_KIND_RETRY_LOOP\x10\x04\x12!\n\x1d\x41NOMALY_KIND_PREDICTION_DRIFT\x10\x05\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19router/v1/anomalies.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x03\n\x07\x41nomaly\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.router.v1.AnomalyKind\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\r\n\x05\x61gent\x18\x04 \x01(\t\x12\x0f\n\x07task_id\x18\x05 \x01(\t\x12\x30\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08observed\x18\x08 \x01(\x01\x12\x10\n\x08\x62\x61seline\x18\t \x01(\x01\x12\x0f\n\x07message\x18\n \x01(\t\x12\x32\n\x08\x65vidence\x18\x0b \x03(\x0b\x32 .router.v1.Anomaly.EvidenceEntry\x12/\n\x0b\x64\x65tected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rEvidenceEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"{\n\x14ListAnomaliesRequest\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x05kinds\x18\x02 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12\x11\n\tpage_size\x18\x03 \x01(\x05\">\n\x15ListAnomaliesResponse\x12%\n\tanomalies\x18\x01 \x03(\x0b\x32\x12.router.v1.Anomaly\"\x18\n\x16\x44\x65tectAnomaliesRequest\"@\n\x17\x44\x65tectAnomaliesResponse\x12%\n\tanomalies\x18\x01 \x03(\x0b\x32\x12.router.v1.Anomaly\"i\n\x15WatchAnomaliesRequest\x12%\n\x05kinds\x18\x01 \x03(\x0e\x32\x16.router.v1.AnomalyKind\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xd0\x01\n\x0b\x41nomalyKind\x12\x1c\n\x18\x41NOMALY_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41NOMALY_KIND_SPEND_SPIKE\x10\x01\x12 \n\x1c\x41NOMALY_KIND_NEW_AGENT_SPEND\x10\x02\x12#\n\x1f\x41NOMALY_KIND_COST_PER_CALL_RISE\x10\x03\x12\x1b\n\x17\x41NOMALY_KIND_RETRY_LOOP\x10\x04\x12!\n\x1d\x41NOMALY_KIND_PREDICTION_DRIFT\x10\x05\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\030dev.costrouter.router.v1P\001'
   _globals['_ANOMALY_EVIDENCEENTRY']._loaded_options = None
   _globals['_ANOMALY_EVIDENCEENTRY']._serialized_options = b'8\001'
-  _globals['_ANOMALYKIND']._serialized_start=805
-  _globals['_ANOMALYKIND']._serialized_end=1013
+  _globals['_ANOMALYKIND']._serialized_start=871
+  _globals['_ANOMALYKIND']._serialized_end=1079
   _globals['_ANOMALY']._serialized_start=74
   _globals['_ANOMALY']._serialized_end=480
   _globals['_ANOMALY_EVIDENCEENTRY']._serialized_start=433
@@ -47,6 +47,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTANOMALIESRESPONSE']._serialized_end=669
   _globals['_DETECTANOMALIESREQUEST']._serialized_start=671
   _globals['_DETECTANOMALIESREQUEST']._serialized_end=695
-  _globals['_WATCHANOMALIESREQUEST']._serialized_start=697
-  _globals['_WATCHANOMALIESREQUEST']._serialized_end=802
+  _globals['_DETECTANOMALIESRESPONSE']._serialized_start=697
+  _globals['_DETECTANOMALIESRESPONSE']._serialized_end=761
+  _globals['_WATCHANOMALIESREQUEST']._serialized_start=763
+  _globals['_WATCHANOMALIESREQUEST']._serialized_end=868
 # @@protoc_insertion_point(module_scope)

@@ -80,6 +80,12 @@ class DetectAnomaliesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class DetectAnomaliesResponse(_message.Message):
+    __slots__ = ("anomalies",)
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    anomalies: _containers.RepeatedCompositeFieldContainer[Anomaly]
+    def __init__(self, anomalies: _Optional[_Iterable[_Union[Anomaly, _Mapping]]] = ...) -> None: ...
+
 class WatchAnomaliesRequest(_message.Message):
     __slots__ = ("kinds", "since")
     KINDS_FIELD_NUMBER: _ClassVar[int]

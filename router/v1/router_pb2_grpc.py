@@ -116,7 +116,7 @@ class RouterStub:
         self.DetectAnomalies = channel.unary_unary(
                 '/router.v1.Router/DetectAnomalies',
                 request_serializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
-                response_deserializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
+                response_deserializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.FromString,
                 _registered_method=True)
 
 
@@ -321,7 +321,7 @@ def add_RouterServicer_to_server(servicer, server):
             'DetectAnomalies': grpc.unary_unary_rpc_method_handler(
                     servicer.DetectAnomalies,
                     request_deserializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.FromString,
-                    response_serializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.SerializeToString,
+                    response_serializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -755,7 +755,7 @@ class Router:
             target,
             '/router.v1.Router/DetectAnomalies',
             router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
-            router_dot_v1_dot_anomalies__pb2.ListAnomaliesResponse.FromString,
+            router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.FromString,
             options,
             channel_credentials,
             insecure,
