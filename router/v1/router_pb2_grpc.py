@@ -30,7 +30,9 @@ if _version_not_supported:
 
 
 class RouterStub:
-    """Missing associated documentation comment in .proto file."""
+    """Routes LLM calls to the cheapest adequate model, records what they cost, enforces budgets,
+    reports spend and savings, and detects anomalies in it.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -121,7 +123,9 @@ class RouterStub:
 
 
 class RouterServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Routes LLM calls to the cheapest adequate model, records what they cost, enforces budgets,
+    reports spend and savings, and detects anomalies in it.
+    """
 
     def Route(self, request, context):
         """Picks the cheapest adequate model for a task and records the decision.
@@ -170,7 +174,8 @@ class RouterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBudget(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns one budget, the file's or the API's.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -204,7 +209,8 @@ class RouterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeScope(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lifts a PauseScope: routing resumes for calls matching the scope.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -332,7 +338,9 @@ def add_RouterServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Router:
-    """Missing associated documentation comment in .proto file."""
+    """Routes LLM calls to the cheapest adequate model, records what they cost, enforces budgets,
+    reports spend and savings, and detects anomalies in it.
+    """
 
     @staticmethod
     def Route(request,
