@@ -47,6 +47,7 @@ proto: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check router tests
 	$(VENV)/bin/mypy
+	protos/lint.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -85,7 +85,9 @@ def _package_init(files: list[descriptor_pb2.FileDescriptorProto]) -> str:
         raise RuntimeError(f"one folder, one proto package: {sorted(packages)} share a folder")
     package = packages.pop()
     parent, _, leaf = package.rpartition(".")
-    imports, names, owner = [], [], {}
+    imports: list[str] = []
+    names: list[str] = []
+    owner: dict[str, str] = {}
     for f in files:
         exported = [m.name for m in f.message_type]
         for enum in f.enum_type:

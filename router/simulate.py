@@ -61,7 +61,7 @@ from zoneinfo import ZoneInfo
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from router.v1 import router_pb2 as pb
+from router import v1 as pb
 from router.v1 import router_pb2_grpc
 
 KINDS = ("spend_spike", "new_agent_spend", "cost_per_call_rise", "retry_loop",
@@ -1487,7 +1487,7 @@ def _score(console: Any, address: str, truth: Truth) -> int:
     """Ask the server to detect now, then score everything it has found against the truth."""
     from rich.table import Table
 
-    from router.v1 import router_pb2 as pb
+    from router import v1 as pb
     from router.v1 import router_pb2_grpc
 
     token = os.environ.get("ROUTER_ADMIN_TOKEN", "")

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from router import simulate as sim
+from router import v1 as pb
 from router.simulate import KINDS, Anomaly, Truth, score, simulate
-from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.conftest import RunningServer, make_settings
 

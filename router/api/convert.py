@@ -6,6 +6,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router import v1 as pb
 from router.budgeting import Pause
 from router.core.anomalies import Kind
 from router.core.budgets import (
@@ -31,7 +32,6 @@ from router.core.windows import FOREVER, WindowKind
 from router.service.notify import Detected
 from router.service.routing import RouteResult
 from router.service.usage import UsageResult
-from router.v1 import router_pb2 as pb
 
 CAPABILITY_NAMES = {
     pb.CAPABILITY_TOOLS: "tools",

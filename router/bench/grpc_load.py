@@ -29,9 +29,9 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
+from router import v1 as pb
 from router.client import connect_aio, stub
 from router.settings import ROOT
-from router.v1 import router_pb2 as pb
 
 EMPTY_METHOD = "/bench.Empty/Ping"
 _DATA = ROOT.parent / "shared" / "data" / "routing" / "llmrouter_train.csv"

@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return _detect(args)
     import grpc
 
+    from router import v1 as pb
     from router.api.convert import ANOMALY_KIND_BY_NAME
-    from router.v1 import router_pb2 as pb
 
     kinds = [ANOMALY_KIND_BY_NAME[k] for k in args.kind]
     with connect(args.address) as channel:
@@ -97,7 +97,7 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _from_pb(a: Any) -> dict[str, Any]:
-    from router.v1 import router_pb2 as pb
+    from router import v1 as pb
     return {"id": a.id, "kind": pb.AnomalyKind.Name(a.kind).removeprefix("ANOMALY_KIND_").lower(),
             "team": a.team, "agent": a.agent, "task_id": a.task_id,
             "detected_at": a.detected_at.ToJsonString(), "message": a.message,

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         return _check(console, args.path)
     import grpc
 
-    from router.v1 import router_pb2 as pb
+    from router import v1 as pb
 
     with connect(args.address) as channel:
         router = stub(channel)
@@ -145,10 +145,10 @@ def _fields(scope: Any) -> dict[str, str]:
 
 
 def _window_name(value: int) -> str:
-    from router.v1 import router_pb2 as pb
+    from router import v1 as pb
     return pb.BudgetWindow.Name(value).removeprefix("BUDGET_WINDOW_").lower()
 
 
 def _state_name(value: int) -> str:
-    from router.v1 import router_pb2 as pb
+    from router import v1 as pb
     return pb.BudgetState.Name(value).removeprefix("BUDGET_STATE_").lower()

@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import grpc
 
+    from router import v1 as pb
     from router.api.convert import DIMENSION_BY_NAME
-    from router.v1 import router_pb2 as pb
 
     if args.report == "spend":
         start, end = _time(args.since, args.tz, "--since"), _time(args.until, args.tz, "--until")

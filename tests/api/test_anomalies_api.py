@@ -12,9 +12,9 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router import v1 as pb
 from router.cli import main
 from router.core.clock import ManualClock
-from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.conftest import RunningServer, make_settings
 

@@ -13,8 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from router import v1 as pb
 from router.core.clock import ManualClock
-from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.api.test_e2e import EASY, HARD, bad_request_fields, rpc_error, usd
 from tests.conftest import RunningServer, make_settings

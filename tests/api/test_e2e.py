@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from router.v1 import router_pb2 as pb
+from router import v1 as pb
 
 KEYS = pb.Attribution(team="finance", agent="reconciler", task_id="t-42", task_type="match",
                       user="ana", labels={"env": "prod"})

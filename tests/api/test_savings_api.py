@@ -8,12 +8,12 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router import v1 as pb
 from router.cli import main
 from router.core.catalog import load_catalog
 from router.core.pricing import TokenCounts, token_cost
 from router.core.savings import UsageGroup, savings
 from router.settings import Settings
-from router.v1 import router_pb2 as pb
 
 CATALOG = load_catalog(Settings().catalog_path)
 

@@ -19,6 +19,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from router import v1 as pb
 from router.budgeting import LocalLedger, SharedLedger
 from router.core.errors import BudgetExhausted
 from router.core.pricing import TokenCounts
@@ -28,7 +29,6 @@ from router.server import build_app
 from router.service import build_services
 from router.settings import ROOT
 from router.store.recorder import Recorder
-from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.conftest import RunningServer, make_settings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
-from router.v1 import router_pb2 as pb
+from router import v1 as pb
 from router.v1 import router_pb2_grpc
 
 

@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from router.v1 import router_pb2 as pb
+from router import v1 as pb
 from router.v1 import router_pb2_grpc
 from tests.api.test_e2e import EASY, rpc_error
 from tests.conftest import RunningServer, make_settings

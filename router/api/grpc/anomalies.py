@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
 from router.api.grpc.auth import AdminCheck
 from router.api.grpc.base import Context, RpcBase, log
 from router.core.errors import InvalidRequest, RouterError
 from router.service.anomalies import AnomalyService
-from router.v1 import router_pb2 as pb
 
 MAX_PAGE = 1000
 
@@ -41,12 +41,12 @@ class AnomalyRpcs(RpcBase):
         return await self._handle("ListAnomalies", context, body)
 
     async def DetectAnomalies(self, request: pb.DetectAnomaliesRequest,
-                              context: Context) -> pb.ListAnomaliesResponse:
-        async def body(line: dict[str, Any]) -> pb.ListAnomaliesResponse:
+                              context: Context) -> pb.DetectAnomaliesResponse:
+        async def body(line: dict[str, Any]) -> pb.DetectAnomaliesResponse:
             self._admin.require(context)
             found = await self._blocking(self._anomalies.detect)
             line["new"] = len(found)
-            return pb.ListAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
+            return pb.DetectAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
 
         return await self._handle("DetectAnomalies", context, body)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import AdminCheck
 from router.api.grpc.base import Context, RpcBase
 from router.core.budgets import BudgetRule
 from router.core.errors import InvalidRequest
 from router.service.budgets import BudgetService
-from router.v1 import router_pb2 as pb
 
 MAX_REASON_CHARS = 1000
 

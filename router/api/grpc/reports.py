@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from router import v1 as pb
 from router.api import convert
 from router.api.grpc.base import Context, RpcBase
 from router.service.reports import ReportService
-from router.v1 import router_pb2 as pb
 
 
 class ReportRpcs(RpcBase):

@@ -6,11 +6,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from router import v1 as pb
 from router.api import convert
 from router.api.grpc.base import Context, RpcBase, log_keys
 from router.service.usage import UsageService
 from router.store.base import UsageWrite
-from router.v1 import router_pb2 as pb
 
 
 class UsageRpcs(RpcBase):
