@@ -21,9 +21,10 @@ from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier, QualityRef
 from router.core.tokens import estimate_tokens
 from router.evaluation.baselines import KnnRouter, TfidfLogReg
-from router.evaluation.data import DataError, OutcomeTable, is_validation, load_table
+from router.evaluation.data import DataError, OutcomeTable, load_table
 from router.evaluation.metrics import aiq, apgr, cost_fraction_at_quality, cpt
 from router.evaluation.routers import CurvePoint, sweep
+from router.evaluation.split import validation_mask
 
 FRACTIONS = ("0.95", "0.98", "1.00")
 Progress = Callable[[str], None]
@@ -34,9 +35,7 @@ def training_rows(train_dir: Path) -> dict[str, OutcomeTable]:
     tables = {}
     for path in sorted(train_dir.glob("*_train.csv")):
         table = load_table(path)
-        keep = np.array([not is_validation(s, i) for s, i in zip(table.sources, table.ids,
-                                                                 strict=True)])
-        tables[table.name] = table.subset(keep)
+        tables[table.name] = table.subset(~validation_mask(table))
     return tables
 
 
@@ -102,8 +101,7 @@ def _baseline_training(table: OutcomeTable, trained: dict[str, OutcomeTable],
     if not parts:
         if not own_rows:
             return None
-        own = table.subset(~np.array([is_validation(s, i)
-                                      for s, i in zip(table.sources, table.ids, strict=True)]))
+        own = table.subset(~validation_mask(table))
         if len(own) == 0:
             raise DataError(f"{table.name}: no training rows for the baselines")
         return own.prompts, own.scores

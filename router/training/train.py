@@ -26,7 +26,6 @@ are returned and, by ``run``, written into the model card.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import sys
@@ -49,11 +48,10 @@ from router.core.classifier import LABELS, Classifier, save_artifact
 from router.core.features import CUES, analyzer, cue_pairs, cues, tokenize
 from router.core.tokens import FRAMING, estimate_tokens
 from router.core.tokens import counts as token_counts
-from router.evaluation.data import is_validation
+from router.evaluation.split import is_validation
 
 Log = Callable[..., None]
 
-VALIDATION_SHARE = 0.2
 MAX_TERMS = 20_000  # held-out mean AUC moved < 0.002 between 10k and 60k; small tables stay cached
 MIN_DF = 3
 HEAD_C = 1.0  # inverse L2 strength of the per-model heads (0.5-2 within 0.001 AUC)
@@ -86,14 +84,6 @@ PUBLIC_MMLU = {
 ROUTELLM_PRICES = {"gpt-4-1106-preview": (10.0, 30.0), "mixtral-8x7b-instruct": (0.6, 0.6)}
 
 
-def held_out(source: str, row_id: str, seed: int = 0) -> bool:
-    """Whether a row is in the validation split. Seed 0 is ``router eval``'s split."""
-    if seed == 0:
-        return is_validation(source, row_id)
-    digest = hashlib.blake2b(f"{seed}:{source}:{row_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < VALIDATION_SHARE
-
-
 @dataclass
 class Corpus:
     """Every distinct prompt once (merged by whitespace- and case-folded text), with its
@@ -120,7 +110,7 @@ class Corpus:
             self.prompts.append(prompt)
             self.held_out.append(False)
             self.sources.append(set())
-        self.held_out[i] = self.held_out[i] or held_out(source, row_id, self.seed)
+        self.held_out[i] = self.held_out[i] or is_validation(source, row_id, self.seed)
         self.sources[i].add(source)
         return i
 
