@@ -78,7 +78,7 @@ APPROX_MMLU = {"llama3-chatqa-1.5-8b": 64.0, "llama3-chatqa-1.5-70b": 79.0,
 
 def _public_mmlu(name: str, spec: ModelSpec) -> QualityRef | None:
     """A model whose head the artifact lacks (cross-source validation) is judged by its MMLU."""
-    from router.training.train import PUBLIC_MMLU
+    from router.training.corpus import PUBLIC_MMLU
 
     known = {**APPROX_MMLU, **PUBLIC_MMLU}
     for key in (name, spec.id, *spec.aliases, spec.quality.head or ""):
