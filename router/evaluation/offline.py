@@ -190,11 +190,12 @@ def evaluate_table(table: OutcomeTable, trained: dict[str, OutcomeTable], catalo
     result["classifier_version"] = classifier.version
     baselines: dict[str, Any] = {}
     training = _baseline_training(table, trained, baselines_on_own_rows)
-    for router in (TfidfLogReg(), KnnRouter()) if training is not None else ():
+    if training is not None:
         train_prompts, train_scores = training
-        progress(f"{table.name}: baseline {router.name} on {len(train_prompts)} prompts")
-        baselines[router.name] = metrics(
-            router.fit(train_prompts, train_scores).predict(test.prompts))
+        for router in (TfidfLogReg(), KnnRouter()):
+            progress(f"{table.name}: baseline {router.name} on {len(train_prompts)} prompts")
+            baselines[router.name] = metrics(
+                router.fit(train_prompts, train_scores).predict(test.prompts))
     baselines["random"] = _summary(
         _random_curve(singles, cheapest, best, table.models.index(best) == strong),
         singles, best, cost_range, two)

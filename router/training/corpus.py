@@ -123,10 +123,12 @@ def load_corpus(data_dir: Path, seed: int = 0) -> Corpus:
         with responses.open(encoding="utf-8") as fh:
             for line in fh:
                 rec = json.loads(line)
-                i = by_id.get(("routerbench", rec["sample_id"]))
-                for model, text in rec["responses"].items() if i is not None else ():
+                row = by_id.get(("routerbench", rec["sample_id"]))
+                if row is None:
+                    continue
+                for model, text in rec["responses"].items():
                     tokens = max(1, estimate_tokens(text or "") - FRAMING)
-                    corpus.lengths.append((i, model, float(tokens), "routerbench"))
+                    corpus.lengths.append((row, model, float(tokens), "routerbench"))
     models = data_dir / "models.csv"
     if models.exists():
         with models.open(newline="", encoding="utf-8") as fh:

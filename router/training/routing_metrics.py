@@ -31,11 +31,11 @@ def routing_metrics(corpus: Corpus, linear: np.ndarray, heads: list[str],
         if len(models) < 2 or not rows:
             continue
         idx = np.array(rows)
-        cols = [heads.index(m) for m in models]
+        cols = np.array([heads.index(m) for m in models])
         score = np.array([[cells[(r, m)] for m in models] for r in rows])
         pred = sigmoid(linear[np.ix_(idx, cols)])
         in_tokens = np.array([estimate_tokens(corpus.prompts[r]) for r in rows], dtype=float)
-        out_tokens = np.exp(linear[np.ix_(idx, [len(heads) + 2 + c for c in cols])])
+        out_tokens = np.exp(linear[np.ix_(idx, len(heads) + 2 + cols)])
         recorded = np.array([[corpus.costs.get((r, m, source), np.nan) for m in models]
                              for r in rows])
         if all((source, m) in corpus.prices for m in models):
@@ -72,6 +72,7 @@ def policy_table(models: list[str], score: np.ndarray, pred: np.ndarray,
     singles = {m: {"quality": float(score[:, j].mean()), "cost": float(cost_[:, j].mean())}
                for j, m in enumerate(models)}
     best = max(models, key=lambda m: (singles[m]["quality"], -singles[m]["cost"]))
+    cheapest = min(models, key=lambda m: singles[m]["cost"])
     bq, bc = singles[best]["quality"], singles[best]["cost"]
     ranks = np.arange(n)
 
@@ -96,8 +97,7 @@ def policy_table(models: list[str], score: np.ndarray, pred: np.ndarray,
     oracle = np.argmin(np.where(top, cost_, np.inf), axis=1)
     return {
         "n": n, "models": len(models), "best_single": {"model": best, **singles[best]},
-        "cheapest_single": min(({"model": m, **v} for m, v in singles.items()),
-                               key=lambda d: d["cost"]),
+        "cheapest_single": {"model": cheapest, **singles[cheapest]},
         "oracle": {"quality": float(score[ranks, oracle].mean()),
                    "cost": float(cost_[ranks, oracle].mean())},
         "policy": [point(t) for t in THRESHOLDS],
