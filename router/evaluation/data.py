@@ -7,7 +7,6 @@ optionally ``cost_usd__<model>`` for every model.
 from __future__ import annotations
 
 import csv
-import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ import numpy as np
 REQUIRED = ("id", "prompt")
 SCORE = "score__"
 COST = "cost_usd__"
-VALIDATION_SHARE = 0.2
 
 
 class DataError(ValueError):
@@ -45,19 +43,6 @@ class OutcomeTable:
             self.name, [self.ids[i] for i in pick], [self.sources[i] for i in pick],
             [self.tasks[i] for i in pick], [self.prompts[i] for i in pick], self.models,
             self.scores[idx], None if self.costs is None else self.costs[idx])
-
-
-def is_validation(source: str, row_id: str) -> bool:
-    """The held-out split: a stable 20% of rows chosen by a hash of (source, id).
-
-    Training and evaluation agree on it without sharing state, and it never changes between runs.
-    """
-    digest = hashlib.blake2b(f"{source}:{row_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < VALIDATION_SHARE
-
-
-def validation_mask(table: OutcomeTable) -> np.ndarray:
-    return np.array([is_validation(s, i) for s, i in zip(table.sources, table.ids, strict=True)])
 
 
 def load_table(path: str | Path) -> OutcomeTable:

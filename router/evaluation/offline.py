@@ -21,9 +21,10 @@ from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier, QualityRef
 from router.core.tokens import estimate_tokens
 from router.evaluation.baselines import KnnRouter, TfidfLogReg
-from router.evaluation.data import DataError, OutcomeTable, is_validation, load_table
+from router.evaluation.data import DataError, OutcomeTable, load_table
 from router.evaluation.metrics import aiq, apgr, cost_fraction_at_quality, cpt
 from router.evaluation.routers import CurvePoint, sweep
+from router.evaluation.split import validation_mask
 
 FRACTIONS = ("0.95", "0.98", "1.00")
 Progress = Callable[[str], None]
@@ -34,9 +35,7 @@ def training_rows(train_dir: Path) -> dict[str, OutcomeTable]:
     tables = {}
     for path in sorted(train_dir.glob("*_train.csv")):
         table = load_table(path)
-        keep = np.array([not is_validation(s, i) for s, i in zip(table.sources, table.ids,
-                                                                 strict=True)])
-        tables[table.name] = table.subset(keep)
+        tables[table.name] = table.subset(~validation_mask(table))
     return tables
 
 
@@ -79,7 +78,7 @@ APPROX_MMLU = {"llama3-chatqa-1.5-8b": 64.0, "llama3-chatqa-1.5-70b": 79.0,
 
 def _public_mmlu(name: str, spec: ModelSpec) -> QualityRef | None:
     """A model whose head the artifact lacks (cross-source validation) is judged by its MMLU."""
-    from router.training.train import PUBLIC_MMLU
+    from router.training.corpus import PUBLIC_MMLU
 
     known = {**APPROX_MMLU, **PUBLIC_MMLU}
     for key in (name, spec.id, *spec.aliases, spec.quality.head or ""):
@@ -102,8 +101,7 @@ def _baseline_training(table: OutcomeTable, trained: dict[str, OutcomeTable],
     if not parts:
         if not own_rows:
             return None
-        own = table.subset(~np.array([is_validation(s, i)
-                                      for s, i in zip(table.sources, table.ids, strict=True)]))
+        own = table.subset(~validation_mask(table))
         if len(own) == 0:
             raise DataError(f"{table.name}: no training rows for the baselines")
         return own.prompts, own.scores
@@ -192,11 +190,12 @@ def evaluate_table(table: OutcomeTable, trained: dict[str, OutcomeTable], catalo
     result["classifier_version"] = classifier.version
     baselines: dict[str, Any] = {}
     training = _baseline_training(table, trained, baselines_on_own_rows)
-    for router in (TfidfLogReg(), KnnRouter()) if training is not None else ():
+    if training is not None:
         train_prompts, train_scores = training
-        progress(f"{table.name}: baseline {router.name} on {len(train_prompts)} prompts")
-        baselines[router.name] = metrics(
-            router.fit(train_prompts, train_scores).predict(test.prompts))
+        for router in (TfidfLogReg(), KnnRouter()):
+            progress(f"{table.name}: baseline {router.name} on {len(train_prompts)} prompts")
+            baselines[router.name] = metrics(
+                router.fit(train_prompts, train_scores).predict(test.prompts))
     baselines["random"] = _summary(
         _random_curve(singles, cheapest, best, table.models.index(best) == strong),
         singles, best, cost_range, two)

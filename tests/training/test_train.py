@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from router.core.classifier import Classifier, QualityRef
-from router.training.train import END, START, held_out, load_corpus, run, train
+from router.evaluation.split import is_validation as held_out
+from router.training.card import END, START
+from router.training.corpus import load_corpus
+from router.training.train import run, train
 
 HARD_WORDS = ["integral", "prove", "lemma", "theorem", "derive", "eigenvalue"]
 EASY_WORDS = ["hello", "capital", "colour", "name", "greet", "weather"]
