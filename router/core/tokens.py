@@ -6,7 +6,7 @@
 Where the numbers come from: a least-squares fit on RouteProfile's real ``prompt_tokens``
 (``../shared/data/routing/routeprofile_tokens.csv``: 219 prompts, Llama 3.1 tokenizer), with one
 intercept per task to absorb the benchmark template its harness wrapped around each prompt
-(``router.training.train.token_calibration`` refits it and measures the errors below).
+(``router.training.calibration.token_calibration`` refits it and measures the errors below).
 Median absolute percentage error of the fit: 4.4% in sample, 4.6% leave-one-out. With one
 template intercept per (task, tokenizer), this estimate is off by a median 4.4% over all eight
 tokenizers in the file (Llama 3.1/3.2/3.3, Qwen 2.5, Gemma 2, Mistral, Mixtral; 3.8% on Llama's),

@@ -11,5 +11,5 @@
 - ``train``: ``train`` and ``run``, which put the above together.
 
 The validation split is ``router.evaluation.split``'s. Nothing is imported here, so running
-``router.training.bench_classifier`` does not load scikit-learn.
+``router.bench.classifier`` does not load scikit-learn.
 """

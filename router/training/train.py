@@ -5,8 +5,8 @@ distinct prompts, 20% of them held out for validation (``corpus``; the split is
 ``router.evaluation.split``'s: seed 0 is the one ``router eval`` also treats as unseen);
 featurize them (``features``); fit the per-model heads, the IRT difficulty scale and the
 output-length models (``fits``); write the artifact; measure routing (``routing_metrics``),
-input tokens (``calibration``) and latency (``bench_classifier``) on the held-out prompts. The
-hyper-parameters are in ``params``.
+input tokens (``calibration``) and latency (``router.bench.classifier``) on the held-out
+prompts. The hyper-parameters are in ``params``.
 
 Every part of the model is linear in the same features (``router.core.features``: sublinear
 TF-IDF over word uni- and bigrams, structure cues and their pairwise products), so inference is
@@ -116,7 +116,7 @@ def train(data_dir: Path, out_path: Path, *, seed: int = 0, log: Log = print,
     summary["artifact_bytes"] = out_path.stat().st_size
     summary["train_seconds"] = round(time.perf_counter() - started, 1)
     if bench:
-        from router.training.bench_classifier import bench as run_bench
+        from router.bench.classifier import bench as run_bench
 
         metrics["latency_us"] = run_bench(clf, [corpus.prompts[i] for i in np.flatnonzero(val)])
     log(json.dumps(summary, indent=2))

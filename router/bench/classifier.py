@@ -1,6 +1,6 @@
 """Latency of ``Classifier.assess`` on real prompts (a benchmark, not a test).
 
-    python -m router.training.bench_classifier [--artifact models/complexity.npz]
+    python -m router.bench.classifier [--artifact models/complexity.npz]
         [--data ../shared/data/routing] [-n 2000]
 
 Times each call separately with ``perf_counter_ns`` after a warm-up, one thread, best of three
@@ -66,7 +66,7 @@ def real_prompts(data_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="router.training.bench_classifier",
+    parser = argparse.ArgumentParser(prog="router.bench.classifier",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--artifact", default=Settings().classifier_path)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "routing"))
