@@ -18,6 +18,7 @@ from router.core.timeunits import SECOND_US
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FOREVER = (-(2**62), 2**62)  # bounds of the all-time window, in microseconds
+MAX_ZONE_CHARS = 64  # the longest IANA name is about half this
 
 
 class WindowKind(enum.Enum):
@@ -29,10 +30,16 @@ class WindowKind(enum.Enum):
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``; ValueError when it does not exist."""
+    """The IANA zone ``name``; ValueError when it does not exist.
+
+    The one place a zone name from a request or a file is opened: ``ZoneInfo`` reads it as a
+    path, so anything that is not a zone (a directory, a name longer than a file name can be, a
+    non-zone file) must end here as ValueError, never OSError."""
+    if len(name) > MAX_ZONE_CHARS:
+        raise ValueError(f"unknown time zone: names have at most {MAX_ZONE_CHARS} characters")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 

@@ -66,6 +66,13 @@ def test_total_is_forever_and_unknown_zones_fail():
         zone("Mars/Olympus")
 
 
+@pytest.mark.parametrize("name", ["x" * 256, "Europe/" + "x" * 300, "America", "zone.tab",
+                                  "Europe/London/", "../etc/passwd", "UTC\0", ""])
+def test_a_name_that_is_no_zone_is_a_value_error_never_an_os_error(name):
+    with pytest.raises(ValueError, match="unknown time zone"):
+        zone(name)
+
+
 @given(st.integers(0, 4_000_000_000 * 1_000_000),
        st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata",
                         "Australia/Lord_Howe", "America/Santiago", "UTC"]),
