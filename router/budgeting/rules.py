@@ -17,7 +17,7 @@ from router.core.budgets import (
     rule_from_mapping,
     rule_to_mapping,
 )
-from router.core.errors import NotFound, PreconditionFailed
+from router.core.errors import NotFound, PreconditionFailed, quoted
 from router.core.records import Attribution
 from router.store.base import BudgetStore, PausedRow
 
@@ -102,14 +102,14 @@ class BudgetBook:
         for rule in self.rules:
             if rule.id == budget_id:
                 return rule
-        raise NotFound(f"budget {budget_id!r} not found")
+        raise NotFound(f"budget {quoted(budget_id)} not found")
 
     def is_from_file(self, budget_id: str) -> bool:
         return budget_id in self.file_ids
 
     def put(self, rule: BudgetRule, now_us: int) -> None:
         if self.is_from_file(rule.id):
-            raise PreconditionFailed(f"budget {rule.id!r} is declared in the budgets file; "
+            raise PreconditionFailed(f"budget {quoted(rule.id)} is declared in the budgets file; "
                                      "change it there")
         self._store.put_budget_rule(rule.id, json.dumps(rule_to_mapping(rule)), now_us)
         with self._lock:
@@ -118,10 +118,10 @@ class BudgetBook:
 
     def delete(self, budget_id: str) -> None:
         if self.is_from_file(budget_id):
-            raise PreconditionFailed(f"budget {budget_id!r} is declared in the budgets file; "
+            raise PreconditionFailed(f"budget {quoted(budget_id)} is declared in the budgets file; "
                                      "remove it there")
         if not self._store.delete_budget_rule(budget_id):
-            raise NotFound(f"budget {budget_id!r} not found")
+            raise NotFound(f"budget {quoted(budget_id)} not found")
         with self._lock:
             self._api.pop(budget_id, None)
             self._rebuild()

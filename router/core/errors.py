@@ -16,6 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_ECHO_CHARS = 80
+
+
+def quoted(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` quoted for an error message, cut to its first ``limit`` characters.
+
+    Client input is echoed so the client recognises it, never whole: the message travels in a
+    response trailer whose size the client bounds (16 KiB by default), and a longer one fails
+    the call with RESOURCE_EXHAUSTED instead of the error it explains."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
 
 class RouterError(Exception):
     """Base of every error the service means to report to a client."""
@@ -46,7 +59,7 @@ class NotFound(RouterError):
 class UnknownDecision(NotFound):
     def __init__(self, decision_id: str) -> None:
         self.decision_id = decision_id
-        super().__init__(f"decision {decision_id!r} not found")
+        super().__init__(f"decision {quoted(decision_id)} not found")
 
 
 class Conflict(RouterError):
@@ -102,4 +115,5 @@ __all__ = [
     "StoreUnavailable",
     "Unauthenticated",
     "UnknownDecision",
+    "quoted",
 ]

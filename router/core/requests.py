@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.core.catalog import CAPABILITIES, Catalog
-from router.core.errors import FieldViolation, InvalidRequest
+from router.core.errors import FieldViolation, InvalidRequest, quoted
 from router.core.money import Money
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution, Outcome
@@ -115,7 +115,8 @@ class Violations:
             return
         if value.currency not in ("", currency):
             self.add(f"{path}.currency_code",
-                     f"unknown currency {value.currency!r}: this service accounts in {currency}")
+                     f"unknown currency {quoted(value.currency)}: this service accounts in "
+                     f"{currency}")
         if value.nanos < 0:
             self.add(f"{path}.nanos", "must not be negative")
         elif value.nanos > MAX_MONEY_NANOS:
@@ -142,7 +143,7 @@ class Violations:
             return
         for i, name in enumerate(names):
             if catalog.find(name) is None:
-                self.add(f"{path}[{i}]", f"unknown model {name[:80]!r}")
+                self.add(f"{path}[{i}]", f"unknown model {quoted(name)}")
 
 
 def validate_route(req: RouteInput, *, catalog: Catalog, max_description_chars: int) -> None:
@@ -183,7 +184,7 @@ def validate_usage(req: UsageInput, *, catalog: Catalog) -> None:
     if not req.model and not req.decision_id:
         v.add("model", "is required when decision_id is not given")
     elif req.model and catalog.find(req.model) is None:
-        v.add("model", f"unknown model {req.model[:80]!r}")
+        v.add("model", f"unknown model {quoted(req.model)}")
     for name in ("input", "cached_input", "output", "reasoning"):
         v.count(f"tokens.{name}", getattr(req.tokens, name))
     if len(req.tool_calls) > MAX_TOOL_ENTRIES:

@@ -11,7 +11,8 @@ from router.budgeting import BudgetBook, Ledger, Pause
 from router.core.budgets import BudgetRule, BudgetStatus, Scope
 from router.core.catalog import Catalog
 from router.core.clock import Clock
-from router.core.errors import InvalidRequest
+from router.core.errors import InvalidRequest, quoted
+from router.core.requests import Violations
 
 log = structlog.get_logger("router.budgets")
 
@@ -32,19 +33,21 @@ class BudgetService:
             spec = self.catalog.find(rule.scope.model)
             if spec is None:
                 raise InvalidRequest.of("budget.scope.model",
-                                        f"unknown model {rule.scope.model[:80]!r}")
+                                        f"unknown model {quoted(rule.scope.model)}")
             rule = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope,
                                                                        model=spec.id))
         self.book.put(rule, self._clock.now_us())
         return rule
 
     def get(self, budget_id: str) -> BudgetRule:
+        _check_id(budget_id)
         return self.book.get(budget_id)
 
     def list(self) -> tuple[tuple[BudgetRule, ...], list[Pause]]:
         return self.book.rules, self.book.pauses()
 
     def delete(self, budget_id: str) -> None:
+        _check_id(budget_id)
         self.book.delete(budget_id)
 
     def is_from_file(self, budget_id: str) -> bool:
@@ -52,6 +55,7 @@ class BudgetService:
 
     def status(self, budget_id: str, at_us: int | None = None) -> BudgetStatus:
         """The budget's window containing ``at_us`` (default: now), on fresh totals."""
+        _check_id(budget_id)
         rule = self.book.get(budget_id)
         return self._ledger.statuses([rule], self._clock.now_us() if at_us is None else at_us,
                                      fresh=True)[0]
@@ -77,3 +81,10 @@ class BudgetService:
             self._refreshed = time.monotonic()
             self.book.refresh()
         return released
+
+
+def _check_id(budget_id: str) -> None:
+    """A budget id the request names (field ``id``): required and bounded like every id."""
+    v = Violations()
+    v.identifier("id", budget_id, required=True)
+    v.raise_if_any()

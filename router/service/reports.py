@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from router.core.catalog import Catalog
-from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision
+from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision, quoted
 from router.core.records import DecisionRecord, UsageRecord
 from router.core.requests import Violations
 from router.core.savings import SavingsReport, savings
@@ -51,7 +51,7 @@ class ReportService:
         """Recorded usage re-priced at ``baseline`` (default: the catalog's default model)."""
         baseline = baseline or self.catalog.default_model
         if self.catalog.find(baseline) is None:
-            raise InvalidRequest.of("baseline_model", f"unknown model {baseline[:80]!r}")
+            raise InvalidRequest.of("baseline_model", f"unknown model {quoted(baseline)}")
         if since_us is not None and until_us is not None and until_us <= since_us:
             raise InvalidRequest.of("end_time", "must be after start_time")
         report = savings(self._store.usage_groups(since_us, until_us), self.catalog, baseline)
@@ -66,7 +66,7 @@ class ReportService:
             v.add("end_time", "must be after start_time")
         bad = [d for d in (*query.group_by, *query.filters) if d not in DIMENSIONS]
         if bad:
-            v.add("group_by", f"unknown dimension {bad[0]!r}")
+            v.add("group_by", f"unknown dimension {quoted(bad[0])}")
         try:
             zone(query.timezone)
         except ValueError as exc:

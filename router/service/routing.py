@@ -14,7 +14,7 @@ from router.core.budgets import BudgetStatus, enforcement
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock
-from router.core.errors import BudgetExhausted, Conflict
+from router.core.errors import BudgetExhausted, Conflict, quoted
 from router.core.policy import (
     Constraints,
     Exclusion,
@@ -77,7 +77,7 @@ class RoutingService:
             prior = self._decisions.by_request(req.request_id)
             if prior is not None:
                 if prior.request_hash != request_hash:
-                    raise Conflict(f"request_id {req.request_id!r} was used for a different "
+                    raise Conflict(f"request_id {quoted(req.request_id)} was used for a different "
                                    "request")
                 rules = self._gate.rules_for(prior.attribution, prior.model)
                 return RouteResult(prior, replayed=True, budgets=tuple(

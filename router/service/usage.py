@@ -20,6 +20,7 @@ from router.core.errors import (
     PreconditionFailed,
     StoreUnavailable,
     UnknownDecision,
+    quoted,
 )
 from router.core.pricing import ComputeUse, ReviewUse, ToolUse, check_cost_bounds, usage_cost
 from router.core.records import Attribution, DecisionRecord, Outcome, UsageRecord, payload_hash
@@ -132,7 +133,8 @@ class UsageService:
     def finish(self, write: UsageWrite, usage_id: str) -> UsageResult:
         """Turn a committed write into the answer; learn from a first-time report."""
         if write.status is WriteStatus.CONFLICT:
-            raise Conflict(f"usage_id {usage_id!r} was already recorded with a different payload")
+            raise Conflict(f"usage_id {quoted(usage_id)} was already recorded with a different "
+                           "payload")
         if write.status is WriteStatus.INSERTED:
             usage = write.record
             decision = self._decisions.get(usage.decision_id) if usage.decision_id else None

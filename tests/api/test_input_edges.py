@@ -3,7 +3,6 @@ INTERNAL, a metadata overflow on the client, or a silent transport refusal."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +53,42 @@ def test_an_impossible_time_zone_is_invalid_argument_naming_it(router, name):
                           metadata=ADMIN) == ["budget.time_zone"]
     assert invalid_fields(router.QuerySpend, pb.QuerySpendRequest(
         start_time=START, end_time=END, time_zone=name)) == ["time_zone"]
+
+
+# -- 10: ids are bounded, and an error echoes only a prefix of what the client sent ---------------
+
+HUGE = "a" * 100_000
+
+
+@pytest.mark.parametrize(("call", "request_", "admin"), [
+    ("GetBudget", pb.GetBudgetRequest(id=HUGE), False),
+    ("GetBudgetStatus", pb.GetBudgetStatusRequest(id=HUGE), False),
+    ("DeleteBudget", pb.DeleteBudgetRequest(id=HUGE), True),
+    ("PauseScope", pb.PauseScopeRequest(scope=pb.BudgetScope(team=HUGE)), True),
+    ("ResumeScope", pb.ResumeScopeRequest(scope=pb.BudgetScope(agent=HUGE)), True),
+])
+def test_huge_ids_and_scope_values_are_invalid_argument_naming_them(router, call, request_,
+                                                                   admin):
+    field = "scope" if call.endswith("Scope") else "id"
+    assert invalid_fields(getattr(router, call), request_,
+                          metadata=ADMIN if admin else None) == [field]
+
+
+@pytest.mark.parametrize(("call", "request_"), [
+    ("Route", pb.RouteRequest(task_description="hi", remaining_budget=pb.Money(
+        currency_code=HUGE, nanos=1))),
+    ("Route", pb.RouteRequest(task_description="hi", allowed_models=[HUGE])),
+    ("ReportUsage", pb.ReportUsageRequest(usage_id="u", model=HUGE,
+                                          attribution=pb.Attribution(team="t"))),
+    ("GetSavings", pb.GetSavingsRequest(baseline_model=HUGE)),
+    ("QuerySpend", pb.QuerySpendRequest(start_time=START, end_time=END, time_zone=HUGE)),
+    ("SetBudget", pb.SetBudgetRequest(budget=budget(limit=pb.Money(currency_code=HUGE,
+                                                                   nanos=UNIT)))),
+    ("SetBudget", pb.SetBudgetRequest(budget=budget(scope=pb.BudgetScope(model=HUGE[:100])))),
+    ("GetBudget", pb.GetBudgetRequest(id="x" * 128)),
+])
+def test_errors_echo_at_most_a_short_prefix_of_client_input(router, call, request_):
+    err = rpc_error(getattr(router, call), request_, metadata=ADMIN, timeout=10)
+    assert err.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND), \
+        (err.code(), err.details()[:200])
+    assert len(err.details()) < 300, err.details()
