@@ -24,7 +24,7 @@ from router.core.errors import InvalidRequest
 from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
-from router.core.requests import RouteInput, ToolInput, UsageInput
+from router.core.requests import RouteInput, ToolInput, UsageInput, Violations
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
 from router.core.timeunits import SECOND_US
@@ -48,7 +48,7 @@ CAPABILITY_VALUES = {name: value for value, name in CAPABILITY_NAMES.items()}
 # -- requests ------------------------------------------------------------------------------------
 
 def _money(msg: pb.Money) -> Money:
-    return Money(msg.nanos, msg.currency_code.strip().upper())
+    return Money(msg.nanos, msg.currency_code)  # as sent: validation wants the exact code
 
 
 def _opt_money(parent: object, name: str) -> Money | None:
@@ -276,10 +276,9 @@ def budget_rule(msg: pb.Budget, currency: str) -> BudgetRule:
     if msg.description:
         raw["description"] = msg.description
     if msg.HasField("limit"):
-        code = msg.limit.currency_code.strip().upper()
-        if code and code != currency:
-            raise InvalidRequest.of("budget.limit.currency_code",
-                                    f"must be {currency}, the service's currency")
+        v = Violations()
+        v.currency("budget.limit.currency_code", msg.limit.currency_code, currency)
+        v.raise_if_any()
         if msg.limit.nanos <= 0:
             raise InvalidRequest.of("budget.limit.nanos", "must be positive")
         raw["limit"] = units(msg.limit.nanos)

@@ -110,13 +110,17 @@ class Violations:
         elif value > MAX_SECONDS:
             self.add(path, f"must be at most {MAX_SECONDS:.0f} seconds")
 
+    def currency(self, path: str, code: str, currency: str) -> None:
+        """``code`` must be the service's ISO 4217 code exactly ("usd" is not "USD"); empty
+        means that one."""
+        if code not in ("", currency):
+            self.add(path, f"currency {quoted(code)} is not {currency}: this service accounts "
+                           f"in {currency} (the ISO 4217 code as written, or empty)")
+
     def money(self, path: str, value: Money | None, currency: str) -> None:
         if value is None:
             return
-        if value.currency not in ("", currency):
-            self.add(f"{path}.currency_code",
-                     f"unknown currency {quoted(value.currency)}: this service accounts in "
-                     f"{currency}")
+        self.currency(f"{path}.currency_code", value.currency, currency)
         if value.nanos < 0:
             self.add(f"{path}.nanos", "must not be negative")
         elif value.nanos > MAX_MONEY_NANOS:

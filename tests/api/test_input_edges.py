@@ -92,3 +92,26 @@ def test_errors_echo_at_most_a_short_prefix_of_client_input(router, call, reques
     assert err.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND), \
         (err.code(), err.details()[:200])
     assert len(err.details()) < 300, err.details()
+
+
+# -- 11: a currency code is the catalog's ISO code exactly; empty means that one ----------------
+
+@pytest.mark.parametrize("code", ["usd", "Usd", " USD", "USD "])
+def test_a_currency_code_that_is_not_exactly_the_iso_code_is_invalid_argument(router, code):
+    money = pb.Money(currency_code=code, nanos=UNIT)
+    assert invalid_fields(router.Route, pb.RouteRequest(task_description="hi",
+                                                        remaining_budget=money)) == \
+        ["remaining_budget.currency_code"]
+    assert invalid_fields(router.ReportUsage, pb.ReportUsageRequest(
+        usage_id="u", model="gpt-4o", attribution=pb.Attribution(team="t"),
+        actual_cost=money)) == ["actual_cost.currency_code"]
+    assert invalid_fields(router.SetBudget, pb.SetBudgetRequest(budget=budget(limit=money)),
+                          metadata=ADMIN) == ["budget.limit.currency_code"]
+
+
+@pytest.mark.parametrize("code", ["USD", ""])
+def test_the_iso_code_or_none_is_the_configured_currency(router, code):
+    money = pb.Money(currency_code=code, nanos=UNIT)
+    assert router.Route(pb.RouteRequest(task_description="hi", remaining_budget=money)).model
+    assert router.SetBudget(pb.SetBudgetRequest(budget=budget(limit=money)),
+                            metadata=ADMIN).limit.currency_code == "USD"
