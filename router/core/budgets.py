@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -236,11 +237,14 @@ class _Parser:
                              f"{', '.join(k.value for k in WindowKind)}", "window", i) from None
         thresholds = {k: self._fraction(i, rid, k, raw.get(k))
                       for k in ("alert_at", "downgrade_at", "throttle_at", "downgrade_quality")}
-        ordered = [t for k in ("alert_at", "downgrade_at", "throttle_at")
-                   if (t := thresholds[k]) is not None]
-        if ordered != sorted(ordered):
-            raise self._fail(f"budget {rid!r}: thresholds must rise: alert_at <= downgrade_at "
-                             "<= throttle_at", "throttle_at", i)
+        # the ladder's rungs that are set, in order: each must not exceed the next, and the
+        # error names the pair that does not, against the later one (the one out of place)
+        rungs = [(k, t) for k in ("alert_at", "downgrade_at", "throttle_at")
+                 if (t := thresholds[k]) is not None]
+        for (low, low_at), (high, high_at) in pairwise(rungs):
+            if low_at > high_at:
+                raise self._fail(f"budget {rid!r}: thresholds must rise: {low} ({low_at:g}) "
+                                 f"must not exceed {high} ({high_at:g})", high, i)
         per_minute = raw.get("throttle_per_minute")
         if thresholds["throttle_at"] is not None and not (
                 isinstance(per_minute, int) and not isinstance(per_minute, bool)

@@ -131,7 +131,7 @@ def test_budgets_are_managed_over_the_api_and_the_file_is_read_only(stub):
     (pb.Budget(id="a", limit=usd(UNIT), window=pb.BUDGET_WINDOW_DAY, time_zone="Mars/Olympus"),
      "budget.time_zone"),
     (pb.Budget(id="a", limit=usd(UNIT), window=pb.BUDGET_WINDOW_DAY, alert_at=0.9,
-               downgrade_at=0.5), "budget.throttle_at"),
+               downgrade_at=0.5), "budget.downgrade_at"),
     (pb.Budget(id="a", limit=usd(UNIT), window=pb.BUDGET_WINDOW_DAY, throttle_at=0.9),
      "budget.throttle_at"),
     (pb.Budget(id="a", limit=usd(UNIT), window=pb.BUDGET_WINDOW_DAY,

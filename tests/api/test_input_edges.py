@@ -115,3 +115,12 @@ def test_the_iso_code_or_none_is_the_configured_currency(router, code):
     assert router.Route(pb.RouteRequest(task_description="hi", remaining_budget=money)).model
     assert router.SetBudget(pb.SetBudgetRequest(budget=budget(limit=money)),
                             metadata=ADMIN).limit.currency_code == "USD"
+
+
+# -- 12: thresholds out of order name the fields that are ----------------------------------------
+
+def test_thresholds_out_of_order_are_reported_against_the_later_field(router):
+    err = rpc_error(router.SetBudget, pb.SetBudgetRequest(budget=budget(
+        alert_at=0.9, downgrade_at=0.8)), metadata=ADMIN)
+    assert bad_request_fields(err) == ["budget.downgrade_at"]
+    assert "alert_at (0.9) must not exceed downgrade_at (0.8)" in err.details()

@@ -1,5 +1,6 @@
 """Budget rules as code: parsing with line-numbered errors, scopes, and the threshold ladder."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,26 @@ def test_bad_rules_fail_naming_the_line(change, line, words):
     with pytest.raises(BudgetError) as info:
         parse_budgets(BASE.replace(*change), source="b.toml")
     assert f"b.toml:{line}:" in str(info.value) and words in str(info.value)
+
+
+@pytest.mark.parametrize(("thresholds", "field", "line", "words"), [
+    ("alert_at = 0.9\ndowngrade_at = 0.8", "downgrade_at", 10,
+     "alert_at (0.9) must not exceed downgrade_at (0.8)"),
+    ("alert_at = 0.9\nthrottle_at = 0.5\nthrottle_per_minute = 5", "throttle_at", 10,
+     "alert_at (0.9) must not exceed throttle_at (0.5)"),
+    ("downgrade_at = 0.9\nthrottle_at = 0.5\nthrottle_per_minute = 5", "throttle_at", 10,
+     "downgrade_at (0.9) must not exceed throttle_at (0.5)"),
+    ("alert_at = 0.5\ndowngrade_at = 0.9\nthrottle_at = 0.8\nthrottle_per_minute = 5",
+     "throttle_at", 11, "downgrade_at (0.9) must not exceed throttle_at (0.8)"),
+])
+def test_thresholds_out_of_order_name_the_fields_that_are(thresholds, field, line, words):
+    text = BASE.replace("alert_at = 0.5", thresholds)
+    with pytest.raises(BudgetError) as info:
+        parse_budgets(text, source="b.toml")
+    assert f"b.toml:{line}:" in str(info.value) and words in str(info.value)
+    with pytest.raises(BudgetError) as info:
+        rule_from_mapping(tomllib.loads(text)["budgets"][0])
+    assert info.value.key == field and words in str(info.value)
 
 
 def test_duplicate_ids_and_falling_thresholds_are_rejected():
