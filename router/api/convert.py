@@ -1,9 +1,12 @@
-"""Protobuf <-> domain mapping. No rules live here: validation is the core's job."""
+"""Protobuf <-> domain mapping. No rules live here: validation is the core's job, but for the one
+rule every request shares and only its message can check (no NUL in any string)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router import v1 as pb
@@ -20,7 +23,7 @@ from router.core.budgets import (
     rule_from_mapping,
 )
 from router.core.catalog import ModelSpec
-from router.core.errors import InvalidRequest
+from router.core.errors import FieldViolation, InvalidRequest
 from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
@@ -43,6 +46,79 @@ CAPABILITY_NAMES = {
     pb.CAPABILITY_AUDIO: "audio",
 }
 CAPABILITY_VALUES = {name: value for value, name in CAPABILITY_NAMES.items()}
+
+
+# -- any request ---------------------------------------------------------------------------------
+
+NUL_FREE = "must not contain NUL characters"
+# how to walk a field: a string, repeated strings, a message, repeated messages, a map (of strings
+# or of messages)
+_STRING, _STRINGS, _MESSAGE, _MESSAGES, _STRING_MAP, _MESSAGE_MAP = range(6)
+_PLANS: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def nul_violations(msg: Message, prefix: str = "") -> list[FieldViolation]:
+    """Every string of ``msg`` that holds a NUL, at any depth (nested and repeated messages,
+    repeated strings, map keys and values), by field path.
+
+    No id, key, name or text needs one, and PostgreSQL cannot store one in text (the store would
+    fail the call, or drop a queued decision): refused once, for every request, at the edge."""
+    out: list[FieldViolation] = []
+    for name, kind in _plan(cast(Descriptor, msg.DESCRIPTOR)):
+        path = prefix + name
+        value = getattr(msg, name)
+        if kind == _STRING:
+            if "\0" in value:
+                out.append(FieldViolation(path, NUL_FREE))
+        elif kind == _STRINGS:
+            out += [FieldViolation(f"{path}[{i}]", NUL_FREE)
+                    for i, text in enumerate(value) if "\0" in text]
+        elif kind == _MESSAGE:
+            if msg.HasField(name):
+                out += nul_violations(value, f"{path}.")
+        elif kind == _MESSAGES:
+            for i, item in enumerate(value):
+                out += nul_violations(item, f"{path}[{i}].")
+        else:
+            for key in value:
+                if isinstance(key, str) and "\0" in key:
+                    out.append(FieldViolation(path, f"keys {NUL_FREE}"))
+                elif kind == _STRING_MAP:
+                    if "\0" in value[key]:
+                        out.append(FieldViolation(f"{path}[{str(key)[:40]}]", NUL_FREE))
+                else:
+                    out += nul_violations(value[key], f"{path}[{str(key)[:40]}].")
+    return out
+
+
+def _plan(descriptor: Descriptor) -> tuple[tuple[str, int], ...]:
+    """The fields of a message type that are or may hold strings, each with how to walk it;
+    built once per type, as the walk runs on the hot path."""
+    plan = _PLANS.get(descriptor.full_name)
+    if plan is None:
+        steps = []
+        for fd in descriptor.fields:
+            if fd.type == FieldDescriptor.TYPE_STRING:
+                steps.append((fd.name, _STRINGS if fd.is_repeated else _STRING))
+            elif (sub := fd.message_type) is not None and _holds_strings(sub):
+                if sub.GetOptions().map_entry:
+                    value = sub.fields_by_name["value"]
+                    steps.append((fd.name, _STRING_MAP if value.type == FieldDescriptor.TYPE_STRING
+                                  else _MESSAGE_MAP))
+                else:
+                    steps.append((fd.name, _MESSAGES if fd.is_repeated else _MESSAGE))
+        plan = _PLANS[descriptor.full_name] = tuple(steps)
+    return plan
+
+
+def _holds_strings(descriptor: Descriptor, seen: frozenset[str] = frozenset()) -> bool:
+    """Does the type have a string field, at any depth? (a recursive type stops at itself)"""
+    if descriptor.full_name in seen:
+        return False
+    return any(fd.type == FieldDescriptor.TYPE_STRING
+               or (fd.message_type is not None
+                   and _holds_strings(fd.message_type, seen | {descriptor.full_name}))
+               for fd in descriptor.fields)
 
 
 # -- requests ------------------------------------------------------------------------------------

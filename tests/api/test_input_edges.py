@@ -3,6 +3,7 @@ INTERNAL, a metadata overflow on the client, or a silent transport refusal."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,15 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 def router(server: RunningServer) -> Iterator[object]:
     with connect(server.address) as channel:
         yield stub(channel)
+
+
+@pytest.fixture
+def any_server(tmp_path: Path, store_url: str) -> Iterator[RunningServer]:
+    """The server on SQLite, then on PostgreSQL."""
+    running = RunningServer(dataclasses.replace(make_settings(tmp_path, admin_token=TOKEN),
+                                                database_url=store_url))
+    yield running
+    running.stop()
 
 
 def invalid_fields(call, request, **kwargs) -> list[str]:
@@ -124,3 +134,61 @@ def test_thresholds_out_of_order_are_reported_against_the_later_field(router):
         alert_at=0.9, downgrade_at=0.8)), metadata=ADMIN)
     assert bad_request_fields(err) == ["budget.downgrade_at"]
     assert "alert_at (0.9) must not exceed downgrade_at (0.8)" in err.details()
+
+
+# -- 9: NUL in any string field, at any depth ----------------------------------------------------
+
+NUL = "a\0b"
+KEYS = pb.Attribution(team="t", agent="a")
+
+
+@pytest.mark.parametrize(("call", "request_", "field"), [
+    ("PauseScope", pb.PauseScopeRequest(scope=pb.BudgetScope(team=NUL)), "scope.team"),
+    ("PauseScope", pb.PauseScopeRequest(scope=pb.BudgetScope(team="t"), reason=NUL), "reason"),
+    ("ResumeScope", pb.ResumeScopeRequest(scope=pb.BudgetScope(agent=NUL)), "scope.agent"),
+    ("QuerySpend", pb.QuerySpendRequest(start_time=START, end_time=END,
+                                        filter=pb.Attribution(team=NUL)), "filter.team"),
+    ("QuerySpend", pb.QuerySpendRequest(start_time=START, end_time=END, model=NUL), "model"),
+    ("QuerySpend", pb.QuerySpendRequest(start_time=START, end_time=END,
+                                        filter=pb.Attribution(labels={"env": NUL})),
+     "filter.labels[env]"),
+    ("QuerySpend", pb.QuerySpendRequest(start_time=START, end_time=END,
+                                        filter=pb.Attribution(labels={NUL: "x"})),
+     "filter.labels"),
+    ("GetBudget", pb.GetBudgetRequest(id=NUL), "id"),
+    ("GetBudgetStatus", pb.GetBudgetStatusRequest(id=NUL), "id"),
+    ("DeleteBudget", pb.DeleteBudgetRequest(id=NUL), "id"),
+    ("SetBudget", pb.SetBudgetRequest(budget=budget(description=NUL)), "budget.description"),
+    ("Route", pb.RouteRequest(task_description="hi", attribution=pb.Attribution(
+        labels={"env": NUL})), "attribution.labels[env]"),
+    ("Route", pb.RouteRequest(task_description=NUL), "task_description"),
+    ("Route", pb.RouteRequest(task_description="hi", excluded_models=["gpt-4o", NUL]),
+     "excluded_models[1]"),
+    ("ReportUsage", pb.ReportUsageRequest(usage_id="u", model="gpt-4o", attribution=KEYS,
+                                          tool_calls=[pb.ToolCall(name=NUL)]),
+     "tool_calls[0].name"),
+    ("ReportUsage", pb.ReportUsageRequest(usage_id="u", model="gpt-4o", attribution=pb.Attribution(
+        team="t", labels={"k": NUL})), "attribution.labels[k]"),
+    ("GetSavings", pb.GetSavingsRequest(baseline_model=NUL), "baseline_model"),
+    ("GetDecision", pb.GetDecisionRequest(decision_id=NUL), "decision_id"),
+])
+def test_a_nul_in_any_string_field_is_invalid_argument_naming_its_path(any_server, call,
+                                                                       request_, field):
+    with connect(any_server.address) as channel:
+        fields = invalid_fields(getattr(stub(channel), call), request_, metadata=ADMIN)
+    assert fields == [field]
+
+
+def test_a_refused_nul_leaves_the_store_and_later_calls_unharmed(any_server):
+    with connect(any_server.address) as channel:
+        router = stub(channel)
+        assert invalid_fields(router.Route, pb.RouteRequest(
+            task_description="hi", attribution=pb.Attribution(team="t", labels={"k": NUL}))) \
+            == ["attribution.labels[k]"]
+        decision = router.Route(pb.RouteRequest(task_description="hi", attribution=KEYS))
+        used = router.ReportUsage(pb.ReportUsageRequest(
+            usage_id="u1", decision_id=decision.decision_id, tokens=pb.TokenUsage(input=10)))
+        spend = router.QuerySpend(pb.QuerySpendRequest(
+            start_time=Timestamp(seconds=0), end_time=Timestamp(seconds=4_000_000_000)))
+    assert spend.total.calls == 1 and spend.total.cost.total == used.cost.total
+

@@ -1,5 +1,5 @@
 """The gRPC edge: one servicer per capability over its own service, assembled into the one
-``router.v1.Router`` service the generated code registers.
+``router.v1.Router`` service, registered with the edge's request parser (``base``).
 
 Each part converts protobuf with ``router.api.convert``, calls its service, and writes one log
 line per RPC (``base``); domain errors map to google.rpc.Status in ``router.api.errors``.
@@ -11,15 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import grpc
+from google.protobuf import message_factory
 
 from router.api.grpc.anomalies import AnomalyRpcs
 from router.api.grpc.auth import AdminCheck
+from router.api.grpc.base import request_parser
 from router.api.grpc.budgets import BudgetRpcs
 from router.api.grpc.reports import ReportRpcs
 from router.api.grpc.routing import RoutingRpcs
 from router.api.grpc.usage import UsageRpcs
 from router.service import Services
-from router.v1 import router_pb2, router_pb2_grpc
+from router.v1 import router_pb2
 
 SERVICE = router_pb2.DESCRIPTOR.services_by_name["Router"]
 
@@ -41,14 +43,33 @@ def router_servicer(*parts: object) -> SimpleNamespace:
     return SimpleNamespace(**methods)
 
 
+def method_handlers(servicer: object) -> dict[str, grpc.RpcMethodHandler]:
+    """The Router's handlers as the generated ``add_RouterServicer_to_server`` builds them, but
+    with ``request_parser`` as every method's deserializer."""
+    handlers = {}
+    for m in SERVICE.methods:
+        if m.client_streaming:
+            raise TypeError(f"{m.name}: client streaming is not supported here")
+        make = (grpc.unary_stream_rpc_method_handler if m.server_streaming
+                else grpc.unary_unary_rpc_method_handler)
+        handlers[m.name] = make(
+            getattr(servicer, m.name),
+            request_deserializer=request_parser(message_factory.GetMessageClass(m.input_type)),
+            response_serializer=message_factory.GetMessageClass(m.output_type).SerializeToString)
+    return handlers
+
+
 def add_router(server: grpc.aio.Server, services: Services, offload: ThreadPoolExecutor,
                admin_token: str = "") -> None:
     """Register the Router service on ``server``."""
     admin = AdminCheck(admin_token)
-    router_pb2_grpc.add_RouterServicer_to_server(router_servicer(
+    handlers = method_handlers(router_servicer(
         RoutingRpcs(services.routing, offload),
         UsageRpcs(services.usage, offload),
         BudgetRpcs(services.budgets, admin, offload),
         ReportRpcs(services.reports, offload),
         AnomalyRpcs(services.anomalies, admin, offload),
-    ), server)
+    ))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name,
+                                                                          handlers),))
+    server.add_registered_method_handlers(SERVICE.full_name, handlers)

@@ -12,7 +12,7 @@ from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
 from router.api.grpc.auth import AdminCheck
-from router.api.grpc.base import Context, RpcBase, log
+from router.api.grpc.base import Context, RpcBase, accepted, log
 from router.core.errors import InvalidRequest, RouterError
 from router.service.anomalies import AnomalyService
 
@@ -38,7 +38,7 @@ class AnomalyRpcs(RpcBase):
             line["anomalies"] = len(found)
             return pb.ListAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
 
-        return await self._handle("ListAnomalies", context, body)
+        return await self._handle("ListAnomalies", request, context, body)
 
     async def DetectAnomalies(self, request: pb.DetectAnomaliesRequest,
                               context: Context) -> pb.DetectAnomaliesResponse:
@@ -48,7 +48,7 @@ class AnomalyRpcs(RpcBase):
             line["new"] = len(found)
             return pb.DetectAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
 
-        return await self._handle("DetectAnomalies", context, body)
+        return await self._handle("DetectAnomalies", request, context, body)
 
     async def WatchAnomalies(self, request: pb.WatchAnomaliesRequest,
                              context: Context) -> AsyncIterator[pb.Anomaly]:
@@ -59,7 +59,7 @@ class AnomalyRpcs(RpcBase):
         queue = hub.subscribe()  # before the replay, so nothing detected meanwhile is missed
         try:
             try:
-                kinds = set(convert.anomaly_kinds(request.kinds))
+                kinds = set(convert.anomaly_kinds(accepted(request).kinds))
                 since = convert.optional_time_us(request, "since")
                 seen: set[str] = set()
                 if since is not None:

@@ -1,7 +1,11 @@
-"""What every capability's servicer shares: the error mapping, the log line, the offload pool.
+"""What every capability's servicer shares: the request parser, the error mapping, the log line,
+the offload pool.
 
-One canonical log line per RPC (structlog), with the RPC's keys bound by its body; domain errors
-become their google.rpc.Status once, here; anything else is INTERNAL and logged with its trace.
+Every request is parsed by ``request_parser``, which refuses what no handler should see (a NUL in
+any string) by handing the handler a ``Refused`` instead; ``_handle`` raises its error, so the
+refusal is answered and logged like any other. One canonical log line per RPC (structlog), with
+the RPC's keys bound by its body; domain errors become their google.rpc.Status once, here;
+anything else is INTERNAL and logged with its trace.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
+from google.protobuf.message import Message
 
+from router.api import convert
 from router.api.errors import internal_status, to_status
-from router.core.errors import RouterError
+from router.core.errors import InvalidRequest, RouterError
 from router.core.records import Attribution
 
 log = structlog.get_logger("router.rpc")
@@ -29,16 +36,45 @@ def log_keys(a: Attribution) -> dict[str, str]:
                               ("user", a.user)) if v}
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """What a handler gets instead of a request the parser refused: the error to answer with."""
+
+    error: InvalidRequest
+
+
+def request_parser(message: type[Message]) -> Callable[[bytes], Message | Refused]:
+    """The deserializer of ``message`` requests: the message, or Refused when any of its strings
+    holds a NUL (see ``convert.nul_violations``)."""
+    def parse(data: bytes) -> Message | Refused:
+        request = message.FromString(data)
+        if b"\0" in data:  # else no string can hold one: most requests skip the walk
+            problems = convert.nul_violations(request)
+            if problems:
+                return Refused(InvalidRequest(problems))
+        return request
+
+    return parse
+
+
+def accepted(request: T) -> T:
+    """``request`` itself, unless the parser refused it: then its error is raised."""
+    if isinstance(request, Refused):
+        raise request.error
+    return request
+
+
 class RpcBase:
     def __init__(self, offload: ThreadPoolExecutor) -> None:
         self._offload = offload
 
-    async def _handle(self, rpc: str, context: Context,
+    async def _handle(self, rpc: str, request: object, context: Context,
                       body: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
         started = time.perf_counter()
         line: dict[str, Any] = {}
         code = "OK"
         try:
+            accepted(request)
             return await body(line)
         except RouterError as exc:
             status = to_status(exc)

@@ -38,7 +38,7 @@ class BudgetRpcs(RpcBase):
             line["budget_id"] = rule.id
             return self._budget_msg(await self._blocking(self._budgets.set, rule))
 
-        return await self._handle("SetBudget", context, body)
+        return await self._handle("SetBudget", request, context, body)
 
     async def GetBudget(self, request: pb.GetBudgetRequest,
                         context: Context) -> pb.Budget:
@@ -46,7 +46,7 @@ class BudgetRpcs(RpcBase):
             line["budget_id"] = request.id
             return self._budget_msg(self._budgets.get(request.id))
 
-        return await self._handle("GetBudget", context, body)
+        return await self._handle("GetBudget", request, context, body)
 
     async def ListBudgets(self, request: pb.ListBudgetsRequest,
                           context: Context) -> pb.ListBudgetsResponse:
@@ -57,7 +57,7 @@ class BudgetRpcs(RpcBase):
                 budgets=[self._budget_msg(r) for r in sorted(rules, key=lambda r: r.id)],
                 paused=[convert.paused_scope(p) for p in pauses])
 
-        return await self._handle("ListBudgets", context, body)
+        return await self._handle("ListBudgets", request, context, body)
 
     async def DeleteBudget(self, request: pb.DeleteBudgetRequest,
                            context: Context) -> pb.DeleteBudgetResponse:
@@ -67,7 +67,7 @@ class BudgetRpcs(RpcBase):
             await self._blocking(self._budgets.delete, request.id)
             return pb.DeleteBudgetResponse()
 
-        return await self._handle("DeleteBudget", context, body)
+        return await self._handle("DeleteBudget", request, context, body)
 
     async def GetBudgetStatus(self, request: pb.GetBudgetStatusRequest,
                               context: Context) -> pb.BudgetStatus:
@@ -78,7 +78,7 @@ class BudgetRpcs(RpcBase):
             line.update(window=status.window.key, state=status.state.name)
             return convert.budget_status(status, self._currency())
 
-        return await self._handle("GetBudgetStatus", context, body)
+        return await self._handle("GetBudgetStatus", request, context, body)
 
     async def PauseScope(self, request: pb.PauseScopeRequest,
                          context: Context) -> pb.PauseScopeResponse:
@@ -91,7 +91,7 @@ class BudgetRpcs(RpcBase):
             pause = await self._blocking(self._budgets.pause, scope, request.reason)
             return pb.PauseScopeResponse(paused=convert.paused_scope(pause))
 
-        return await self._handle("PauseScope", context, body)
+        return await self._handle("PauseScope", request, context, body)
 
     async def ResumeScope(self, request: pb.ResumeScopeRequest,
                           context: Context) -> pb.ResumeScopeResponse:
@@ -102,4 +102,4 @@ class BudgetRpcs(RpcBase):
             return pb.ResumeScopeResponse(
                 was_paused=await self._blocking(self._budgets.resume, scope))
 
-        return await self._handle("ResumeScope", context, body)
+        return await self._handle("ResumeScope", request, context, body)

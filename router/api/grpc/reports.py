@@ -25,7 +25,7 @@ class ReportRpcs(RpcBase):
             line["usages"] = len(usages)
             return convert.decision_response(decision, usages, total)
 
-        return await self._handle("GetDecision", context, body)
+        return await self._handle("GetDecision", request, context, body)
 
     async def GetSavings(self, request: pb.GetSavingsRequest,
                          context: Context) -> pb.GetSavingsResponse:
@@ -38,7 +38,7 @@ class ReportRpcs(RpcBase):
                         savings_nanos=report.total.savings)
             return convert.savings_response(report)
 
-        return await self._handle("GetSavings", context, body)
+        return await self._handle("GetSavings", request, context, body)
 
     async def QuerySpend(self, request: pb.QuerySpendRequest,
                          context: Context) -> pb.QuerySpendResponse:
@@ -51,4 +51,4 @@ class ReportRpcs(RpcBase):
             return pb.QuerySpendResponse(rows=[convert.spend_row(r, currency) for r in rows],
                                          total=convert.spend_row(summed, currency))
 
-        return await self._handle("QuerySpend", context, body)
+        return await self._handle("QuerySpend", request, context, body)

@@ -30,7 +30,7 @@ class RoutingRpcs(RpcBase):
                         replayed=result.replayed, **log_keys(d.attribution))
             return convert.route_response(result)
 
-        return await self._handle("Route", context, body)
+        return await self._handle("Route", request, context, body)
 
     async def ListModels(self, request: pb.ListModelsRequest,
                          context: Context) -> pb.ListModelsResponse:
@@ -45,4 +45,4 @@ class RoutingRpcs(RpcBase):
             line["models"] = len(self._models[key].models)
             return self._models[key]
 
-        return await self._handle("ListModels", context, body)
+        return await self._handle("ListModels", request, context, body)

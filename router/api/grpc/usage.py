@@ -39,4 +39,4 @@ class UsageRpcs(RpcBase):
                         **log_keys(u.attribution))
             return convert.usage_response(result)
 
-        return await self._handle("ReportUsage", context, body)
+        return await self._handle("ReportUsage", request, context, body)
