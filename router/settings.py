@@ -33,6 +33,11 @@ class Settings:
         0.7, "predicted quality (0-1) a model must reach when the request sets none")
     max_description_chars: int = _setting(
         100_000, "longest task_description accepted; longer is INVALID_ARGUMENT")
+    max_message_bytes: int = _setting(
+        4 << 20, "largest request message accepted, in bytes (room for the longest description "
+        "in any script); up to twice this, a larger one is INVALID_ARGUMENT naming its largest "
+        "field, and logged; beyond that gRPC refuses it (RESOURCE_EXHAUSTED) before the service "
+        "sees it")
     max_batch: int = _setting(1024, "most records committed in one group-commit transaction")
     queue_limit: int = _setting(100_000, "most records waiting to be written before UNAVAILABLE")
     pool_size: int = _setting(8, "database connections per process")

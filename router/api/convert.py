@@ -91,6 +91,33 @@ def nul_violations(msg: Message, prefix: str = "") -> list[FieldViolation]:
     return out
 
 
+def largest_field(msg: Message, prefix: str = "") -> str:
+    """The path of what makes ``msg`` large: its largest field, and within that, if it is a
+    message, its largest; ``prefix`` alone when no field is set (only unknown ones)."""
+    best: tuple[int, FieldDescriptor, Any] | None = None
+    for fd, value in msg.ListFields():
+        size = _size(fd, value)
+        if best is None or size > best[0]:
+            best = (size, fd, value)
+    if best is None:
+        return prefix.removesuffix(".")
+    _, fd, value = best
+    path = prefix + fd.name
+    if fd.message_type is not None and not fd.is_repeated:
+        return largest_field(value, f"{path}.")
+    return path
+
+
+def _size(fd: FieldDescriptor, value: Any) -> int:
+    """About the bytes a set field takes on the wire."""
+    if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+        return sum(len(str(k)) + (v.ByteSize() if isinstance(v, Message) else len(str(v)))
+                   for k, v in value.items())
+    items = value if fd.is_repeated else (value,)
+    return sum(x.ByteSize() if isinstance(x, Message) else len(x.encode()) if isinstance(x, str)
+               else len(x) if isinstance(x, bytes) else 8 for x in items)
+
+
 def _plan(descriptor: Descriptor) -> tuple[tuple[str, int], ...]:
     """The fields of a message type that are or may hold strings, each with how to walk it;
     built once per type, as the walk runs on the hot path."""

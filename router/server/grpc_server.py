@@ -12,7 +12,10 @@ from router.api.grpc import SERVICE, add_router
 from router.server.app import App
 
 SERVICE_NAME = SERVICE.full_name
-MESSAGE_HEADROOM = 1 << 20  # a Route's largest message: its description, plus this
+# gRPC refuses a message over its limit before any code of ours runs, so nothing could name or
+# log it: its limit is a multiple of the setting, and the request parser refuses by name (and the
+# RPC's log line records) what lies between; only what lies beyond goes unlogged
+TRANSPORT_ROOM = 2
 
 
 @dataclass
@@ -33,10 +36,11 @@ async def create_server(app: App, address: str) -> Server:
     server = grpc.aio.server(
         maximum_concurrent_rpcs=app.settings.max_concurrent_rpcs,
         options=[("grpc.max_receive_message_length",
-                  4 * app.settings.max_description_chars + MESSAGE_HEADROOM),
+                  TRANSPORT_ROOM * app.settings.max_message_bytes),
                  ("grpc.so_reuseport", 0)],
     )
-    add_router(server, app.services, app.offload, app.settings.admin_token)
+    add_router(server, app.services, app.offload, app.settings.admin_token,
+               max_message_bytes=app.settings.max_message_bytes)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

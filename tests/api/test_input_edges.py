@@ -4,6 +4,7 @@ INTERNAL, a metadata overflow on the client, or a silent transport refusal."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router import v1 as pb
+from router.api.grpc import base
 from router.client import bearer, connect, stub
 from tests.api.test_e2e import bad_request_fields, rpc_error
 from tests.conftest import RunningServer, make_settings
@@ -192,3 +194,71 @@ def test_a_refused_nul_leaves_the_store_and_later_calls_unharmed(any_server):
             start_time=Timestamp(seconds=0), end_time=Timestamp(seconds=4_000_000_000)))
     assert spend.total.calls == 1 and spend.total.cost.total == used.cost.total
 
+
+
+# -- 13: an oversize message is refused by name and logged, not dropped by the transport ---------
+
+class Lines:
+    """Stands in for the RPC logger: the lines it was given."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, object]] = []
+
+    def info(self, event: str, **fields: object) -> None:
+        self.lines.append({"event": event, **fields})
+
+    def wait_for(self, rpc: str) -> list[dict[str, object]]:
+        """The lines of ``rpc``, once there is one (the server writes it after answering)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            found = [x for x in self.lines if x.get("rpc") == rpc]
+            if found:
+                return found
+            time.sleep(0.01)
+        return []
+
+    exception = warning = error = info
+
+
+@pytest.fixture
+def lines(monkeypatch) -> Lines:
+    recorded = Lines()
+    monkeypatch.setattr(base, "log", recorded)
+    return recorded
+
+
+def big_channel(server: RunningServer) -> grpc.Channel:
+    return connect(server.address, options=[("grpc.max_send_message_length", 64 << 20)])
+
+
+def test_a_5_mb_task_description_is_invalid_argument_naming_it_and_logged(server, lines):
+    with big_channel(server) as channel:
+        err = rpc_error(stub(channel).Route, pb.RouteRequest(task_description="x" * 5_000_000),
+                        timeout=10)
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT, err.details()
+    assert bad_request_fields(err) == ["task_description"]
+    [line] = lines.wait_for("Route")
+    assert line["code"] == "INVALID_ARGUMENT" and "task_description" in str(line["error"])
+
+
+def test_a_message_over_the_setting_is_refused_naming_its_largest_field(tmp_path, lines):
+    limit = 64 << 10
+    running = RunningServer(make_settings(tmp_path, admin_token=TOKEN,
+                                          max_message_bytes=limit))
+    try:
+        with big_channel(running) as channel:
+            router = stub(channel)
+            assert router.Route(pb.RouteRequest(task_description="x" * (limit - 100))).model
+            err = rpc_error(router.Route, pb.RouteRequest(task_description="x" * (limit + 1)))
+            assert bad_request_fields(err) == ["task_description"]
+            assert f"limit is {limit}" in err.details()
+            err = rpc_error(router.SetBudget, pb.SetBudgetRequest(
+                budget=budget(description="d" * (limit + 1))), metadata=ADMIN)
+            assert bad_request_fields(err) == ["budget.description"]
+            # far beyond: the transport refuses it before any handler (and nothing can log it)
+            far = rpc_error(router.Route, pb.RouteRequest(task_description="x" * (4 * limit)))
+            assert far.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        running.stop()
+    refused = [x for x in lines.lines if x.get("code") == "INVALID_ARGUMENT"]
+    assert [x["rpc"] for x in refused] == ["Route", "SetBudget"]

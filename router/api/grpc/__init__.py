@@ -43,7 +43,8 @@ def router_servicer(*parts: object) -> SimpleNamespace:
     return SimpleNamespace(**methods)
 
 
-def method_handlers(servicer: object) -> dict[str, grpc.RpcMethodHandler]:
+def method_handlers(servicer: object, max_message_bytes: int
+                    ) -> dict[str, grpc.RpcMethodHandler]:
     """The Router's handlers as the generated ``add_RouterServicer_to_server`` builds them, but
     with ``request_parser`` as every method's deserializer."""
     handlers = {}
@@ -54,14 +55,16 @@ def method_handlers(servicer: object) -> dict[str, grpc.RpcMethodHandler]:
                 else grpc.unary_unary_rpc_method_handler)
         handlers[m.name] = make(
             getattr(servicer, m.name),
-            request_deserializer=request_parser(message_factory.GetMessageClass(m.input_type)),
+            request_deserializer=request_parser(message_factory.GetMessageClass(m.input_type),
+                                                max_message_bytes),
             response_serializer=message_factory.GetMessageClass(m.output_type).SerializeToString)
     return handlers
 
 
 def add_router(server: grpc.aio.Server, services: Services, offload: ThreadPoolExecutor,
-               admin_token: str = "") -> None:
-    """Register the Router service on ``server``."""
+               admin_token: str = "", *, max_message_bytes: int) -> None:
+    """Register the Router service on ``server``; requests over ``max_message_bytes`` are
+    INVALID_ARGUMENT."""
     admin = AdminCheck(admin_token)
     handlers = method_handlers(router_servicer(
         RoutingRpcs(services.routing, offload),
@@ -69,7 +72,7 @@ def add_router(server: grpc.aio.Server, services: Services, offload: ThreadPoolE
         BudgetRpcs(services.budgets, admin, offload),
         ReportRpcs(services.reports, offload),
         AnomalyRpcs(services.anomalies, admin, offload),
-    ))
+    ), max_message_bytes)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name,
                                                                           handlers),))
     server.add_registered_method_handlers(SERVICE.full_name, handlers)
