@@ -1,4 +1,4 @@
-"""The gRPC server: the Router service, health and reflection on one port."""
+"""The gRPC server: the Router service, health and reflection (v1 and v1alpha) on one port."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from router.api.grpc import SERVICE, add_router
 from router.server.app import App
+from router.server.reflection import enable_reflection
 
 SERVICE_NAME = SERVICE.full_name
 # gRPC refuses a message over its limit before any code of ours runs, so nothing could name or
@@ -43,9 +43,8 @@ async def create_server(app: App, address: str) -> Server:
                max_message_bytes=app.settings.max_message_bytes)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), server)
+    enable_reflection(server, (SERVICE_NAME,
+                               health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")

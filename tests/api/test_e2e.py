@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 import sqlalchemy as sa
+from google.protobuf import descriptor_pb2
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -222,6 +223,30 @@ def test_health_and_reflection(channel):
         reflection_pb2.ServerReflectionRequest(list_services="")])))
     names = {s.name for s in answer.list_services_response.service}
     assert {"router.v1.Router", "grpc.health.v1.Health"} <= names
+
+
+def test_reflection_v1_lists_and_describes_the_services(channel):
+    """grpcurl and other current clients speak grpc.reflection.v1 first; the wire is v1alpha's
+    under another package, so a v1 client is v1alpha's messages on v1's method."""
+    info = channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    listed, router_file, v1_file = info(iter([
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol="router.v1.Router"),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="grpc.reflection.v1.ServerReflection")]), timeout=10)
+    names = {s.name for s in listed.list_services_response.service}
+    assert {"router.v1.Router", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection"} <= names
+    files = {descriptor_pb2.FileDescriptorProto.FromString(raw).name: raw
+             for raw in router_file.file_descriptor_response.file_descriptor_proto}
+    assert "router/v1/router.proto" in files
+    [v1] = [descriptor_pb2.FileDescriptorProto.FromString(raw)
+            for raw in v1_file.file_descriptor_response.file_descriptor_proto]
+    assert v1.package == "grpc.reflection.v1" and v1.service[0].name == "ServerReflection"
+    assert v1.service[0].method[0].input_type == ".grpc.reflection.v1.ServerReflectionRequest"
 
 
 def test_list_models_reports_prices_in_the_configured_currency(stub):
