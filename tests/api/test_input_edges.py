@@ -262,3 +262,25 @@ def test_a_message_over_the_setting_is_refused_naming_its_largest_field(tmp_path
         running.stop()
     refused = [x for x in lines.lines if x.get("code") == "INVALID_ARGUMENT"]
     assert [x["rpc"] for x in refused] == ["Route", "SetBudget"]
+
+
+# -- not in the issue: bytes that are no message at all (UNKNOWN until now) ----------------------
+
+@pytest.mark.parametrize("raw", [
+    pb.RouteRequest(task_description="hello").SerializeToString().replace(
+        b"hello", b"he\xed\xa0\x80o"),  # a UTF-16 surrogate, UTF-8-encoded: not UTF-8
+    b"\x0a\xff\xff\xff\xff\x0f",  # a string longer than the message
+    b"\xff\xff\xff",
+])
+def test_bytes_that_do_not_parse_are_invalid_argument_not_unknown(server, raw):
+    with connect(server.address) as channel:
+        for method in ("Route", "GetBudget", "WatchAnomalies"):
+            path = f"/router.v1.Router/{method}"
+            call = (channel.unary_stream if method == "WatchAnomalies" else channel.unary_unary)(
+                path, request_serializer=None, response_deserializer=None)
+            with pytest.raises(grpc.RpcError) as info:
+                result = call(raw, timeout=10)
+                if method == "WatchAnomalies":
+                    next(iter(result))
+            assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+            assert "not a valid" in info.value.details()

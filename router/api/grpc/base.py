@@ -1,11 +1,12 @@
 """What every capability's servicer shares: the request parser, the error mapping, the log line,
 the offload pool.
 
-Every request is parsed by ``request_parser``, which refuses what no handler should see (a
-message over the size limit, a NUL in any string) by handing the handler a ``Refused`` instead;
-``_handle`` raises its error, so the refusal is answered and logged like any other. One canonical
-log line per RPC (structlog), with the RPC's keys bound by its body; domain errors become their
-google.rpc.Status once, here; anything else is INTERNAL and logged with its trace.
+Every request is parsed by ``request_parser``, which refuses what no handler should see (bytes
+that are no message, a message over the size limit, a NUL in any string) by handing the handler
+a ``Refused`` instead; ``_handle`` raises its error, so the refusal is answered and logged like
+any other. One canonical log line per RPC (structlog), with the RPC's keys bound by its body;
+domain errors become their google.rpc.Status once, here; anything else is INTERNAL and logged
+with its trace.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from router.api import convert
 from router.api.errors import internal_status, to_status
@@ -45,18 +46,24 @@ class Refused:
 
 def request_parser(message: type[Message], max_bytes: int
                    ) -> Callable[[bytes], Message | Refused]:
-    """The deserializer of ``message`` requests: the message, or Refused when it is over
-    ``max_bytes`` or any of its strings holds a NUL (see ``convert.nul_violations``).
+    """The deserializer of ``message`` requests: the message, or Refused when the bytes do not
+    parse (gRPC would answer UNKNOWN), the message is over ``max_bytes``, or any of its strings
+    holds a NUL (see ``convert.nul_violations``). A violation of the whole request has the
+    empty field path.
 
     The size is checked here, not only by gRPC: a message the transport refuses never reaches
     any code of ours, so it could be neither named nor logged. The server's transport limit is
     set above ``max_bytes`` for that (see ``router.server.grpc_server``)."""
     def parse(data: bytes) -> Message | Refused:
-        request = message.FromString(data)
+        try:
+            request = message.FromString(data)
+        except DecodeError as exc:  # e.g. a string that is not UTF-8 (a lone surrogate)
+            return Refused(InvalidRequest.of("", f"not a valid {message.DESCRIPTOR.full_name}: "
+                                                 f"{str(exc).rpartition(': ')[2]}"))
         problems = []
         if len(data) > max_bytes:
             problems.append(FieldViolation(
-                convert.largest_field(request) or "request",
+                convert.largest_field(request),
                 f"the request is {len(data)} bytes; the limit is {max_bytes} "
                 "(ROUTER_MAX_MESSAGE_BYTES)"))
         if b"\0" in data:  # else no string can hold one: most requests skip the walk
