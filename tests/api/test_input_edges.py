@@ -284,3 +284,20 @@ def test_bytes_that_do_not_parse_are_invalid_argument_not_unknown(server, raw):
                     next(iter(result))
             assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
             assert "not a valid" in info.value.details()
+
+
+# -- found by the fuzz test: many violations, or long ones, overflowed the status trailer ---------
+
+@pytest.mark.parametrize("request_", [
+    pb.RouteRequest(task_description="hi", excluded_models=["\0"] * 257),
+    pb.RouteRequest(task_description="hi", allowed_models=["\U0001f600" * 100] * 256),
+    pb.RouteRequest(task_description="hi", attribution=pb.Attribution(
+        labels={"\U0001f600" * 40 + str(i): "\0" for i in range(32)})),
+])
+def test_a_request_with_many_violations_gets_them_within_the_trailer(router, request_):
+    err = rpc_error(router.Route, request_, timeout=10)
+    assert err.code() is grpc.StatusCode.INVALID_ARGUMENT, err.details()[:200]
+    fields = bad_request_fields(err)
+    assert 1 <= len(fields) < 100
+    trailer = sum(len(k) + len(v) for k, v in err.trailing_metadata())
+    assert trailer < 8192  # a client's default soft limit on metadata
