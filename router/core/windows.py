@@ -99,11 +99,17 @@ def _key(kind: WindowKind, start: datetime) -> str:
 
 
 def window_at(kind: WindowKind, tz: ZoneInfo, at_us: int) -> Window:
-    """The window of ``kind`` in zone ``tz`` that contains the instant ``at_us``."""
+    """The window of ``kind`` in zone ``tz`` that contains the instant ``at_us``; ValueError
+    when that window does not end by the end of year 9999 (nor can a Timestamp say when it
+    does): the calendar ``datetime`` computes in stops there."""
     if kind is WindowKind.TOTAL:
         return Window(kind, "total", *FOREVER)
-    local = (_EPOCH + timedelta(microseconds=at_us)).astimezone(tz)
-    start = _local_start(kind, local)
-    end = _local_next(kind, start)
-    return Window(kind, _key(kind, start), _to_us(start.astimezone(UTC)),
-                  _to_us(end.astimezone(UTC)))
+    try:
+        local = (_EPOCH + timedelta(microseconds=at_us)).astimezone(tz)
+        start = _local_start(kind, local)
+        end = _local_next(kind, start)
+        return Window(kind, _key(kind, start), _to_us(start.astimezone(UTC)),
+                      _to_us(end.astimezone(UTC)))
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"the {kind.value} window in {tz.key} that contains this moment does "
+                         "not end by year 9999") from exc

@@ -8,7 +8,7 @@ import time
 import structlog
 
 from router.budgeting import BudgetBook, Ledger, Pause
-from router.core.budgets import BudgetRule, BudgetStatus, Scope
+from router.core.budgets import BudgetRule, BudgetStatus, Scope, window_of
 from router.core.catalog import Catalog
 from router.core.clock import Clock
 from router.core.errors import InvalidRequest, quoted
@@ -57,8 +57,12 @@ class BudgetService:
         """The budget's window containing ``at_us`` (default: now), on fresh totals."""
         _check_id(budget_id)
         rule = self.book.get(budget_id)
-        return self._ledger.statuses([rule], self._clock.now_us() if at_us is None else at_us,
-                                     fresh=True)[0]
+        at = self._clock.now_us() if at_us is None else at_us
+        try:
+            window_of(rule, at)  # a client's far-future moment may have no window
+        except ValueError as exc:
+            raise InvalidRequest.of("at", str(exc)) from None
+        return self._ledger.statuses([rule], at, fresh=True)[0]
 
     def pause(self, scope: Scope, reason: str) -> Pause:
         return self.book.pause(scope, reason, self._clock.now_us())

@@ -301,3 +301,17 @@ def test_a_request_with_many_violations_gets_them_within_the_trailer(router, req
     assert 1 <= len(fields) < 100
     trailer = sum(len(k) + len(v) for k, v in err.trailing_metadata())
     assert trailer < 8192  # a client's default soft limit on metadata
+
+
+# -- found by the fuzz test: a budget window that would end after year 9999 ----------------------
+
+@pytest.mark.parametrize("window", [pb.BUDGET_WINDOW_HOUR, pb.BUDGET_WINDOW_DAY,
+                                    pb.BUDGET_WINDOW_WEEK, pb.BUDGET_WINDOW_MONTH])
+def test_a_status_at_the_end_of_time_is_invalid_argument_naming_at(router, window):
+    router.SetBudget(pb.SetBudgetRequest(budget=budget(window=window)), metadata=ADMIN)
+    last = Timestamp(seconds=253_402_300_799)  # 9999-12-31T23:59:59Z, the last a Timestamp has
+    assert invalid_fields(router.GetBudgetStatus, pb.GetBudgetStatusRequest(id="b", at=last)) \
+        == ["at"]
+    total = router.SetBudget(pb.SetBudgetRequest(budget=budget(
+        id="t", window=pb.BUDGET_WINDOW_TOTAL)), metadata=ADMIN)
+    assert router.GetBudgetStatus(pb.GetBudgetStatusRequest(id=total.id, at=last)).budget_id

@@ -86,3 +86,13 @@ def test_every_instant_lies_in_exactly_one_window_and_windows_tile(at, tz_name, 
     assert nxt.start_us == w.end_us and prev.end_us == w.start_us
     assert nxt.key != w.key != prev.key
     assert window_at(kind, tz, w.start_us) == w
+
+
+@pytest.mark.parametrize("kind", [WindowKind.HOUR, WindowKind.DAY, WindowKind.WEEK,
+                                  WindowKind.MONTH])
+@pytest.mark.parametrize("tz_name", ["UTC", "Europe/London", "Pacific/Kiritimati"])
+def test_a_window_that_would_end_after_year_9999_is_a_value_error(kind, tz_name):
+    last = us(9999, 12, 31, 23, 59, 59)
+    with pytest.raises(ValueError, match="9999"):
+        window_at(kind, zone(tz_name), last)
+    assert window_at(kind, zone(tz_name), us(9999, 11, 1)).end_us <= last + 1_000_000
