@@ -72,6 +72,11 @@ class UsageInput:
     occurred_us: int | None = None  # when the call happened; None: now
 
 
+def valid_identifier(value: str) -> bool:
+    """Could ``value`` be a stored id (a usage_id, a request_id)? The rule ``identifier`` checks."""
+    return bool(value) and len(value) <= MAX_ID_CHARS and _ID_RE.fullmatch(value) is not None
+
+
 class Violations:
     """Collects every problem of a request, so the client learns them all at once."""
 
