@@ -13,6 +13,7 @@ from router.server.app import App
 
 SERVICE_NAME = SERVICE.full_name
 MESSAGE_HEADROOM = 1 << 20  # a Route's largest message: its description, plus this
+STORE_MARGIN_S = 0.5  # an RPC waits for the store at most its timeout plus this
 
 
 @dataclass
@@ -36,7 +37,8 @@ async def create_server(app: App, address: str) -> Server:
                   4 * app.settings.max_description_chars + MESSAGE_HEADROOM),
                  ("grpc.so_reuseport", 0)],
     )
-    add_router(server, app.services, app.offload, app.settings.admin_token)
+    add_router(server, app.services, app.offload, app.settings.admin_token,
+               store_bound_s=app.settings.store_timeout_ms / 1000 + STORE_MARGIN_S)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

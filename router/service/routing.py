@@ -68,6 +68,12 @@ class RoutingService:
         return self._gate.active or (bool(req.request_id)
                                      and not self._decisions.cached_request(req.request_id))
 
+    def abandon(self, result: RouteResult) -> None:
+        """Undo a Route whose caller has gone: its holds are released at once (a decision nobody
+        holds cannot be reported against by the caller that asked for it)."""
+        if result.budgets and not result.replayed:
+            self._gate.release(result.decision.decision_id)
+
     def route(self, req: RouteInput) -> RouteResult:
         validate_route(req, catalog=self.catalog,
                        max_description_chars=self._max_description_chars)

@@ -14,6 +14,7 @@ import grpc
 
 from router.api.grpc.anomalies import AnomalyRpcs
 from router.api.grpc.auth import AdminCheck
+from router.api.grpc.base import Offload
 from router.api.grpc.budgets import BudgetRpcs
 from router.api.grpc.reports import ReportRpcs
 from router.api.grpc.routing import RoutingRpcs
@@ -41,10 +42,12 @@ def router_servicer(*parts: object) -> SimpleNamespace:
     return SimpleNamespace(**methods)
 
 
-def add_router(server: grpc.aio.Server, services: Services, offload: ThreadPoolExecutor,
-               admin_token: str = "") -> None:
-    """Register the Router service on ``server``."""
+def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPoolExecutor,
+               admin_token: str = "", store_bound_s: float = 5.0) -> None:
+    """Register the Router service on ``server``; store-bound work runs on ``executor`` and is
+    waited for at most ``store_bound_s``."""
     admin = AdminCheck(admin_token)
+    offload = Offload(executor, store_bound_s)
     router_pb2_grpc.add_RouterServicer_to_server(router_servicer(
         RoutingRpcs(services.routing, offload),
         UsageRpcs(services.usage, offload),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
 from router.api.grpc.auth import AdminCheck
-from router.api.grpc.base import Context, RpcBase, log
+from router.api.grpc.base import Context, Offload, RpcBase, log
 from router.core.errors import InvalidRequest, RouterError
 from router.service.anomalies import AnomalyService
 
@@ -21,7 +20,7 @@ MAX_PAGE = 1000
 
 class AnomalyRpcs(RpcBase):
     def __init__(self, anomalies: AnomalyService, admin: AdminCheck,
-                 offload: ThreadPoolExecutor) -> None:
+                 offload: Offload) -> None:
         super().__init__(offload)
         self._anomalies = anomalies
         self._admin = admin

@@ -2,6 +2,8 @@
 
 One canonical log line per RPC (structlog), with the RPC's keys bound by its body; domain errors
 become their google.rpc.Status once, here; anything else is INTERNAL and logged with its trace.
+Work that may wait on a remote store runs on the offload pool, and the RPC waits for it at most
+the store's bound: an unreachable or silent database is UNAVAILABLE in time, never a hang.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
 
 from router.api.errors import internal_status, to_status
-from router.core.errors import RouterError
+from router.core.errors import RouterError, StoreUnavailable
 from router.core.records import Attribution
 
 log = structlog.get_logger("router.rpc")
@@ -29,8 +31,49 @@ def log_keys(a: Attribution) -> dict[str, str]:
                               ("user", a.user)) if v}
 
 
+class Offload:
+    """Store-bound work off the event loop, each wait bounded by ``bound_s``.
+
+    A call that overruns is answered UNAVAILABLE (retry with backoff: every mutation is
+    idempotent); its thread finishes in the background, and ``on_abandoned`` then undoes what
+    nobody will use (a Route's holds)."""
+
+    def __init__(self, executor: ThreadPoolExecutor, bound_s: float) -> None:
+        self.executor = executor
+        self.bound_s = bound_s
+
+    async def run(self, fn: Callable[..., T], *args: Any,
+                  on_abandoned: Callable[[T], object] | None = None) -> T:
+        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await self.wait(future, on_abandoned)
+
+    async def wait(self, future: asyncio.Future[T] | Future[T],
+                   on_abandoned: Callable[[T], object] | None = None) -> T:
+        """The result of ``future`` if it comes within the bound; else StoreUnavailable."""
+        waiting = asyncio.wrap_future(future) if isinstance(future, Future) else future
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), self.bound_s)
+        except TimeoutError:
+            _abandon(waiting, on_abandoned)
+            raise StoreUnavailable(f"the store did not answer within {self.bound_s:g} s; "
+                                   "retry with backoff") from None
+        except asyncio.CancelledError:  # the client went away
+            _abandon(waiting, on_abandoned)
+            raise
+
+
+def _abandon(future: asyncio.Future[T], undo: Callable[[T], object] | None) -> None:
+    def done(f: asyncio.Future[T]) -> None:
+        if f.cancelled() or f.exception() is not None:
+            return
+        if undo is not None:
+            undo(f.result())
+
+    future.add_done_callback(done)
+
+
 class RpcBase:
-    def __init__(self, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, offload: Offload) -> None:
         self._offload = offload
 
     async def _handle(self, rpc: str, context: Context,
@@ -58,5 +101,5 @@ class RpcBase:
         raise AssertionError("unreachable")  # abort_with_status always raises
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the offload pool: it may wait on a remote store."""
-        return await asyncio.get_running_loop().run_in_executor(self._offload, fn, *args)
+        """Run ``fn`` on the offload pool (it may wait on a remote store), within the bound."""
+        return await self._offload.run(fn, *args)
