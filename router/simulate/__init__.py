@@ -61,11 +61,11 @@ from zoneinfo import ZoneInfo
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router.core.anomalies import Kind
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 
-KINDS = ("spend_spike", "new_agent_spend", "cost_per_call_rise", "retry_loop",
-         "prediction_drift")
+KINDS: tuple[str, ...] = tuple(k.value for k in Kind)  # the detectors' kinds, in their order
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -182,7 +182,7 @@ class Truth:
 
 def _key(kind: str, team: str, agent: str, task_id: str) -> tuple[str, str, str, str]:
     """What a detection must match: kind, team, agent, and the task only for retry loops."""
-    return kind, team, agent, task_id if kind == "retry_loop" else ""
+    return kind, team, agent, task_id if kind == Kind.RETRY_LOOP else ""
 
 
 def score(truth: Truth, detected: Iterable[tuple[str, str, str, str]]
@@ -1040,7 +1040,7 @@ class _Simulation:
         self.upgraded_cost = {name: _per_call([r for c, r in zip(changed, results, strict=True)
                                                if c.agent.name == name]) for name in upgrades}
         ratio = _per_call(results) / max(_per_call(base), 1e-9)
-        return Anomaly("cost_per_call_rise", team, "", "", self.day, self.end, {
+        return Anomaly(Kind.COST_PER_CALL_RISE.value, team, "", "", self.day, self.end, {
             "calls": len(results), "baseline_calls_per_day": round(len(base) / (self.sc.days - 1)),
             "baseline_cost_per_call_usd": _per_call(base) / NANOS,
             "cost_per_call_usd": _per_call(results) / NANOS, "ratio": round(ratio, 3),
@@ -1090,7 +1090,8 @@ class _Simulation:
         self.driver.plan(0, "prediction drift")
         results = await self.driver.send_routed_first(changed)
         ok = [r for r in results if _ok(r) and r.routed]
-        return Anomaly("prediction_drift", agent.team, agent.name, "", self.day, self.end, {
+        return Anomaly(Kind.PREDICTION_DRIFT.value, agent.team, agent.name, "", self.day,
+                       self.end, {
             "calls": len(changed), "routed": len(ok),
             "output_ratio": round(sum(r.actual_output for r in ok)
                                   / max(1, sum(r.predicted_output for r in ok)), 3),
@@ -1112,7 +1113,8 @@ class _Simulation:
         self.driver.plan(0, "spend spike")
         sent, results = await self.driver.send_until(tasks, target)
         spend = sum(r.cost for r in results)
-        return Anomaly("spend_spike", agent.team, agent.name, "", hour_start, hour_end, {
+        return Anomaly(Kind.SPEND_SPIKE.value, agent.team, agent.name, "", hour_start,
+                       hour_end, {
             "calls": len(sent), "spend_usd": (spend + usual_in_hour) / NANOS,
             "usual_busiest_hour_usd": busiest / NANOS,
             "ratio": round((spend + usual_in_hour) / max(busiest, 1e-9), 2)})
@@ -1260,7 +1262,8 @@ class _Simulation:
         self.driver.plan(0, "new agent")
         sent, results = await self.driver.send_until(tasks, target)
         spend = sum(r.cost for r in results)
-        return Anomaly("new_agent_spend", team, name, "", min(c.t_us for c in sent), self.end, {
+        return Anomaly(Kind.NEW_AGENT_SPEND.value, team, name, "", min(c.t_us for c in sent),
+                       self.end, {
             "calls": len(sent), "spend_usd": spend / NANOS,
             "usual_agent_day_usd": per_agent_day / NANOS,
             "ratio": round(spend / max(per_agent_day, 1e-9), 2),
@@ -1347,7 +1350,8 @@ class _Simulation:
                 usage_id=f"{self.prefix}-loop-{k:05d}"))
         self.driver.plan(len(calls), "retry loop")
         results = await self.driver.send(calls)
-        return Anomaly("retry_loop", agent.team, agent.name, task_id, times[0], times[-1] + 1, {
+        return Anomaly(Kind.RETRY_LOOP.value, agent.team, agent.name, task_id, times[0],
+                       times[-1] + 1, {
             "calls": n, "failures": sum(c.outcome == pb.OUTCOME_FAILURE for c in calls),
             "spend_usd": sum(r.cost for r in results) / NANOS})
 
@@ -1517,15 +1521,15 @@ def _score(console: Any, address: str, truth: Truth) -> int:
 
 def _summary(a: Anomaly) -> str:
     d = a.detail
-    if a.kind == "spend_spike":
+    if a.kind == Kind.SPEND_SPIKE:
         return (f"{d['calls']} calls, {d['spend_usd']:.2f} in the hour: {d['ratio']:.0f}x its "
                 "busiest usual hour")
-    if a.kind == "new_agent_spend":
+    if a.kind == Kind.NEW_AGENT_SPEND:
         return (f"{d['calls']} calls, {d['spend_usd']:.2f}: {d['ratio']:.0f}x an average "
                 "agent's day")
-    if a.kind == "cost_per_call_rise":
+    if a.kind == Kind.COST_PER_CALL_RISE:
         return f"{d['ratio']:.1f}x cost per call over {d['calls']} calls"
-    if a.kind == "retry_loop":
+    if a.kind == Kind.RETRY_LOOP:
         return f"{d['calls']} calls, {d['failures']} failed"
     return (f"output {d['output_ratio']:.1f}x and cost {d['cost_ratio']:.1f}x the predicted, "
             f"{d['routed']} calls")
