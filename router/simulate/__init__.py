@@ -62,13 +62,12 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router.core.anomalies import Kind
+from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US, SECOND_US
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)  # the detectors' kinds, in their order
 DEFAULT_ADDRESS = "127.0.0.1:50051"
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 NANOS = 1_000_000_000
 MAX_DAYS = 34  # ReportUsage accepts occurred_at up to max_backfill_days (35 by default) back
 
@@ -682,7 +681,7 @@ class _Clock:
             zone = ZoneInfo(tz)
             rows = []
             for i in range(hours):
-                d = datetime.fromtimestamp((first_hour_us + i * HOUR_US) / 1e6, UTC)
+                d = datetime.fromtimestamp((first_hour_us + i * HOUR_US) / SECOND_US, UTC)
                 d = d.astimezone(zone)
                 rows.append((d.hour, d.weekday(), d.toordinal()))
             self.local[team] = rows
@@ -739,7 +738,7 @@ class _Result:
 
 
 def _timestamp(t_us: int) -> Timestamp:
-    return Timestamp(seconds=t_us // 1_000_000, nanos=(t_us % 1_000_000) * 1000)
+    return Timestamp(seconds=t_us // SECOND_US, nanos=(t_us % SECOND_US) * 1000)
 
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -1108,7 +1107,7 @@ class _Simulation:
         usual_in_hour = sum(r.cost for c, r in self.driver.sent
                             if c.agent.index == agent.index and hour_start <= c.t_us < hour_end)
         limit = self.sc.max_anomaly_calls
-        tasks = self._tasks(agent, hour_start, hour_end - 10 * 60_000_000, limit=limit,
+        tasks = self._tasks(agent, hour_start, hour_end - 10 * MINUTE_US, limit=limit,
                             kind="spike")
         self.driver.plan(0, "spend spike")
         sent, results = await self.driver.send_until(tasks, target)
@@ -1258,7 +1257,7 @@ class _Simulation:
                         tasks=0)
         limit = self.sc.max_anomaly_calls
         first = self.end - 20 * HOUR_US
-        tasks = self._tasks(agent, first, self.end - 10 * 60_000_000, limit=limit, kind="new")
+        tasks = self._tasks(agent, first, self.end - 10 * MINUTE_US, limit=limit, kind="new")
         self.driver.plan(0, "new agent")
         sent, results = await self.driver.send_until(tasks, target)
         spend = sum(r.cost for r in results)
@@ -1536,4 +1535,4 @@ def _summary(a: Anomaly) -> str:
 
 
 def _utc(t_us: int) -> str:
-    return datetime.fromtimestamp(t_us / 1e6, UTC).strftime("%m-%d %H:%M")
+    return datetime.fromtimestamp(t_us / SECOND_US, UTC).strftime("%m-%d %H:%M")
