@@ -61,13 +61,14 @@ from zoneinfo import ZoneInfo
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router import client
+from router.client import CONNECT_TIMEOUT_S, DEFAULT_ADDRESS
 from router.core.anomalies import Kind
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US, SECOND_US
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)  # the detectors' kinds, in their order
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 NANOS = 1_000_000_000
 MAX_DAYS = 34  # ReportUsage accepts occurred_at up to max_backfill_days (35 by default) back
 
@@ -78,7 +79,6 @@ COST_RISE_FACTOR = 4.0  # x the agent's usual cost per call (>= 3x required, wel
 COST_RISE_RANGE = (3.4, 5.0)  # acceptable per agent
 DRIFT_RANGE = (3.0, 4.0)  # actual / predicted output tokens
 MIN_ANOMALY_NANOS = 2_500_000_000  # a spike or a new agent spends at least this (2.50 USD)
-CONNECT_TIMEOUT_S = 10.0
 
 Progress = Callable[[int, int, str], None]
 
@@ -913,13 +913,12 @@ def simulate(address: str, scenario: Scenario, *, seed: int, now_us: int | None 
 
 async def _simulate(address: str, sc: Scenario, seed: int, end_us: int, concurrency: int,
                     inject: bool, progress: Progress | None) -> Truth:
-    options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
-    async with grpc.aio.insecure_channel(address, options=options) as channel:
-        try:
+    async with client.connect_aio(address) as channel:
+        try:  # router.client has no asyncio wait_ready yet
             await asyncio.wait_for(channel.channel_ready(), timeout=CONNECT_TIMEOUT_S)
         except TimeoutError as exc:
             raise ConnectionError(f"no router answering at {address}") from exc
-        stub = router_pb2_grpc.RouterStub(channel)
+        stub = client.stub(channel)
         cat = _Catalog(await stub.ListModels(pb.ListModelsRequest(), timeout=10))
         sim = _Simulation(sc, seed, end_us, cat, _Driver(
             stub, concurrency, {"sim": f"{sc.name}-s{seed}"}, progress))
@@ -1393,8 +1392,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="drive a running server with realistic traffic and "
                                         "injected anomalies",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--address", default=DEFAULT_ADDRESS,
-                   help=f"the router to drive (default {DEFAULT_ADDRESS})")
+    p.add_argument("--address", default=client.default_address(),
+                   help=f"the router to drive (default $ROUTER_ADDRESS, else {DEFAULT_ADDRESS})")
     p.add_argument("--days", type=_days, default=14,
                    help=f"days of history ending now, 2-{MAX_DAYS} (default 14)")
     p.add_argument("--seed", type=int, default=1, help="seed of every random draw (default 1)")
@@ -1490,15 +1489,12 @@ def _score(console: Any, address: str, truth: Truth) -> int:
     """Ask the server to detect now, then score everything it has found against the truth."""
     from rich.table import Table
 
-    from router.v1 import router_pb2 as pb
-    from router.v1 import router_pb2_grpc
-
     token = os.environ.get("ROUTER_ADMIN_TOKEN", "")
-    with grpc.insecure_channel(address) as channel:
-        stub = router_pb2_grpc.RouterStub(channel)
+    with client.connect(address) as channel:
+        stub = client.stub(channel)
         try:
-            stub.DetectAnomalies(pb.DetectAnomaliesRequest(),
-                                 metadata=(("authorization", f"Bearer {token}"),), timeout=120)
+            stub.DetectAnomalies(pb.DetectAnomaliesRequest(), metadata=client.bearer(token),
+                                 timeout=120)
             found = stub.ListAnomalies(pb.ListAnomaliesRequest(page_size=1000),
                                        timeout=30).anomalies
         except grpc.RpcError as err:
