@@ -64,12 +64,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from router import client
 from router.client import CONNECT_TIMEOUT_S, DEFAULT_ADDRESS
 from router.core.anomalies import Kind
+from router.core.money import NANOS_PER_UNIT, to_nanos, units
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US, SECOND_US
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)  # the detectors' kinds, in their order
-NANOS = 1_000_000_000
 MAX_DAYS = 34  # ReportUsage accepts occurred_at up to max_backfill_days (35 by default) back
 
 # the anomalies' sizes (targets; the truth records what was reached)
@@ -973,7 +973,7 @@ class _Simulation:
                      "calls_per_weekday": round(a.calls_per_weekday, 1)}
                     for a in org.agents],
             anomalies=anomalies, stats=stats, errors=list(d.errors),
-            spend_by_team={t: round(v / NANOS, 6)
+            spend_by_team={t: round(v / NANOS_PER_UNIT, 6)
                            for t, v in sorted(d.spend.items(), key=lambda kv: -kv[1])})
 
     # -- the five anomalies
@@ -1040,9 +1040,9 @@ class _Simulation:
         ratio = _per_call(results) / max(_per_call(base), 1e-9)
         return Anomaly(Kind.COST_PER_CALL_RISE.value, team, "", "", self.day, self.end, {
             "calls": len(results), "baseline_calls_per_day": round(len(base) / (self.sc.days - 1)),
-            "baseline_cost_per_call_usd": _per_call(base) / NANOS,
-            "cost_per_call_usd": _per_call(results) / NANOS, "ratio": round(ratio, 3),
-            "spend_usd": sum(r.cost for r in results) / NANOS,
+            "baseline_cost_per_call_usd": _per_call(base) / NANOS_PER_UNIT,
+            "cost_per_call_usd": _per_call(results) / NANOS_PER_UNIT, "ratio": round(ratio, 3),
+            "spend_usd": sum(r.cost for r in results) / NANOS_PER_UNIT,
             "models": ",".join(sorted({m for m, _ in upgrades.values()})),
             "prompt_scale": round(grow * max(s for _, s in upgrades.values()), 2)})
 
@@ -1113,8 +1113,8 @@ class _Simulation:
         spend = sum(r.cost for r in results)
         return Anomaly(Kind.SPEND_SPIKE.value, agent.team, agent.name, "", hour_start,
                        hour_end, {
-            "calls": len(sent), "spend_usd": (spend + usual_in_hour) / NANOS,
-            "usual_busiest_hour_usd": busiest / NANOS,
+            "calls": len(sent), "spend_usd": (spend + usual_in_hour) / NANOS_PER_UNIT,
+            "usual_busiest_hour_usd": busiest / NANOS_PER_UNIT,
             "ratio": round((spend + usual_in_hour) / max(busiest, 1e-9), 2)})
 
     def _choose_loop(self, n: int, duration: int) -> _Agent:
@@ -1262,11 +1262,11 @@ class _Simulation:
         spend = sum(r.cost for r in results)
         return Anomaly(Kind.NEW_AGENT_SPEND.value, team, name, "", min(c.t_us for c in sent),
                        self.end, {
-            "calls": len(sent), "spend_usd": spend / NANOS,
-            "usual_agent_day_usd": per_agent_day / NANOS,
+            "calls": len(sent), "spend_usd": spend / NANOS_PER_UNIT,
+            "usual_agent_day_usd": per_agent_day / NANOS_PER_UNIT,
             "ratio": round(spend / max(per_agent_day, 1e-9), 2),
-            "cost_per_call_usd": _per_call(results) / NANOS,
-            "team_cost_per_call_usd": usual / NANOS, "like": template.name})
+            "cost_per_call_usd": _per_call(results) / NANOS_PER_UNIT,
+            "team_cost_per_call_usd": usual / NANOS_PER_UNIT, "like": template.name})
 
     def _new_agent_like(self, before: list[tuple[_Call, _Result]], target: float
                         ) -> tuple[str, _Agent, float, float]:
@@ -1351,7 +1351,7 @@ class _Simulation:
         return Anomaly(Kind.RETRY_LOOP.value, agent.team, agent.name, task_id, times[0],
                        times[-1] + 1, {
             "calls": n, "failures": sum(c.outcome == pb.OUTCOME_FAILURE for c in calls),
-            "spend_usd": sum(r.cost for r in results) / NANOS})
+            "spend_usd": sum(r.cost for r in results) / NANOS_PER_UNIT})
 
 
 def _mix_ratio(state: tuple[float, float, int], calls: float, cost: float) -> float:
@@ -1455,9 +1455,9 @@ def run(args: argparse.Namespace) -> int:
     spend.add_column("spend", justify="right")
     agents = Counter(a["team"] for a in truth.agents)
     for team, usd in truth.spend_by_team.items():
-        spend.add_row(team, str(agents.get(team, 0)), f"{usd:,.2f}")
+        spend.add_row(team, str(agents.get(team, 0)), _money(usd))
     spend.add_row("[bold]total", str(len(truth.agents)),
-                  f"[bold]{sum(truth.spend_by_team.values()):,.2f}")
+                  f"[bold]{units(sum(map(to_nanos, truth.spend_by_team.values())))}")
     console.print(spend)
     if truth.anomalies:
         found = Table(title="injected anomalies (ground truth)")
@@ -1517,10 +1517,10 @@ def _score(console: Any, address: str, truth: Truth) -> int:
 def _summary(a: Anomaly) -> str:
     d = a.detail
     if a.kind == Kind.SPEND_SPIKE:
-        return (f"{d['calls']} calls, {d['spend_usd']:.2f} in the hour: {d['ratio']:.0f}x its "
+        return (f"{d['calls']} calls, {_money(d['spend_usd'])} in the hour: {d['ratio']:.0f}x its "
                 "busiest usual hour")
     if a.kind == Kind.NEW_AGENT_SPEND:
-        return (f"{d['calls']} calls, {d['spend_usd']:.2f}: {d['ratio']:.0f}x an average "
+        return (f"{d['calls']} calls, {_money(d['spend_usd'])}: {d['ratio']:.0f}x an average "
                 "agent's day")
     if a.kind == Kind.COST_PER_CALL_RISE:
         return f"{d['ratio']:.1f}x cost per call over {d['calls']} calls"
@@ -1528,6 +1528,12 @@ def _summary(a: Anomaly) -> str:
         return f"{d['calls']} calls, {d['failures']} failed"
     return (f"output {d['output_ratio']:.1f}x and cost {d['cost_ratio']:.1f}x the predicted, "
             f"{d['routed']} calls")
+
+
+def _money(amount: float) -> str:
+    """An amount of the truth (a float of whole units, as the JSON keeps it) shown as the other
+    commands show money: read back into nanos through its decimal text, then ``units``."""
+    return units(to_nanos(amount))
 
 
 def _utc(t_us: int) -> str:
