@@ -1398,7 +1398,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"days of history ending now, 2-{MAX_DAYS} (default 14)")
     p.add_argument("--seed", type=int, default=1, help="seed of every random draw (default 1)")
     p.add_argument("--scenario", choices=sorted(SCENARIOS), default="default",
-                   help="default: 6 teams, 40 agents; small: 3 teams, 6 agents (default default)")
+                   help="; ".join(f"{sc.name}: {sc.teams} teams, {sc.agents} agents"
+                                  for sc in SCENARIOS.values()) + " (default default)")
     p.add_argument("--concurrency", type=_positive, default=32,
                    help="RPCs in flight (default 32)")
     p.add_argument("--truth", metavar="PATH", help="write the ground truth JSON here")
