@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from router import simulate as sim
-from router.simulate import KINDS, Anomaly, Truth, score, simulate
+from router.simulate import KINDS, Anomaly, Truth, score, simulate, simulation
 from router.v1 import router_pb2 as pb
 from router.v1 import router_pb2_grpc
 from tests.conftest import RunningServer, make_settings
@@ -116,7 +116,7 @@ def test_the_command_writes_the_truth_and_prints_a_summary(tmp_path: Path, capsy
         server.stop()
 
     args.address = "127.0.0.1:1"  # nothing listens there
-    monkeypatch.setattr(sim, "CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(simulation, "CONNECT_TIMEOUT_S", 0.5)
     assert sim.run(args) == 1
     assert "no router answering" in capsys.readouterr().out
 
