@@ -92,11 +92,12 @@ class Driver:
         """Route pinned to the call's model; None (report without a decision) when refused."""
         self.stats["routes"] += 1
         try:
-            return await self._call(self.stub.Route, pb.RouteRequest(
+            decision: pb.RouteResponse = await self._call(self.stub.Route, pb.RouteRequest(
                 request_id=f"{call.usage_id}/route", task_description=call.description,
                 attribution=self._attribution(call), allowed_models=[call.model],
                 quality_target=call.agent.quality,
                 estimated_input_tokens=call.input + call.cached), {grpc.StatusCode.UNAVAILABLE})
+            return decision
         except grpc.aio.AioRpcError as err:
             self.stats["route_refused"] += 1
             self._note(f"Route {call.usage_id}: {err.code().name}: {err.details()}")

@@ -13,7 +13,7 @@ from router.simulate.scenario import Scenario
 from router.simulate.task_types import TASK_TYPES, TaskType
 
 # team name, time zone, task types it runs
-TEAMS = (
+TEAMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("finance", "Europe/London", ("reconciliation", "extraction", "data-analysis",
                                   "report-writing")),
     ("support", "America/New_York", ("support-reply", "classification", "summarise",
@@ -81,6 +81,7 @@ class Org:
 
 
 def population(sc: Scenario, seed: int, cat: Catalog) -> Org:
+    """The scenario's teams, users and agents, drawn from ``seed``; models from ``cat``."""
     rng = random.Random(f"population:{sc.name}:{seed}")
     if not 2 <= sc.teams <= len(TEAMS) or sc.agents < 2 * sc.teams:
         raise ValueError(f"scenario needs 2-{len(TEAMS)} teams and at least 2 agents a team")
@@ -97,31 +98,33 @@ def population(sc: Scenario, seed: int, cat: Catalog) -> Org:
     raw = [(team, rng.lognormvariate(0, sc.volume_sigma)) for team in teams
            for _ in range(counts[team])]
     total = sum(v for _, v in raw)
-    volumes = [[team, max(sc.min_agent_calls, sc.calls_per_weekday * v / total)]
-               for team, v in raw]
+    # per agent, by index: its team and its weekday calls
+    team_of = [team for team, _ in raw]
+    volumes = [max(sc.min_agent_calls, sc.calls_per_weekday * v / total) for _, v in raw]
 
     # task types and models first; then the roles, which adjust a few agents
-    task_types = [rng.choice(themes[team]) for team, _ in volumes]
+    task_types = [rng.choice(themes[team]) for team in team_of]
     tiers = [rng.choices((0, 1, 2), [w * b for w, b in zip(TASK_TYPES[t].tier, sc.tier_bias,
                                                              strict=True)])[0]
              for t in task_types]
     models = [rng.choice(cat.tiers[tier]) for tier in tiers]
     # the cost team: the biggest bill, so its rise is real money and its calls are many
     bill: defaultdict[str, float] = defaultdict(float)
-    for (team, volume), task_type, model in zip(volumes, task_types, models, strict=True):
+    for team, volume, task_type, model in zip(team_of, volumes, task_types, models,
+                                              strict=True):
         tt = TASK_TYPES[task_type]
         bill[team] += volume * model.cost(tt.input_tokens, 0, tt.output_tokens, 0)
     cost_team = max(teams, key=lambda t: bill[t])
-    team_calls = sum(v for team, v in volumes if team == cost_team)
-    for row in volumes:  # enough calls to judge a cost per call even on a Sunday
-        if row[0] == cost_team:
-            row[1] *= max(1.0, sc.cost_team_min_calls / team_calls)
-    others = sorted((i for i, (team, _) in enumerate(volumes) if team != cost_team),
-                    key=lambda i: -volumes[i][1])
+    team_calls = sum(v for team, v in zip(team_of, volumes, strict=True) if team == cost_team)
+    for i, team in enumerate(team_of):  # enough calls to judge a cost per call even on a Sunday
+        if team == cost_team:
+            volumes[i] *= max(1.0, sc.cost_team_min_calls / team_calls)
+    others = sorted((i for i, team in enumerate(team_of) if team != cost_team),
+                    key=lambda i: -volumes[i])
 
     def spend(i: int) -> float:
         tt = TASK_TYPES[task_types[i]]
-        return volumes[i][1] * models[i].cost(tt.input_tokens, 0, tt.output_tokens, 0)
+        return volumes[i] * models[i].cost(tt.input_tokens, 0, tt.output_tokens, 0)
 
     # the drifting agent: output-heavy work on a model whose output is priced well above its
     # input and that has no hidden reasoning (so more output than predicted is a much higher
@@ -131,13 +134,13 @@ def population(sc: Scenario, seed: int, cat: Catalog) -> Org:
         cat.normal
     drift_options = []  # (share of its team's bill over 20%, -price or share, agent, model)
     for i in others[:max(3, len(others) // 2)]:
-        team = volumes[i][0]
+        team = team_of[i]
         heavy = [t for t in themes[team] if TASK_TYPES[t].output_heavy] or ["report-writing"]
         task_type = heavy[i % len(heavy)]
         tt = TASK_TYPES[task_type]
-        mates = sum(spend(j) for j, (t, _) in enumerate(volumes) if t == team and j != i)
+        mates = sum(spend(j) for j, t in enumerate(team_of) if t == team and j != i)
         for m in plain:
-            own = max(volumes[i][1], sc.drift_min_calls) * m.cost(
+            own = max(volumes[i], sc.drift_min_calls) * m.cost(
                 tt.input_tokens * 0.6, 0, tt.output_tokens * 1.2, 0)
             share = own / (own + mates)
             # the dearest model that keeps it a fifth of the bill; else the smallest share
@@ -145,7 +148,7 @@ def population(sc: Scenario, seed: int, cat: Catalog) -> Org:
                                   task_type, m))
     _, _, drift_i, task_types[drift_i], models[drift_i] = min(
         drift_options, key=lambda o: (o[0], o[1], o[2]))
-    volumes[drift_i][1] = max(volumes[drift_i][1], sc.drift_min_calls)
+    volumes[drift_i] = max(volumes[drift_i], sc.drift_min_calls)
     rest = [i for i in others if i != drift_i]
     # provisional: the loop and the spike are chosen on measured costs
     loop_i, spike_i = rest[0], rest[1]
@@ -153,7 +156,7 @@ def population(sc: Scenario, seed: int, cat: Catalog) -> Org:
 
     agents: list[Agent] = []
     used: Counter[str] = Counter()
-    for i, (team, volume) in enumerate(volumes):
+    for i, (team, volume) in enumerate(zip(team_of, volumes, strict=True)):
         task_type, tier, model = task_types[i], tiers[i], models[i]
         tt = TASK_TYPES[task_type]
         name = rng.choice(tt.names)

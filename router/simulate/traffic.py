@@ -44,7 +44,7 @@ class Call:
     cpu: float
     gpu: float
     review: float
-    outcome: int
+    outcome: pb.Outcome
     latency_ms: int
     route: bool
     usage_id: str = ""
