@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from router.core.anomalies import Kind
 from router.core.timeunits import DAY_US
 from router.simulate import Anomaly, Truth, score
 
@@ -53,3 +55,27 @@ def test_truth_round_trips_through_json(tmp_path: Path):
     truth.stats = {"new": 3}
     truth.write(tmp_path / "t.json")
     assert Truth.load(tmp_path / "t.json") == truth
+
+
+def test_score_reports_every_detector_kind_then_all_even_when_nothing_happened():
+    assert list(score(_truth(), [])) == [k.value for k in Kind] + ["all"]
+    assert set(score(_truth(), [])["all"].items()) == \
+        {("precision", 1.0), ("recall", 1.0), ("tp", 0), ("fp", 0), ("fn", 0)}
+
+
+def test_only_a_retry_loop_is_matched_on_its_task():
+    loop = Anomaly("retry_loop", "finance", "a", "t-1", 0, 1)
+    spike = Anomaly("spend_spike", "finance", "a", "t-1", 0, 1)
+    assert loop.key() == ("retry_loop", "finance", "a", "t-1")
+    assert spike.key() == ("spend_spike", "finance", "a", "")
+    s = score(_truth(loop, spike), [("retry_loop", "finance", "a", "t-2"),
+                                    ("spend_spike", "finance", "a", "t-2")])
+    assert (s["retry_loop"]["tp"], s["spend_spike"]["tp"]) == (0, 1)
+
+
+def test_the_truth_file_keeps_its_field_names():
+    raw = json.loads(_truth(Anomaly("spend_spike", "finance", "a", "", 0, 1)).to_json())
+    assert list(raw) == ["scenario", "seed", "days", "start_us", "now_us", "calls", "teams",
+                         "agents", "anomalies", "stats", "spend_by_team", "errors"]
+    assert list(raw["anomalies"][0]) == ["kind", "team", "agent", "task_id", "start_us",
+                                         "end_us", "detail"]
