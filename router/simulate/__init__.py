@@ -40,6 +40,18 @@ same requests and the server records nothing new. A rerun in a later hour sends 
 other times: the server refuses them (counted as conflicts, nothing recorded); use another seed.
 """
 
+# The docstring above is the command's --help. The package, by job:
+#   scenario     the scenarios' sizes and the anomalies' target sizes
+#   task_types   the kinds of work: tokens, model tiers, agent names, prompts, tools, steps
+#   catalog      the server's enabled models, in price tiers
+#   population   teams, users and agents, and the agents the anomalies need
+#   traffic      one task's calls, the daily profile in local time, the history's calls
+#   driver       Route / ReportUsage over gRPC, with retries, tallied
+#   injection/   one module per anomaly kind, and the context they share
+#   simulation   simulate(): the history, then the anomalies in order, then the truth
+#   truth        Anomaly, Truth (the JSON file) and score()
+#   cli          add_parser(), run() and --score
+
 from __future__ import annotations
 
 from router.simulate.cli import add_parser, run
