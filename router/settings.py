@@ -67,6 +67,11 @@ class Settings:
     anomaly_webhook_url: str = _setting("", "POST each new anomaly here as JSON; empty: off")
     anomaly_pause_kinds: str = _setting(
         "", "comma-separated anomaly kinds that pause the agent (e.g. spend_spike,retry_loop)")
+    max_watch_streams: int = _setting(
+        256, "WatchAnomalies streams open at once (the rest of max_concurrent_rpcs stays for "
+        "Route, ReportUsage and the other calls); past it RESOURCE_EXHAUSTED")
+    max_watch_streams_per_peer: int = _setting(
+        16, "WatchAnomalies streams one client host may hold open at once")
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
@@ -74,6 +79,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.ledger not in ("auto", "local", "shared"):
             raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
+        if not 0 <= self.max_watch_streams <= self.max_concurrent_rpcs // 2:
+            raise ValueError("ROUTER_MAX_WATCH_STREAMS must be between 0 and half of "
+                             f"ROUTER_MAX_CONCURRENT_RPCS ({self.max_concurrent_rpcs // 2}), so "
+                             "streams can never take the capacity Route and ReportUsage need")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from router.api.grpc import SERVICE, add_router
+from router.api.grpc.anomalies import StreamSlots
 from router.server.app import App
 
 SERVICE_NAME = SERVICE.full_name
@@ -37,8 +38,11 @@ async def create_server(app: App, address: str) -> Server:
                   4 * app.settings.max_description_chars + MESSAGE_HEADROOM),
                  ("grpc.so_reuseport", 0)],
     )
-    add_router(server, app.services, app.offload, app.settings.admin_token,
-               store_bound_s=app.settings.store_timeout_ms / 1000 + STORE_MARGIN_S)
+    settings = app.settings
+    add_router(server, app.services, app.offload, settings.admin_token,
+               store_bound_s=settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
+               streams=StreamSlots(settings.max_watch_streams,
+                                   settings.max_watch_streams_per_peer))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

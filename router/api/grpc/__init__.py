@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import grpc
 
-from router.api.grpc.anomalies import AnomalyRpcs
+from router.api.grpc.anomalies import AnomalyRpcs, StreamSlots
 from router.api.grpc.auth import AdminCheck
 from router.api.grpc.base import Offload
 from router.api.grpc.budgets import BudgetRpcs
@@ -43,7 +43,8 @@ def router_servicer(*parts: object) -> SimpleNamespace:
 
 
 def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPoolExecutor,
-               admin_token: str = "", store_bound_s: float = 5.0) -> None:
+               admin_token: str = "", store_bound_s: float = 5.0,
+               streams: StreamSlots | None = None) -> None:
     """Register the Router service on ``server``; store-bound work runs on ``executor`` and is
     waited for at most ``store_bound_s``."""
     admin = AdminCheck(admin_token)
@@ -53,5 +54,6 @@ def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPool
         UsageRpcs(services.usage, offload),
         BudgetRpcs(services.budgets, admin, offload),
         ReportRpcs(services.reports, offload),
-        AnomalyRpcs(services.anomalies, admin, offload),
+        AnomalyRpcs(services.anomalies, admin, offload,
+                    streams if streams is not None else StreamSlots(256, 16)),
     ), server)
