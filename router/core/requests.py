@@ -70,6 +70,7 @@ class UsageInput:
     latency_ms: int = 0
     actual_cost: Money | None = None
     occurred_us: int | None = None  # when the call happened; None: now
+    decision_token: str = ""  # RouteResponse.decision_token; not part of the payload hash
 
 
 def valid_identifier(value: str) -> bool:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from router.budgeting import BudgetBook, BudgetGate, Ledger, ledger_for
@@ -63,12 +64,16 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     decisions = Decisions(store, recorder, settings.decision_cache_size,
                           settings.decision_lookup_grace_ms)
     calibration = Calibration(store, recorder)
+    # the key signing decision tokens: one per deployment, made by the first replica to start
+    key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),
+                                     clock.now_us()))
     webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
-                               calibration, clock, local_reads=store.local_reads),
+                               calibration, clock, local_reads=store.local_reads,
+                               decision_key=key),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
-                           calibration, clock),
+                           calibration, clock, decision_key=key),
         budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s),
         reports=ReportService(catalog, store, decisions),
         anomalies=AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,

@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from router.budgeting import BudgetBook, Ledger
+from router.core import decision_token
 from router.core.budgets import BudgetRule, BudgetStatus, applicable, charges_for
 from router.core.catalog import Catalog, ModelSpec
 from router.core.clock import Clock
@@ -50,7 +51,7 @@ class UsageResult:
 class UsageService:
     def __init__(self, settings: Settings, catalog: Catalog, store: RecordStore,
                  recorder: Recorder, decisions: Decisions, book: BudgetBook, ledger: Ledger,
-                 calibration: Calibration, clock: Clock) -> None:
+                 calibration: Calibration, clock: Clock, *, decision_key: bytes) -> None:
         self.catalog = catalog
         self._store = store
         self._recorder = recorder
@@ -60,6 +61,7 @@ class UsageService:
         self._calibration = calibration
         self._clock = clock
         self._max_backfill_days = settings.max_backfill_days
+        self._decision_key = decision_key
 
     def needs_store_read(self, req: UsageInput) -> bool:
         """True when ``prepare`` would have to read the store (the edge runs it off-loop)."""
@@ -79,7 +81,7 @@ class UsageService:
         try:
             validate_usage(req, catalog=self.catalog)
             recorded_us = self._occurred(req)
-            decision = self._decisions.find(req.decision_id) if req.decision_id else None
+            decision = self._decision_of(req) if req.decision_id else None
             model = self._model_for(req, decision)
         except InvalidRequest:
             # a retry of a report that was valid when it was stored (its model has left the
@@ -174,6 +176,21 @@ class UsageService:
             return tuple(self._ledger.statuses(rules, u.recorded_us))
         except StoreUnavailable:
             return ()  # the usage is recorded; only its report of the budgets is missing
+
+    def _decision_of(self, req: UsageInput) -> DecisionRecord:
+        """The usage's decision: known here, in the queue or the store; else, with a valid
+        token, the decision it carries, restored (queued for commit before the usage, so the
+        store has it as the caller was told)."""
+        if not req.decision_token:
+            return self._decisions.find(req.decision_id)
+        found = self._decisions.get(req.decision_id)
+        if found is not None:
+            return found
+        restored = decision_token.verify(req.decision_token, self._decision_key,
+                                         req.decision_id)
+        self._recorder.record_decision(restored)
+        self._decisions.remember(restored)
+        return restored
 
     def _stored(self, usage_id: str) -> UsageRecord | None:
         """The usage stored under ``usage_id``, if the id is one that could have been stored."""

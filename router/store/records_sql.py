@@ -8,7 +8,7 @@ usage settles its budget charges and enters the rollups in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from router.store.base import UsageWrite, WriteStatus
 from router.store.engine import SqlBase
 from router.store.ledger_sql import WindowKey
 from router.store.spend_sql import roll_up, rollups
-from router.store.tables import calibration, decisions, usages
+from router.store.tables import calibration, decisions, secrets, usages
 
 
 class SqlRecords(SqlBase):
@@ -184,6 +184,13 @@ class SqlRecords(SqlBase):
         with self._connect() as conn:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
+
+    def secret(self, name: str, make: Callable[[], str], now_us: int) -> str:
+        with self._connect(write=True) as conn:
+            conn.execute(self._insert(secrets).values(
+                name=name, value=make(), created_us=now_us).on_conflict_do_nothing())
+            return str(conn.execute(sa.select(secrets.c.value).where(
+                secrets.c.name == name)).scalar_one())
 
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:

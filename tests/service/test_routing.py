@@ -149,7 +149,7 @@ def test_needs_store_read_is_false_on_sqlite(svc, store, recorder, catalog, clas
     assert svc.routing.needs_store_read(req) is False
     # the same request would wait on a remote store: budgets apply and the id is not cached
     remote = RoutingService(SETTINGS, catalog, classifier, svc.decisions, recorder, svc.gate,
-                            svc.calibration, clock, local_reads=False)
+                            svc.calibration, clock, local_reads=False, decision_key=b"k")
     assert remote.needs_store_read(req) is True
 
 
