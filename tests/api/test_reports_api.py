@@ -85,8 +85,23 @@ def test_spend_by_team_and_model_reconciles_with_every_recorded_cost(stub, traff
     assert {r.bucket_start.seconds for r in by_day.rows} == {NOW - 43_200, NOW - 43_200 - 86_400}
     kinds = spend(stub, pb.SPEND_DIMENSION_COST_KIND, filter=pb.Attribution(team="eng"))
     assert [r.cost_kind for r in kinds.rows] == ["tokens", "tools", "compute", "human_review"]
-    assert kinds.total.cost.total.nanos == spend(
-        stub, filter=pb.Attribution(team="eng")).total.cost.total.nanos
+    assert kinds.total == spend(stub, filter=pb.Attribution(team="eng")).total
+
+
+def test_cost_kind_rows_carry_each_measure_once(stub, traffic):
+    plain = spend(stub)
+    assert plain.total.calls == 5 and plain.total.tool_calls == 5
+    for group_by in ([pb.SPEND_DIMENSION_COST_KIND],
+                     [pb.SPEND_DIMENSION_TEAM, pb.SPEND_DIMENSION_COST_KIND]):
+        for bucket in (pb.TIME_BUCKET_UNSPECIFIED, pb.TIME_BUCKET_DAY):
+            kinds = spend(stub, *group_by, bucket=bucket)
+            assert kinds.total == plain.total
+            rows = {kind: [r for r in kinds.rows if r.cost_kind == kind]
+                    for kind in ("tokens", "tools", "human_review")}
+            assert sum(r.calls for r in rows["tokens"]) == 5
+            assert sum(r.tool_calls for r in rows["tools"]) == 5
+            assert not any(r.calls or r.tokens.input for r in rows["tools"])
+            assert sum(r.review_seconds for r in rows["human_review"]) == 120
 
 
 def test_bad_spend_queries_name_the_field(stub):
@@ -105,6 +120,9 @@ def test_report_cli_prints_spend_as_table_csv_and_json(server, traffic, capsys):
     assert main([*base, "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records[-1]["team"] == "TOTAL" and records[-1]["calls"] == 5
+    assert main([*base[:-1], "team,agent,cost_kind", "--format", "json"]) == 0
+    by_kind = json.loads(capsys.readouterr().out)
+    assert by_kind[-1] == {**records[-1], "cost_kind": ""}  # the same TOTAL row
     assert main([*base, "--format", "csv", "--bucket", "day"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {"team", "agent", "bucket_start", "cost_total", "mape"} <= set(rows[0])

@@ -4,6 +4,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from router.core.spend import (
+    COST_KINDS,
+    KIND_COST,
+    KIND_MEASURES,
+    MEASURES,
     Bucket,
     SharedCost,
     SpendQuery,
@@ -34,12 +38,28 @@ def test_hours_fold_into_local_days():
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():
     q = SpendQuery(0, 1, ("team", "cost_kind"))
-    rows = fold(q, [({"team": "a"}, None, {"calls": 3, "cost_tokens": 10, "cost_tools": 4,
-                                           "cost_compute": 2, "cost_review": 1,
-                                           "cost_total": 17})])
+    group = {"calls": 3, "input_tokens": 900, "cost_tokens": 10, "cost_tools": 4,
+             "cost_compute": 2, "cost_review": 1, "cost_total": 17, "predicted_cost": 9,
+             "failures": 1, "tool_calls": 5, "compute_ms": 70, "review_calls": 1,
+             "review_ms": 6000}
+    rows = fold(q, [({"team": "a"}, None, group)])
     assert [(r.keys["cost_kind"], r["cost_total"]) for r in rows] == [
         ("tokens", 10), ("tools", 4), ("compute", 2), ("human_review", 1)]
-    assert total(rows)["cost_total"] == 17 and total(rows)["calls"] == 3
+    # each measure once, on the row of its kind; the total is the group's
+    assert {r.keys["cost_kind"]: {m: v for m, v in r.sums.items() if v} for r in rows} == {
+        "tokens": {"calls": 3, "input_tokens": 900, "cost_tokens": 10, "cost_total": 10,
+                   "predicted_cost": 9, "failures": 1},
+        "tools": {"cost_tools": 4, "cost_total": 4, "tool_calls": 5},
+        "compute": {"cost_compute": 2, "cost_total": 2, "compute_ms": 70},
+        "human_review": {"cost_review": 1, "cost_total": 1, "review_calls": 1,
+                         "review_ms": 6000}}
+    assert {m: v for m, v in total(rows).sums.items() if v} == group
+
+
+def test_every_measure_but_the_total_has_one_owning_kind():
+    owned = [m for kind in COST_KINDS for m in KIND_MEASURES[kind]]
+    assert sorted(owned) == sorted(m for m in MEASURES if m != "cost_total")
+    assert all(KIND_COST[k] in KIND_MEASURES[k] for k in COST_KINDS)
 
 
 def test_prediction_error_measures():
