@@ -114,6 +114,12 @@ def test_bad_spend_queries_name_the_field(stub):
     assert bad_request_fields(err) == ["time_zone"]
 
 
+def test_an_oversized_label_filter_is_invalid_not_unavailable(stub, traffic):
+    err = rpc_error(spend, stub, filter=pb.Attribution(labels={"k" * 60_000: "v"}))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT  # not SQLite's "pattern too complex"
+    assert bad_request_fields(err) == ["filter.labels[" + "k" * 40 + "]"]
+
+
 def test_report_cli_prints_spend_as_table_csv_and_json(server, traffic, capsys):
     base = ["report", "spend", "--address", server.address, "--since", "2026-11-20",
             "--until", "2026-11-29", "--group-by", "team,agent"]
