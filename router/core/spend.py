@@ -141,6 +141,19 @@ def bucket_start(bucket: Bucket, tz: ZoneInfo, at_us: int) -> int | None:
     return window_at(WindowKind(bucket.value), tz, at_us).start_us
 
 
+def buckets_fit(query: SpendQuery) -> bool:
+    """Do the query's time buckets end within the year 9999 in its zone, the last a datetime
+    holds? Then every bucket, its local time and its end can be computed: the last bucket, the
+    one holding ``end_us - 1``, ends latest. (The API's times start in 1970, far from year 1.)"""
+    if query.bucket is Bucket.NONE:
+        return True
+    try:
+        window_at(WindowKind(query.bucket.value), ZoneInfo(query.timezone), query.end_us - 1)
+    except (OverflowError, ValueError):  # "date value out of range", "year 10000 is out of range"
+        return False
+    return True
+
+
 def bucket_starts(query: SpendQuery) -> list[int] | None:
     """Start of every bucket meeting [start, end) (the first may begin before start)."""
     if query.bucket is Bucket.NONE:

@@ -9,7 +9,7 @@ from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecisi
 from router.core.records import Attribution, DecisionRecord, UsageRecord
 from router.core.requests import Violations
 from router.core.savings import SavingsReport, savings
-from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, fold, total
+from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, buckets_fit, fold, total
 from router.core.windows import zone
 from router.service.decisions import Decisions
 from router.store.base import RecordStore, SpendStore
@@ -82,6 +82,10 @@ class ReportService:
             zone(query.timezone)
         except ValueError as exc:
             v.add("time_zone", str(exc))
+        else:
+            if not buckets_fit(query):
+                v.add("end_time", f"its {query.bucket.value} bucket in {query.timezone} ends "
+                                  "after the year 9999; end earlier")
         _filter(v, query)
         v.raise_if_any()
         rows = fold(query, self._store.spend_rows(query))

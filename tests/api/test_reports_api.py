@@ -155,3 +155,40 @@ def test_chargeback_allocates_shared_costs_exactly_and_keeps_unattributed_spend(
     assert sum(totals[:-1]) == totals[-1] == traffic + 101
     assert rows[0]["budget"] == "1" and rows[0]["mode"] == mode
     assert float(rows[0]["variance"]) == pytest.approx(1 - float(rows[0]["total"]))
+
+
+END_9999 = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a Timestamp can hold
+DEC_9999 = 253_399_622_400  # 9999-12-01T00:00:00Z
+
+
+@pytest.mark.parametrize("bucket, zone, end", [
+    (pb.TIME_BUCKET_MONTH, "UTC", END_9999),
+    (pb.TIME_BUCKET_MONTH, "America/Los_Angeles", END_9999),
+    (pb.TIME_BUCKET_WEEK, "UTC", END_9999),
+    (pb.TIME_BUCKET_DAY, "UTC", END_9999),
+    (pb.TIME_BUCKET_HOUR, "UTC", END_9999),
+    (pb.TIME_BUCKET_DAY, "Asia/Tokyo", END_9999 - 4 * 3600),  # already 10000-01-01 in Tokyo
+    (pb.TIME_BUCKET_UNSPECIFIED, "Asia/Tokyo", END_9999 - 4 * 3600),  # ... but no buckets: fine
+])
+def test_buckets_past_the_year_9999_are_an_invalid_end_time(stub, bucket, zone, end):
+    request = pb.QuerySpendRequest(start_time=ts(end - 40 * 86_400), end_time=ts(end),
+                                   group_by=[pb.SPEND_DIMENSION_TEAM], bucket=bucket,
+                                   time_zone=zone)
+    if bucket == pb.TIME_BUCKET_UNSPECIFIED:
+        assert stub.QuerySpend(request).total.calls == 0
+        return
+    err = rpc_error(stub.QuerySpend, request)
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, err.details()
+    assert bad_request_fields(err) == ["end_time"]
+
+
+@pytest.mark.parametrize("bucket, end", [
+    (pb.TIME_BUCKET_MONTH, DEC_9999), (pb.TIME_BUCKET_WEEK, DEC_9999),
+    (pb.TIME_BUCKET_DAY, END_9999 - 86_400), (pb.TIME_BUCKET_HOUR, END_9999 - 3600)])
+def test_buckets_from_1970_west_of_utc_to_the_year_9999(stub, traffic, bucket, end):
+    """The widest range a query may span: the first local bucket starts before 1970 in UTC."""
+    resp = stub.QuerySpend(pb.QuerySpendRequest(
+        start_time=ts(0), end_time=ts(end), group_by=[pb.SPEND_DIMENSION_COST_KIND],
+        bucket=bucket, time_zone="America/Los_Angeles"), timeout=60)
+    assert resp.total.cost.total.nanos == traffic
+    assert sum(r.cost.total.nanos for r in resp.rows) == traffic and resp.total.calls == 5

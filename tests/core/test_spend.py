@@ -12,6 +12,7 @@ from router.core.spend import (
     SharedCost,
     SpendQuery,
     SpendRow,
+    buckets_fit,
     chargeback,
     fold,
     largest_remainder,
@@ -96,3 +97,13 @@ def test_chargeback_allocates_shared_costs_by_usage_and_keeps_unattributed_spend
         ("eng", 751), ("ops", 250), ("", 0)]
     assert sum(ln.total for ln in lines) == 300 + 100 + 50 + 1001
     assert lines[0].variance == 1000 - 300 - 751 and lines[1].variance is None
+
+
+def test_buckets_must_end_within_the_year_9999_in_their_zone():
+    dec_9999, end = 253_399_622_400_000_000, 253_402_300_800_000_000  # 9999-12-01, 10000-01-01
+    assert buckets_fit(SpendQuery(0, end, timezone="Asia/Tokyo"))  # no buckets, no local times
+    assert not buckets_fit(SpendQuery(0, end, bucket=Bucket.HOUR))
+    assert buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH))
+    # 9999-12-01 00:00 UTC is still November in Los Angeles, already December in Tokyo
+    assert buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH, timezone="America/Los_Angeles"))
+    assert not buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH, timezone="Asia/Tokyo"))
