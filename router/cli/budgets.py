@@ -4,7 +4,11 @@
     router budgets list   [--address 127.0.0.1:50051]
     router budgets status finance-monthly
     router budgets pause --agent reconciler --reason "runaway loop"   # needs ROUTER_ADMIN_TOKEN
-    router budgets resume --agent reconciler
+    router budgets resume --agent reconciler                          # needs ROUTER_ADMIN_TOKEN
+
+Budgets come from the server's budgets file (ROUTER_BUDGETS_PATH) and SetBudget. Pause and
+resume are admin calls: the server must be started with ROUTER_ADMIN_TOKEN, and the command sends
+the same token (--token, default $ROUTER_ADMIN_TOKEN).
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from router.client import bearer, connect, default_address, stub
 from router.core.budgets import SCOPE_KEYS, Scope
 from router.core.money import units
 
+_ADMIN = (" An admin call: the server must be started with ROUTER_ADMIN_TOKEN set, and this "
+          "command must send the same token (--token, default $ROUTER_ADMIN_TOKEN).")
+_TOKEN_HINT = {"UNAUTHENTICATED": "give the server's admin token with --token or "
+                                  "$ROUTER_ADMIN_TOKEN"}
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("budgets", help="check budget files; list, inspect, pause over the API",
@@ -29,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            ("status", "a budget's current window"),
                            ("pause", "stop routing for a scope"),
                            ("resume", "resume a paused scope")):
-        v = verbs.add_parser(name, help=helptext)
+        admin = name in ("pause", "resume")
+        v = verbs.add_parser(name, help=helptext + (" (admin token)" if admin else ""),
+                             description=helptext.capitalize() + "." + (_ADMIN if admin else ""))
         v.add_argument("--address", default=default_address())
         if name == "status":
             v.add_argument("id")
@@ -72,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
                                            timeout=10).was_paused
                     console.print("resumed" if was else "was not paused")
         except grpc.RpcError as err:
-            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}",
-                  file=sys.stderr)
+            hint = _TOKEN_HINT.get(err.code().name) if args.verb in ("pause", "resume") else None
+            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}"
+                  + (f" ({hint})" if hint else ""), file=sys.stderr)
             return 1
     return 0
 

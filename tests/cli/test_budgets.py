@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from router.cli import main
 from tests.cli.conftest import TOKEN
 
@@ -35,6 +37,16 @@ def test_list_says_so_when_the_server_has_no_budgets(server, capsys):
     assert "no budgets" in captured.err and "ROUTER_BUDGETS_PATH" in captured.err
 
 
+@pytest.mark.parametrize("verb", ["pause", "resume"])
+def test_pause_and_resume_help_says_they_need_the_admin_token(verb, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["budgets", verb, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the server must be started with ROUTER_ADMIN_TOKEN" in text
+    assert "--token" in text
+
+
 def test_pause_then_resume_an_agent(admin_server, capsys, monkeypatch):
     monkeypatch.setenv("ROUTER_ADMIN_TOKEN", TOKEN)  # the default of --token
     address = ["--address", admin_server.address]
@@ -42,3 +54,17 @@ def test_pause_then_resume_an_agent(admin_server, capsys, monkeypatch):
     assert main(["budgets", "resume", *address, "--agent", "reconciler"]) == 0
     assert main(["budgets", "resume", *address, "--agent", "reconciler"]) == 0
     assert capsys.readouterr().out.split("\n")[:3] == ["paused", "resumed", "was not paused"]
+
+
+def test_an_admin_verb_without_the_token_says_how_to_give_it(admin_server, capsys):
+    assert main(["budgets", "pause", "--address", admin_server.address,
+                 "--agent", "reconciler"]) == 1
+    err = capsys.readouterr().err
+    assert "UNAUTHENTICATED" in err and "--token" in err and "ROUTER_ADMIN_TOKEN" in err
+
+
+def test_an_admin_verb_on_a_server_without_a_token_names_the_setting(server, capsys):
+    assert main(["budgets", "resume", "--address", server.address, "--agent", "reconciler",
+                 "--token", TOKEN]) == 1
+    err = capsys.readouterr().err
+    assert "PERMISSION_DENIED" in err and "ROUTER_ADMIN_TOKEN" in err
