@@ -57,6 +57,10 @@ class Settings:
     ledger: str = _setting(
         "auto", "where budget holds live: auto (in the process on SQLite, in the database on "
         "PostgreSQL), local, or shared (in the database; for replicas)")
+    hold_abandon_s: int = _setting(
+        86_400, "how long a Route's budget hold waits for its ReportUsage before it is abandoned "
+        "and its room released (a budget's hold_ttl_seconds may extend it); until then the room "
+        "stays taken, so late reports cannot overspend a block budget")
     budget_tick_s: float = _setting(
         1.0, "how often expired holds are swept and the budgets file checked for changes")
     budget_refresh_s: float = _setting(

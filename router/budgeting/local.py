@@ -9,7 +9,7 @@ import heapq
 import threading
 from collections.abc import Sequence
 
-from router.budgeting.ledger import hold_of
+from router.budgeting.ledger import DEFAULT_ABANDON_S, hold_of
 from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals, window_of
 from router.store.base import BudgetStore, HoldRefused, UsageWrite, WindowKey
 
@@ -19,10 +19,11 @@ MAX_CACHED_WINDOWS = 100_000  # past this, windows without open holds are re-rea
 class LocalLedger:
     """Holds in memory, spend from the store; for a store this process alone writes."""
 
-    def __init__(self, store: BudgetStore) -> None:
+    def __init__(self, store: BudgetStore, abandon_s: int = DEFAULT_ABANDON_S) -> None:
         if store.holds_in_sql:
             raise ValueError("this store keeps budget holds in SQL: use SharedLedger")
         self._store = store  # settlement there only adds charges; the holds are here
+        self._abandon_s = abandon_s
         self._lock = threading.Lock()
         self._spent: dict[WindowKey, tuple[int, int]] = {}  # (money, tokens) settled
         self._held: dict[WindowKey, list[int]] = {}  # [money, tokens] open
@@ -57,7 +58,7 @@ class LocalLedger:
                     raise HoldRefused(s.rule.id)
             mine = self._holds.setdefault(decision_id, {})
             for s in current:
-                hold = hold_of(s, amount, tokens, now_us)
+                hold = hold_of(s, amount, tokens, now_us, self._abandon_s)
                 held = self._held.setdefault((hold.budget_id, hold.window_key), [0, 0])
                 held[0] += amount
                 held[1] += tokens

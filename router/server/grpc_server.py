@@ -40,7 +40,9 @@ async def create_server(app: App, address: str) -> Server:
     )
     settings = app.settings
     add_router(server, app.services, app.offload, settings.admin_token,
-               store_bound_s=settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
+               # a remote store may go silent: bound every wait; an embedded file cannot
+               store_bound_s=None if app.store.local_reads
+               else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
                streams=StreamSlots(settings.max_watch_streams,
                                    settings.max_watch_streams_per_peer))
     health_servicer = health.aio.HealthServicer()

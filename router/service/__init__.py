@@ -58,7 +58,7 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     is given, as tests do to run both ledgers over one database)."""
     clock = clock or SystemClock()
     book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
-    ledger = ledger if ledger is not None else ledger_for(store)
+    ledger = ledger if ledger is not None else ledger_for(store, settings.hold_abandon_s)
     recorder.on_commit = ledger.on_commit
     gate = BudgetGate(book, ledger, fail_open=settings.budget_fail_open)
     decisions = Decisions(store, recorder, settings.decision_cache_size,

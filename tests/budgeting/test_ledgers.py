@@ -82,7 +82,19 @@ def store(request, open_store):
 
 @pytest.fixture
 def ledger(store):
-    return ledger_for(store)
+    return ledger_for(store, abandon_s=1)  # the rules' hold TTLs are longer, so they govern
+
+
+def test_a_hold_is_kept_until_abandoned_however_short_its_ttl(store):
+    """An unreported hold keeps its room for the abandonment timeout, not just its TTL: room
+    freed earlier would be spent again by the late report (a block budget's overspend)."""
+    ledger = ledger_for(store, abandon_s=3600)
+    r = rule("b", 100, ttl_s=60)
+    ledger.hold("d1", ledger.statuses([r], NOW), 10, 0, NOW)
+    assert ledger.sweep(NOW + 61 * SECOND) == 0
+    assert held(ledger, r, NOW + 61 * SECOND) == 10
+    assert ledger.sweep(NOW + 3600 * SECOND) == 1
+    assert held(ledger, r, NOW + 3600 * SECOND) == 0
 
 
 def held(ledger, r, at_us: int = NOW) -> int:

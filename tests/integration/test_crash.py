@@ -29,7 +29,7 @@ def _serve(db: Path, port: int, log: Path) -> subprocess.Popen:
            "ROUTER_SQLITE_SYNCHRONOUS": "FULL", "ROUTER_ANOMALY_INTERVAL_S": "0"}
     return subprocess.Popen([sys.executable, "-m", "router", "serve", "--address",
                              f"127.0.0.1:{port}"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(log, "a"))  # noqa: SIM115
+                            stdout=subprocess.DEVNULL, stderr=open(log, "a"))
 
 
 def test_kill_9_loses_no_acknowledged_decision(tmp_path):

@@ -24,7 +24,7 @@ from router.store.sql import SqlStore
 
 TASK = "Draft a polite reply declining the meeting invitation."
 KEYS = Attribution(team="growth", agent="mailer")
-SETTINGS = Settings(decision_lookup_grace_ms=0)
+SETTINGS = Settings(decision_lookup_grace_ms=0, hold_abandon_s=1)  # the rules' TTLs govern
 BUDGETS_FILE = """\
 schema_version = 1
 
@@ -79,7 +79,7 @@ def clock():
 
 @pytest.fixture
 def ledger(store):
-    return LocalLedger(store)
+    return LocalLedger(store, abandon_s=SETTINGS.hold_abandon_s)
 
 
 @pytest.fixture

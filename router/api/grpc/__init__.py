@@ -43,10 +43,10 @@ def router_servicer(*parts: object) -> SimpleNamespace:
 
 
 def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPoolExecutor,
-               admin_token: str = "", store_bound_s: float = 5.0,
+               admin_token: str = "", store_bound_s: float | None = 5.0,
                streams: StreamSlots | None = None) -> None:
     """Register the Router service on ``server``; store-bound work runs on ``executor`` and is
-    waited for at most ``store_bound_s``."""
+    waited for at most ``store_bound_s`` (None: as long as it takes)."""
     admin = AdminCheck(admin_token)
     offload = Offload(executor, store_bound_s)
     router_pb2_grpc.add_RouterServicer_to_server(router_servicer(

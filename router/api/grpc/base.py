@@ -36,9 +36,10 @@ class Offload:
 
     A call that overruns is answered UNAVAILABLE (retry with backoff: every mutation is
     idempotent); its thread finishes in the background, and ``on_abandoned`` then undoes what
-    nobody will use (a Route's holds)."""
+    nobody will use (a Route's holds). ``bound_s=None`` (an embedded file, which cannot go
+    silent like a remote server) waits as long as the work takes."""
 
-    def __init__(self, executor: ThreadPoolExecutor, bound_s: float) -> None:
+    def __init__(self, executor: ThreadPoolExecutor, bound_s: float | None) -> None:
         self.executor = executor
         self.bound_s = bound_s
 
@@ -51,6 +52,12 @@ class Offload:
                    on_abandoned: Callable[[T], object] | None = None) -> T:
         """The result of ``future`` if it comes within the bound; else StoreUnavailable."""
         waiting = asyncio.wrap_future(future) if isinstance(future, Future) else future
+        if self.bound_s is None:
+            try:
+                return await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                _abandon(waiting, on_abandoned)
+                raise
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), self.bound_s)
         except TimeoutError:
