@@ -10,7 +10,9 @@ import threading
 from collections.abc import Sequence
 
 from router.budgeting.ledger import DEFAULT_ABANDON_S, hold_of
-from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals, window_of
+from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals, applicable, window_of
+from router.core.records import DecisionRecord
+from router.core.timeunits import SECOND_US
 from router.store.base import BudgetStore, HoldRefused, UsageWrite, WindowKey
 
 MAX_CACHED_WINDOWS = 100_000  # past this, windows without open holds are re-read when needed
@@ -84,6 +86,33 @@ class LocalLedger:
                 del self._held[key]
         if not mine:
             del self._holds[decision_id]
+
+    def restore(self, decisions: Sequence[DecisionRecord], rules: tuple[BudgetRule, ...],
+                now_us: int) -> int:
+        """Hold again what the decisions held before this process started (a restart, or a
+        crash, forgets in-memory holds): each unreported decision's predicted cost on the
+        windows of the budgets that apply to it. No admission check: they were admitted then.
+        Returns how many holds were restored."""
+        n = 0
+        with self._lock:
+            for d in decisions:
+                mine = self._holds.setdefault(d.decision_id, {})
+                for rule in applicable(rules, d.attribution, d.model):
+                    tokens = d.input_tokens + d.output_tokens
+                    ttl_s = max(rule.hold_ttl_s, self._abandon_s)
+                    hold = Hold(rule.id, window_of(rule, d.created_us).key, d.predicted_cost,
+                                tokens, d.created_us + ttl_s * SECOND_US)
+                    if hold.expires_us <= now_us or rule.id in mine:
+                        continue
+                    held = self._held.setdefault((hold.budget_id, hold.window_key), [0, 0])
+                    held[0] += hold.amount
+                    held[1] += hold.tokens
+                    mine[rule.id] = hold
+                    heapq.heappush(self._expiry, (hold.expires_us, d.decision_id, rule.id))
+                    n += 1
+                if not mine:
+                    del self._holds[d.decision_id]
+        return n
 
     def release(self, decision_id: str) -> None:
         with self._lock:

@@ -82,6 +82,10 @@ class RecordStore(Protocol):
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
 
+    def unreported_decisions(self, since_us: int, limit: int) -> list[DecisionRecord]:
+        """Decisions made since ``since_us`` that no usage has been reported against yet, oldest
+        first, at most ``limit`` (what an embedded ledger holds again after a restart)."""
+
     def load_calibration(self) -> list[Factor]:
         """Every stored output-token calibration factor."""
 

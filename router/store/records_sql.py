@@ -180,6 +180,14 @@ class SqlRecords(SqlBase):
             )
             return [_usage_record(r) for r in rows]
 
+    def unreported_decisions(self, since_us: int, limit: int) -> list[DecisionRecord]:
+        d, u = decisions.c, usages.c
+        reported = sa.select(sa.literal(1)).where(u.decision_id == d.decision_id).exists()
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(decisions).where(d.created_us >= since_us, ~reported)
+                                .order_by(d.created_us).limit(limit))
+            return [_decision_record(r) for r in rows]
+
     def get_usage(self, usage_id: str) -> UsageRecord | None:
         with self._connect() as conn:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()

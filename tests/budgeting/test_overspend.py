@@ -77,3 +77,27 @@ def test_a_dead_replicas_holds_keep_their_room_until_its_calls_are_reported(tmp_
     finally:
         recorders[1].close()
         app.close()
+
+
+def test_a_restart_of_the_embedded_server_holds_its_unreported_calls_again(tmp_path):
+    """The embedded ledger keeps holds in memory; a restart (or kill -9) must not free the room
+    of calls routed before it and not yet reported."""
+    path = tmp_path / "budgets.toml"
+    path.write_text('schema_version = 1\n[[budgets]]\nid = "mail"\nscope = { agent = "mailer" }\n'
+                    'limit = "1"\nwindow = "day"\n')
+    settings = make_settings(tmp_path, budgets_path=str(path))
+    first = build_app(settings)
+    routed = first.services.routing.route(RouteInput(task_description=TASK, attribution=KEYS,
+                                                     allowed_models=(MODEL,)))
+    held = routed.budgets[0].totals.held
+    assert held > 0
+    first.close()  # the decision is committed; its hold lived in this process only
+    again = build_app(settings)
+    try:
+        assert again.services.budgets.status("mail").totals.held == held
+        again.services.usage.report(UsageInput(
+            usage_id="u1", decision_id=routed.decision.decision_id,
+            tokens=TokenCounts(input=10, output=10)))
+        assert again.services.budgets.status("mail").totals.held == 0  # settled, once
+    finally:
+        again.close()
