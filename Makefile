@@ -50,7 +50,7 @@ train: $(ALL)
 	$(PY) -m router.cli train --data $(DATA) $(ARGS)
 
 proto: $(ALL)
-	$(PY) -m router._codegen
+	$(PY) -m router.v1._codegen
 
 lint: $(ALL)
 	$(VENV)/bin/ruff check router tests
