@@ -62,6 +62,10 @@ class Settings:
     ledger: str = _setting(
         "auto", "where budget holds live: auto (in the process on SQLite, in the database on "
         "PostgreSQL), local, or shared (in the database; for replicas)")
+    hold_abandon_s: int = _setting(
+        86_400, "how long a Route's budget hold waits for its ReportUsage before it is abandoned "
+        "and its room released (a budget's hold_ttl_seconds may extend it); until then the room "
+        "stays taken, so late reports cannot overspend a block budget")
     budget_tick_s: float = _setting(
         1.0, "how often expired holds are swept and the budgets file checked for changes")
     budget_refresh_s: float = _setting(
@@ -72,6 +76,11 @@ class Settings:
     anomaly_webhook_url: str = _setting("", "POST each new anomaly here as JSON; empty: off")
     anomaly_pause_kinds: str = _setting(
         "", "comma-separated anomaly kinds that pause the agent (e.g. spend_spike,retry_loop)")
+    max_watch_streams: int = _setting(
+        256, "WatchAnomalies streams open at once (the rest of max_concurrent_rpcs stays for "
+        "Route, ReportUsage and the other calls); past it RESOURCE_EXHAUSTED")
+    max_watch_streams_per_peer: int = _setting(
+        16, "WatchAnomalies streams one client host may hold open at once")
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
@@ -79,6 +88,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.ledger not in ("auto", "local", "shared"):
             raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
+        if not 0 <= self.max_watch_streams <= self.max_concurrent_rpcs // 2:
+            raise ValueError("ROUTER_MAX_WATCH_STREAMS must be between 0 and half of "
+                             f"ROUTER_MAX_CONCURRENT_RPCS ({self.max_concurrent_rpcs // 2}), so "
+                             "streams can never take the capacity Route and ReportUsage need")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -4,7 +4,7 @@ import importlib
 from pathlib import Path
 
 from router import v1
-from router._codegen import ROOT, generate
+from router.v1._codegen import ROOT, generate
 
 GENERATED = ROOT / "router" / "v1"
 

@@ -199,6 +199,7 @@ def usage_input(req: pb.ReportUsageRequest) -> UsageInput:
         review_hourly_rate=_opt_money(req.human_review, "hourly_rate"),
         outcome=req.outcome,
         occurred_us=optional_time_us(req, "occurred_at"),
+        decision_token=req.decision_token,
         latency_ms=req.latency_ms,
         actual_cost=_opt_money(req, "actual_cost"),
     )
@@ -247,6 +248,7 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
         predicted=_prediction(d), fallbacks=d.fallbacks,
         reason=pb.Reason(code=d.reason_code, message=d.reason_message),
         quality_target=d.quality_target, classifier_version=d.classifier_version,
+        decision_token=result.token,
     )
     _add_candidates(resp.candidates, d)
     if result.budgets:

@@ -23,6 +23,7 @@ from router.core.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
+    Overloaded,
     PermissionDenied,
     PreconditionFailed,
     RouterError,
@@ -39,6 +40,7 @@ _CODES: list[tuple[type[RouterError], int]] = [
     (NotFound, code_pb2.NOT_FOUND),
     (Conflict, code_pb2.ALREADY_EXISTS),
     (BudgetExhausted, code_pb2.RESOURCE_EXHAUSTED),
+    (Overloaded, code_pb2.RESOURCE_EXHAUSTED),
     (PreconditionFailed, code_pb2.FAILED_PRECONDITION),
     (StoreUnavailable, code_pb2.UNAVAILABLE),
     (Unauthenticated, code_pb2.UNAUTHENTICATED),
@@ -72,6 +74,8 @@ def to_status(error: RouterError) -> grpc.Status:
             details.append(_pack(error_details_pb2.QuotaFailure(violations=quota_violations)))
         if error.retry_after_seconds is not None:
             details.append(_pack(_retry_info(error.retry_after_seconds)))
+    elif isinstance(error, Overloaded):
+        details.append(_pack(_retry_info(error.retry_after_seconds)))
     elif isinstance(error, StoreUnavailable):
         details.append(_pack(_retry_info(0.1)))
     more = f" (and {left_out} more)" if left_out else ""

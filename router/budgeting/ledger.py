@@ -39,7 +39,18 @@ class Ledger(Protocol):
         """Release holds whose TTL has passed; how many."""
 
 
-def hold_of(s: BudgetStatus, amount: int, tokens: int, now_us: int) -> Hold:
-    """The hold a decision places on ``s``'s window, expiring after the rule's hold TTL."""
-    return Hold(s.rule.id, s.window.key, amount, tokens, now_us + s.rule.hold_ttl_s * SECOND_US)
+DEFAULT_ABANDON_S = 86_400
+
+
+def hold_of(s: BudgetStatus, amount: int, tokens: int, now_us: int,
+            abandon_s: int = DEFAULT_ABANDON_S) -> Hold:
+    """The hold a decision places on ``s``'s window.
+
+    A hold ends when its usage settles or its Route fails. One whose usage never comes is
+    released only when it is abandoned: ``abandon_s`` after it was placed (or the rule's
+    ``hold_ttl_s`` if that is longer). Releasing earlier would free room that the late report
+    then spends again, letting a block budget overspend by the calls in flight (a replica that
+    died, a slow agent)."""
+    ttl_s = max(s.rule.hold_ttl_s, abandon_s)
+    return Hold(s.rule.id, s.window.key, amount, tokens, now_us + ttl_s * SECOND_US)
 

@@ -9,8 +9,10 @@ import heapq
 import threading
 from collections.abc import Sequence
 
-from router.budgeting.ledger import hold_of
-from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals, window_of
+from router.budgeting.ledger import DEFAULT_ABANDON_S, hold_of
+from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals, applicable, window_of
+from router.core.records import DecisionRecord
+from router.core.timeunits import SECOND_US
 from router.store.base import BudgetStore, HoldRefused, UsageWrite, WindowKey
 
 MAX_CACHED_WINDOWS = 100_000  # past this, windows without open holds are re-read when needed
@@ -19,10 +21,11 @@ MAX_CACHED_WINDOWS = 100_000  # past this, windows without open holds are re-rea
 class LocalLedger:
     """Holds in memory, spend from the store; for a store this process alone writes."""
 
-    def __init__(self, store: BudgetStore) -> None:
+    def __init__(self, store: BudgetStore, abandon_s: int = DEFAULT_ABANDON_S) -> None:
         if store.holds_in_sql:
             raise ValueError("this store keeps budget holds in SQL: use SharedLedger")
         self._store = store  # settlement there only adds charges; the holds are here
+        self._abandon_s = abandon_s
         self._lock = threading.Lock()
         self._spent: dict[WindowKey, tuple[int, int]] = {}  # (money, tokens) settled
         self._held: dict[WindowKey, list[int]] = {}  # [money, tokens] open
@@ -57,7 +60,7 @@ class LocalLedger:
                     raise HoldRefused(s.rule.id)
             mine = self._holds.setdefault(decision_id, {})
             for s in current:
-                hold = hold_of(s, amount, tokens, now_us)
+                hold = hold_of(s, amount, tokens, now_us, self._abandon_s)
                 held = self._held.setdefault((hold.budget_id, hold.window_key), [0, 0])
                 held[0] += amount
                 held[1] += tokens
@@ -83,6 +86,33 @@ class LocalLedger:
                 del self._held[key]
         if not mine:
             del self._holds[decision_id]
+
+    def restore(self, decisions: Sequence[DecisionRecord], rules: tuple[BudgetRule, ...],
+                now_us: int) -> int:
+        """Hold again what the decisions held before this process started (a restart, or a
+        crash, forgets in-memory holds): each unreported decision's predicted cost on the
+        windows of the budgets that apply to it. No admission check: they were admitted then.
+        Returns how many holds were restored."""
+        n = 0
+        with self._lock:
+            for d in decisions:
+                mine = self._holds.setdefault(d.decision_id, {})
+                for rule in applicable(rules, d.attribution, d.model):
+                    tokens = d.input_tokens + d.output_tokens
+                    ttl_s = max(rule.hold_ttl_s, self._abandon_s)
+                    hold = Hold(rule.id, window_of(rule, d.created_us).key, d.predicted_cost,
+                                tokens, d.created_us + ttl_s * SECOND_US)
+                    if hold.expires_us <= now_us or rule.id in mine:
+                        continue
+                    held = self._held.setdefault((hold.budget_id, hold.window_key), [0, 0])
+                    held[0] += hold.amount
+                    held[1] += hold.tokens
+                    mine[rule.id] = hold
+                    heapq.heappush(self._expiry, (hold.expires_us, d.decision_id, rule.id))
+                    n += 1
+                if not mine:
+                    del self._holds[d.decision_id]
+        return n
 
     def release(self, decision_id: str) -> None:
         with self._lock:

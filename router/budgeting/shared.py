@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from router.budgeting.ledger import hold_of
+from router.budgeting.ledger import DEFAULT_ABANDON_S, hold_of
 from router.core.budgets import BudgetRule, BudgetStatus, Totals, window_of
 from router.store.base import BudgetStore, HoldRefused, UsageWrite, WindowKey
 
@@ -19,10 +19,12 @@ MAX_CACHED_WINDOWS = 100_000
 class SharedLedger:
     """Holds in the shared database; replicas enforce the same limits exactly."""
 
-    def __init__(self, store: BudgetStore, cache_us: int = 250_000) -> None:
+    def __init__(self, store: BudgetStore, cache_us: int = 250_000,
+                 abandon_s: int = DEFAULT_ABANDON_S) -> None:
         if not store.holds_in_sql:
             raise ValueError("this store keeps budget holds in the process: use LocalLedger")
         self._store = store  # settlement there releases the holds it keeps
+        self._abandon_s = abandon_s
         self._cache_us = cache_us
         self._lock = threading.Lock()
         self._cache: dict[WindowKey, tuple[Totals, int]] = {}
@@ -52,8 +54,8 @@ class SharedLedger:
              tokens: int, now_us: int) -> list[BudgetStatus]:
         try:
             after = self._store.place_holds(decision_id, [
-                (hold_of(s, amount, tokens, now_us), s.rule.limit, s.rule.limit_tokens)
-                for s in statuses])
+                (hold_of(s, amount, tokens, now_us, self._abandon_s), s.rule.limit,
+                 s.rule.limit_tokens) for s in statuses])
         except HoldRefused:
             with self._lock:
                 for s in statuses:

@@ -51,8 +51,13 @@ def run(args: argparse.Namespace) -> int:
                 req = pb.ListAnomaliesRequest(kinds=kinds, page_size=1000)
                 if args.since:
                     req.since.FromDatetime(datetime.fromisoformat(args.since))
-                for a in router.ListAnomalies(req, timeout=30).anomalies:
+                found = router.ListAnomalies(req, timeout=30).anomalies
+                for a in found:
                     _print(args.json, _from_pb(a))
+                if not found:  # on stderr: --json output stays one object per line, or none
+                    print("no anomalies" + (f" since {args.since}" if args.since else "")
+                          + (f" of kind {', '.join(args.kind)}" if args.kind else ""),
+                          file=sys.stderr)
             else:
                 req = pb.WatchAnomaliesRequest(kinds=kinds)
                 if args.since:

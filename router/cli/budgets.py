@@ -4,7 +4,11 @@
     router budgets list   [--address 127.0.0.1:50051]
     router budgets status finance-monthly
     router budgets pause --agent reconciler --reason "runaway loop"   # needs ROUTER_ADMIN_TOKEN
-    router budgets resume --agent reconciler
+    router budgets resume --agent reconciler                          # needs ROUTER_ADMIN_TOKEN
+
+Budgets come from the server's budgets file (ROUTER_BUDGETS_PATH) and SetBudget. Pause and
+resume are admin calls: the server must be started with ROUTER_ADMIN_TOKEN, and the command sends
+the same token (--token, default $ROUTER_ADMIN_TOKEN).
 """
 
 from __future__ import annotations
@@ -15,8 +19,13 @@ import sys
 from typing import Any
 
 from router.client import bearer, connect, default_address, stub
-from router.core.budgets import SCOPE_KEYS
+from router.core.budgets import SCOPE_KEYS, Scope
 from router.core.money import units
+
+_ADMIN = (" An admin call: the server must be started with ROUTER_ADMIN_TOKEN set, and this "
+          "command must send the same token (--token, default $ROUTER_ADMIN_TOKEN).")
+_TOKEN_HINT = {"UNAUTHENTICATED": "give the server's admin token with --token or "
+                                  "$ROUTER_ADMIN_TOKEN"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            ("status", "a budget's current window"),
                            ("pause", "stop routing for a scope"),
                            ("resume", "resume a paused scope")):
-        v = verbs.add_parser(name, help=helptext)
+        admin = name in ("pause", "resume")
+        v = verbs.add_parser(name, help=helptext + (" (admin token)" if admin else ""),
+                             description=helptext.capitalize() + "." + (_ADMIN if admin else ""))
         v.add_argument("--address", default=default_address())
         if name == "status":
             v.add_argument("id")
@@ -72,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
                                            timeout=10).was_paused
                     console.print("resumed" if was else "was not paused")
         except grpc.RpcError as err:
-            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}",
-                  file=sys.stderr)
+            hint = _TOKEN_HINT.get(err.code().name) if args.verb in ("pause", "resume") else None
+            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}"
+                  + (f" ({hint})" if hint else ""), file=sys.stderr)
             return 1
     return 0
 
@@ -111,20 +123,27 @@ def _money(m: Any) -> str:
 def _list(console: Any, resp: Any) -> None:
     from rich.table import Table
 
+    if not resp.budgets:
+        print("no budgets in force: the server reads them from its budgets file "
+              "(ROUTER_BUDGETS_PATH) and from SetBudget", file=sys.stderr)
     table = Table(title="budgets")
-    for col in ("id", "source", "scope", "limit", "window"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)  # whole: what `budgets status` takes
+    for col in ("source", "scope", "limit"):
+        table.add_column(col, overflow="fold")
+    table.add_column("window", no_wrap=True)
     for b in resp.budgets:
-        scope = ", ".join(f"{k}={v}" for k, v in _fields(b.scope).items()) or "everything"
+        scope = _describe(b.scope)
         limit = " + ".join(x for x in (_money(b.limit) if b.HasField("limit") else "",
                                        f"{b.limit_tokens:,} tokens" if b.limit_tokens else "")
                            if x)
         table.add_row(b.id, "file" if b.source == 1 else "api", scope, limit,
-                      f"{_window_name(b.window)} ({b.time_zone})")
-    console.print(table)
-    for p in resp.paused:
-        console.print(f"paused: {_fields(p.scope)} since {p.paused_at.ToJsonString()}"
-                      + (f" ({p.reason})" if p.reason else ""))
+                      f"{_window_name(b.window)}\n{b.time_zone}")
+    if resp.budgets:
+        console.print(table)
+    for p in resp.paused:  # a reason is printed as written, not as rich markup
+        console.print(f"paused: {_describe(p.scope)} since {p.paused_at.ToJsonString()}"
+                      + (f" ({p.reason})" if p.reason else ""), markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 def _status(console: Any, s: Any) -> None:
@@ -142,6 +161,11 @@ def _status(console: Any, s: Any) -> None:
 
 def _fields(scope: Any) -> dict[str, str]:
     return {k: getattr(scope, k) for k in SCOPE_KEYS if getattr(scope, k)}
+
+
+def _describe(scope: Any) -> str:
+    """A BudgetScope as the budgets file's rules describe theirs: "team=finance, agent=bot"."""
+    return Scope(**_fields(scope)).describe()
 
 
 def _window_name(value: int) -> str:

@@ -12,6 +12,7 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,25 @@ from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
 
 class ReportError(ValueError):
     pass
+
+
+# The value columns of a spend record, in order (CSV and JSON carry them all by default), and the
+# few the table shows unless --columns names others: a wider table than the terminal is no table.
+SPEND_COLUMNS = ("calls", "input_tokens", "cached_input_tokens", "output_tokens",
+                 "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute",
+                 "cost_human_review", "cost_total", "predicted_cost", "mape", "bias", "failures",
+                 "review_calls", "review_seconds")
+TABLE_COLUMNS = ("calls", "input_tokens", "output_tokens", "cost_total")
+# A table header per field (CSV and JSON keep the field names): short, distinct, and in words,
+# so that a narrow column wraps its header instead of cutting it. Other fields: "_" -> " ".
+_HEADERS = {"bucket_start": "bucket", "input_tokens": "input tok", "cached_input_tokens":
+            "cached tok", "output_tokens": "output tok", "reasoning_tokens": "reasoning tok",
+            "cost_tokens": "token cost", "cost_tools": "tool cost", "cost_compute":
+            "compute cost", "cost_human_review": "review cost", "cost_total": "total cost",
+            "predicted_cost": "predicted cost", "mape": "MAPE", "review_calls": "reviews",
+            "review_seconds": "review s"}
+_NAMES = (*DIMENSIONS, "mode", "period", "currency")  # left-aligned text columns
+_FOLD_AT = 12  # a name column narrows to this many characters, folding longer names
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +61,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         spend.add_argument(f"--{key.replace('_', '-')}", dest=key, default="",
                            help=f"only this {key}")
     spend.add_argument("--label", action="append", default=[], help="key=value; repeatable")
+    spend.add_argument("--columns", default=None,
+                       help="comma-separated value columns after the keys, or 'all': "
+                            f"{', '.join(SPEND_COLUMNS)} (default: the table shows "
+                            f"{','.join(TABLE_COLUMNS)}; CSV and JSON all)")
     cb = kinds.add_parser("chargeback", help="per team: direct costs and allocated shared costs")
     cb.add_argument("--period", required=True, help="a calendar month, e.g. 2026-11")
     cb.add_argument("--mode", choices=("chargeback", "showback"), default="chargeback")
@@ -111,6 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         if unknown:
             raise ReportError(f"--group-by: unknown dimension {unknown[0]!r} "
                               f"(known: {', '.join(DIMENSIONS)})")
+        columns = _columns(args.columns, args.format)
         labels = dict(lbl.split("=", 1) for lbl in args.label if "=" in lbl)
         request = pb.QuerySpendRequest(
             group_by=[DIMENSION_BY_NAME[n] for n in names],
@@ -136,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
             return 1
     currency = resp.total.cost.total.currency_code
     if args.report == "spend":
-        _emit_spend(args.format, names, args.bucket != "none", resp, currency)
+        _emit_spend(args.format, names, args.bucket != "none", columns, resp, currency)
     else:
         shared = load_shared_costs(args.shared_costs, args.period)
         monthly = {b.scope.team: b.limit.nanos for b in budgets
@@ -145,6 +170,20 @@ def _run(args: argparse.Namespace) -> int:
                                 b.scope.task_type, b.scope.model))}
         _emit_chargeback(args, [_row(r) for r in resp.rows], shared, monthly, currency)
     return 0
+
+
+def _columns(text: str | None, fmt: str) -> tuple[str, ...]:
+    """The value columns --columns names; by default every one, but the table shows a few."""
+    if text is None:
+        return TABLE_COLUMNS if fmt == "table" else SPEND_COLUMNS
+    if text.strip() == "all":
+        return SPEND_COLUMNS
+    picked = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in picked if c not in SPEND_COLUMNS]
+    if unknown or not picked:
+        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        raise ReportError(f"--columns: {what} (known: {', '.join(SPEND_COLUMNS)}, or all)")
+    return picked
 
 
 def _row(r: Any) -> SpendRow:
@@ -158,7 +197,8 @@ def _row(r: Any) -> SpendRow:
         "cost_total": c.total.nanos})
 
 
-def _spend_records(names: list[str], bucketed: bool, resp: Any) -> list[dict[str, Any]]:
+def _spend_records(names: list[str], bucketed: bool, columns: tuple[str, ...], resp: Any
+                   ) -> list[dict[str, Any]]:
     out = []
     for r in [*resp.rows, resp.total]:
         is_total = r is resp.total
@@ -166,18 +206,18 @@ def _spend_records(names: list[str], bucketed: bool, resp: Any) -> list[dict[str
                                for i, n in enumerate(names)}
         if bucketed:
             rec["bucket_start"] = "" if is_total else r.bucket_start.ToJsonString()
-        rec |= {"calls": r.calls, "input_tokens": r.tokens.input,
-                "cached_input_tokens": r.tokens.cached_input, "output_tokens": r.tokens.output,
-                "reasoning_tokens": r.tokens.reasoning,
-                "cost_tokens": units(r.cost.tokens.nanos),
-                "cost_tools": units(r.cost.tools.nanos),
-                "cost_compute": units(r.cost.compute.nanos),
-                "cost_human_review": units(r.cost.human_review.nanos),
-                "cost_total": units(r.cost.total.nanos),
-                "predicted_cost": units(r.predicted_cost.nanos),
-                "mape": round(r.mape, 4), "bias": round(r.bias, 4), "failures": r.failures,
-                "review_calls": r.review_calls, "review_seconds": r.review_seconds}
-        out.append(rec)
+        values = {"calls": r.calls, "input_tokens": r.tokens.input,
+                  "cached_input_tokens": r.tokens.cached_input, "output_tokens": r.tokens.output,
+                  "reasoning_tokens": r.tokens.reasoning,
+                  "cost_tokens": units(r.cost.tokens.nanos),
+                  "cost_tools": units(r.cost.tools.nanos),
+                  "cost_compute": units(r.cost.compute.nanos),
+                  "cost_human_review": units(r.cost.human_review.nanos),
+                  "cost_total": units(r.cost.total.nanos),
+                  "predicted_cost": units(r.predicted_cost.nanos),
+                  "mape": round(r.mape, 4), "bias": round(r.bias, 4), "failures": r.failures,
+                  "review_calls": r.review_calls, "review_seconds": r.review_seconds}
+        out.append(rec | {c: values[c] for c in columns})
     return out
 
 
@@ -189,20 +229,47 @@ def _write(fmt: str, records: list[dict[str, Any]], title: str) -> None:
         writer.writeheader()
         writer.writerows(records)
     else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for col in records[0] if records else []:
-            table.add_column(col, justify="left" if col in DIMENSIONS or col in (
-                "team", "bucket_start", "mode") else "right")
-        for rec in records:
-            table.add_row(*(str(v) for v in rec.values()))
-        Console(width=200).print(table)
+        _table(records, title)
 
 
-def _emit_spend(fmt: str, names: list[str], bucketed: bool, resp: Any, currency: str) -> None:
-    _write(fmt, _spend_records(names, bucketed, resp), f"spend ({currency})")
+def _table(records: list[dict[str, Any]], title: str) -> None:
+    """A rich table as wide as the terminal: names fold onto more lines, every other column keeps
+    the width of its values and headers wrap between their words only when a line is too short
+    for them, so nothing is cut; a terminal too narrow even for that gets the table at the width
+    it needs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    fields = list(records[0]) if records else []
+    headers = [_HEADERS.get(f, f.replace("_", " ")) for f in fields]
+    longest = [max(len(str(rec[f])) for rec in records) for f in fields]
+
+    def widths(header_width: Callable[[str], int]) -> list[int]:
+        return [max(min(n, _FOLD_AT) if f in _NAMES else n, header_width(h))
+                for f, h, n in zip(fields, headers, longest, strict=True)]
+
+    def table_width(columns: list[int]) -> int:
+        return 1 + sum(w + 3 for w in columns)  # the left edge; each padding and right edge
+
+    terminal = Console().width
+    columns = widths(len)
+    if table_width(columns) > terminal:
+        columns = widths(lambda h: max(len(word) for word in h.split()))
+    table = Table(title=title)
+    for field, header, width in zip(fields, headers, columns, strict=True):
+        if field in _NAMES:
+            table.add_column(header, overflow="fold", min_width=width)
+        else:
+            table.add_column(header, justify="left" if field == "bucket_start" else "right",
+                             width=width)
+    for rec in records:
+        table.add_row(*(str(v) for v in rec.values()))
+    Console(width=max(terminal, table_width(columns))).print(table)
+
+
+def _emit_spend(fmt: str, names: list[str], bucketed: bool, columns: tuple[str, ...],
+                resp: Any, currency: str) -> None:
+    _write(fmt, _spend_records(names, bucketed, columns, resp), f"spend ({currency})")
 
 
 def _emit_chargeback(args: argparse.Namespace, rows: list[SpendRow], shared: list[SharedCost],

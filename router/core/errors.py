@@ -98,6 +98,14 @@ class PermissionDenied(RouterError):
     """The call's credentials do not allow it."""
 
 
+class Overloaded(RouterError):
+    """A bounded resource of the server (open streams) is used up; retry later."""
+
+    def __init__(self, message: str, retry_after_seconds: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class StoreUnavailable(RouterError):
     """The store cannot be reached in time."""
 

@@ -70,6 +70,12 @@ class UsageInput:
     latency_ms: int = 0
     actual_cost: Money | None = None
     occurred_us: int | None = None  # when the call happened; None: now
+    decision_token: str = ""  # RouteResponse.decision_token; not part of the payload hash
+
+
+def valid_identifier(value: str) -> bool:
+    """Could ``value`` be a stored id (a usage_id, a request_id)? The rule ``identifier`` checks."""
+    return bool(value) and len(value) <= MAX_ID_CHARS and _ID_RE.fullmatch(value) is not None
 
 
 class Violations:

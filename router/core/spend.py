@@ -24,6 +24,20 @@ MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "re
             "cost_tokens", "cost_tools", "cost_compute", "cost_review", "cost_total",
             "predicted_cost", "predicted_calls", "actual_of_predicted", "abs_error_ratio_sum",
             "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
+# Grouped by cost kind, each measure sits on the one kind row that owns it (0 on the other three),
+# so it appears once per call in the rows and in any sum of them. A usage report is one model
+# call, whose own cost is its tokens: the call itself (calls, failures), its token counts and its
+# prediction belong to the tokens row; tools, compute and review are what the call added.
+KIND_MEASURES = {
+    "tokens": ("calls", "failures", "input_tokens", "cached_input_tokens", "output_tokens",
+               "reasoning_tokens", "cost_tokens", "predicted_cost", "predicted_calls",
+               "actual_of_predicted", "abs_error_ratio_sum"),
+    "tools": ("cost_tools", "tool_calls"),
+    "compute": ("cost_compute", "compute_ms"),
+    "human_review": ("cost_review", "review_calls", "review_ms"),
+}
+KIND_COST = {"tokens": "cost_tokens", "tools": "cost_tools", "compute": "cost_compute",
+             "human_review": "cost_review"}
 # what each rollup is grouped by (provider follows from the model); task_id and labels are only
 # in the raw ledger
 HOURLY_KEYS = frozenset({"team", "agent", "model", "provider", "cost_kind"})
@@ -127,6 +141,19 @@ def bucket_start(bucket: Bucket, tz: ZoneInfo, at_us: int) -> int | None:
     return window_at(WindowKind(bucket.value), tz, at_us).start_us
 
 
+def buckets_fit(query: SpendQuery) -> bool:
+    """Do the query's time buckets end within the year 9999 in its zone, the last a datetime
+    holds? Then every bucket, its local time and its end can be computed: the last bucket, the
+    one holding ``end_us - 1``, ends latest. (The API's times start in 1970, far from year 1.)"""
+    if query.bucket is Bucket.NONE:
+        return True
+    try:
+        window_at(WindowKind(query.bucket.value), ZoneInfo(query.timezone), query.end_us - 1)
+    except (OverflowError, ValueError):  # "date value out of range", "year 10000 is out of range"
+        return False
+    return True
+
+
 def bucket_starts(query: SpendQuery) -> list[int] | None:
     """Start of every bucket meeting [start, end) (the first may begin before start)."""
     if query.bucket is Bucket.NONE:
@@ -146,7 +173,8 @@ def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
                                                   Mapping[str, int | float]]]
          ) -> list[SpendRow]:
     """Sum (keys, hour or time, sums) rows into the query's groups and buckets; unpivot cost
-    kinds when grouped by them. Groups come out sorted by bucket, then keys."""
+    kinds when grouped by them (each measure on the kind row that owns it, ``KIND_MEASURES``).
+    Groups come out sorted by bucket, then keys."""
     tz = ZoneInfo(query.timezone)
     groups: dict[tuple[tuple[str, ...], int | None], dict[str, int | float]] = {}
     keys_of = query.sql_keys()
@@ -168,13 +196,12 @@ def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
     for (values, start), sums in sorted(groups.items(), key=lambda g: (g[0][1] or 0, g[0][0])):
         keys = dict(zip(keys_of, values, strict=True))
         if "cost_kind" in query.group_by:
-            for kind, column in zip(COST_KINDS, ("cost_tokens", "cost_tools", "cost_compute",
-                                                 "cost_review"), strict=True):
+            for kind in COST_KINDS:
                 if query.filters.get("cost_kind", kind) != kind:
                     continue
-                only = {**sums, "cost_tokens": 0, "cost_tools": 0, "cost_compute": 0,
-                        "cost_review": 0, "cost_total": sums.get(column, 0), column:
-                        sums.get(column, 0)}
+                owned = KIND_MEASURES[kind]
+                only = {m: sums.get(m, 0) if m in owned else 0 for m in MEASURES}
+                only["cost_total"] = sums.get(KIND_COST[kind], 0)
                 out.append(SpendRow({**keys, "cost_kind": kind}, start, only))
         else:
             out.append(SpendRow(keys, start, sums))
@@ -182,11 +209,11 @@ def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
 
 
 def total(rows: Sequence[SpendRow]) -> SpendRow:
+    """Every measure summed over the rows: each row holds each call's measures at most once
+    (cost-kind rows split them, ``KIND_MEASURES``), so this is the ledger's sum."""
     sums: dict[str, int | float] = {}
     for r in rows:
         for m, v in r.sums.items():
-            if m == "calls" and "cost_kind" in r.keys and r.keys["cost_kind"] != "tokens":
-                continue  # unpivoted rows repeat the group's calls; count them once
             sums[m] = sums.get(m, 0) + v
     return SpendRow({}, None, sums)
 

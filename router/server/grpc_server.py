@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from router.api.grpc import SERVICE, add_router
+from router.api.grpc.anomalies import StreamSlots
 from router.server.app import App
 from router.server.reflection import enable_reflection
 
@@ -16,6 +17,7 @@ SERVICE_NAME = SERVICE.full_name
 # log it: its limit is a multiple of the setting, and the request parser refuses by name (and the
 # RPC's log line records) what lies between; only what lies beyond goes unlogged
 TRANSPORT_ROOM = 2
+STORE_MARGIN_S = 0.5  # an RPC waits for the store at most its timeout plus this
 
 
 @dataclass
@@ -39,8 +41,14 @@ async def create_server(app: App, address: str) -> Server:
                   TRANSPORT_ROOM * app.settings.max_message_bytes),
                  ("grpc.so_reuseport", 0)],
     )
-    add_router(server, app.services, app.offload, app.settings.admin_token,
-               max_message_bytes=app.settings.max_message_bytes)
+    settings = app.settings
+    add_router(server, app.services, app.offload, settings.admin_token,
+               # a remote store may go silent: bound every wait; an embedded file cannot
+               store_bound_s=None if app.store.local_reads
+               else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
+               streams=StreamSlots(settings.max_watch_streams,
+                                   settings.max_watch_streams_per_peer),
+               max_message_bytes=settings.max_message_bytes)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, (SERVICE_NAME,

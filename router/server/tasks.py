@@ -15,6 +15,7 @@ from router.server.grpc_server import Server
 
 log = structlog.get_logger("router.server")
 STORE_CHECK_INTERVAL_S = 2.0
+PING_MARGIN_S = 0.5
 
 
 async def watch_store(app: App, server: Server, stop: asyncio.Event) -> None:
@@ -23,8 +24,12 @@ async def watch_store(app: App, server: Server, stop: asyncio.Event) -> None:
     serving: bool | None = None
     while not stop.is_set():
         try:
-            await loop.run_in_executor(app.offload, app.store.ping)
+            await asyncio.wait_for(loop.run_in_executor(app.offload, app.store.ping),
+                                   app.settings.store_timeout_ms / 1000 + PING_MARGIN_S)
             ok = True
+        except TimeoutError:  # a silent store: connected, never answering
+            ok = False
+            log.warning("store.unreachable", error="the store did not answer the ping in time")
         except StoreUnavailable as exc:
             ok = False
             log.warning("store.unreachable", error=str(exc))

@@ -11,12 +11,16 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from router.budgeting import BudgetBook, BudgetGate, Ledger, ledger_for
+import structlog
+
+from router.budgeting import BudgetBook, BudgetGate, Ledger, LocalLedger, ledger_for
 from router.core.catalog import Catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
+from router.core.timeunits import SECOND_US
 from router.service.anomalies import AnomalyService, pause_kinds
 from router.service.budgets import BudgetService
 from router.service.calibration import Calibration
@@ -28,6 +32,9 @@ from router.service.usage import UsageResult, UsageService
 from router.settings import Settings
 from router.store.base import Store
 from router.store.recorder import Recorder
+
+log = structlog.get_logger("router.service")
+MAX_RESTORED_DECISIONS = 100_000  # unreported decisions held again at start, oldest first
 
 __all__ = ["AnomalyService", "BudgetService", "ReportService", "RouteResult", "RoutingService",
            "Services", "UsageResult", "UsageService", "build_services"]
@@ -57,18 +64,30 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     is given, as tests do to run both ledgers over one database)."""
     clock = clock or SystemClock()
     book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
-    ledger = ledger if ledger is not None else ledger_for(store)
+    if ledger is None:
+        ledger = ledger_for(store, settings.hold_abandon_s)
+        if isinstance(ledger, LocalLedger):  # its holds died with the last process: hold again
+            now = clock.now_us()
+            restored = ledger.restore(store.unreported_decisions(
+                now - settings.hold_abandon_s * SECOND_US, MAX_RESTORED_DECISIONS),
+                book.rules, now)
+            if restored:
+                log.info("budgets.holds_restored", holds=restored)
     recorder.on_commit = ledger.on_commit
     gate = BudgetGate(book, ledger, fail_open=settings.budget_fail_open)
     decisions = Decisions(store, recorder, settings.decision_cache_size,
                           settings.decision_lookup_grace_ms)
     calibration = Calibration(store, recorder)
+    # the key signing decision tokens: one per deployment, made by the first replica to start
+    key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),
+                                     clock.now_us()))
     webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
-                               calibration, clock, local_reads=store.local_reads),
+                               calibration, clock, local_reads=store.local_reads,
+                               decision_key=key),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
-                           calibration, clock),
+                           calibration, clock, decision_key=key),
         budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s),
         reports=ReportService(catalog, store, decisions),
         anomalies=AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,

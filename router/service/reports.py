@@ -6,10 +6,10 @@ from typing import Protocol
 
 from router.core.catalog import Catalog
 from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision, quoted
-from router.core.records import DecisionRecord, UsageRecord
+from router.core.records import Attribution, DecisionRecord, UsageRecord
 from router.core.requests import Violations
 from router.core.savings import SavingsReport, savings
-from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, fold, total
+from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, buckets_fit, fold, total
 from router.core.windows import zone
 from router.service.decisions import Decisions
 from router.store.base import RecordStore, SpendStore
@@ -27,6 +27,17 @@ def representable(nanos: int, what: str) -> int:
         raise PreconditionFailed(f"the {what} exceeds what the API can represent "
                                  f"({INT64_MAX} nanos); narrow the query")
     return nanos
+
+
+def _filter(v: Violations, query: SpendQuery) -> None:
+    """The query's filter within the bounds of what a usage can carry (an Attribution's), so no
+    key or label reaches SQL larger than any recorded one; no NUL, which PostgreSQL text cannot
+    hold (recorded labels store it escaped in their JSON)."""
+    keys = {k: query.filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
+    v.attribution("filter", Attribution(**keys, labels=query.labels))
+    for key, value in query.labels.items():
+        if "\0" in key or "\0" in value:
+            v.add(f"filter.labels[{key[:40]}]", "must not contain NUL characters")
 
 
 class ReportService:
@@ -71,6 +82,11 @@ class ReportService:
             zone(query.timezone)
         except ValueError as exc:
             v.add("time_zone", str(exc))
+        else:
+            if not buckets_fit(query):
+                v.add("end_time", f"its {query.bucket.value} bucket in {query.timezone} ends "
+                                  "after the year 9999; end earlier")
+        _filter(v, query)
         v.raise_if_any()
         rows = fold(query, self._store.spend_rows(query))
         summed = total(rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.budgeting import BudgetGate, HoldRaced
+from router.core import decision_token
 from router.core.budgets import BudgetStatus, enforcement
 from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
@@ -37,12 +38,14 @@ class RouteResult:
     decision: DecisionRecord
     replayed: bool = False
     budgets: tuple[BudgetStatus, ...] = ()
+    token: str = ""  # the decision, signed (router.core.decision_token)
 
 
 class RoutingService:
     def __init__(self, settings: Settings, catalog: Catalog, classifier: Classifier,
                  decisions: Decisions, recorder: Recorder, gate: BudgetGate,
-                 calibration: Calibration, clock: Clock, *, local_reads: bool) -> None:
+                 calibration: Calibration, clock: Clock, *, local_reads: bool,
+                 decision_key: bytes) -> None:
         self.catalog = catalog
         self.classifier = classifier
         self._decisions = decisions
@@ -53,6 +56,7 @@ class RoutingService:
         self._max_description_chars = settings.max_description_chars
         self._default_target = settings.default_quality_target
         self._local_reads = local_reads
+        self._decision_key = decision_key
         self._routable = tuple(
             RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
         )
@@ -68,6 +72,12 @@ class RoutingService:
         return self._gate.active or (bool(req.request_id)
                                      and not self._decisions.cached_request(req.request_id))
 
+    def abandon(self, result: RouteResult) -> None:
+        """Undo a Route whose caller has gone: its holds are released at once (a decision nobody
+        holds cannot be reported against by the caller that asked for it)."""
+        if result.budgets and not result.replayed:
+            self._gate.release(result.decision.decision_id)
+
     def route(self, req: RouteInput) -> RouteResult:
         validate_route(req, catalog=self.catalog,
                        max_description_chars=self._max_description_chars)
@@ -81,7 +91,8 @@ class RoutingService:
                                    "request")
                 rules = self._gate.rules_for(prior.attribution, prior.model)
                 return RouteResult(prior, replayed=True, budgets=tuple(
-                    self._gate.statuses(rules, self._clock.now_us())))
+                    self._gate.statuses(rules, self._clock.now_us())),
+                    token=decision_token.sign(prior, self._decision_key))
         try:
             return self._route(req, request_hash, fresh=False)
         except HoldRaced:  # a hold lost the race for a budget's last room: once more, fresh
@@ -169,4 +180,5 @@ class RoutingService:
                 gate.release(record.decision_id)
             raise
         self._decisions.remember(record)
-        return RouteResult(record, budgets=held)
+        return RouteResult(record, budgets=held,
+                           token=decision_token.sign(record, self._decision_key))

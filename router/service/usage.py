@@ -11,6 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from router.budgeting import BudgetBook, Ledger
+from router.core import decision_token
 from router.core.budgets import BudgetRule, BudgetStatus, applicable, charges_for
 from router.core.catalog import Catalog, ModelSpec
 from router.core.clock import Clock
@@ -24,7 +25,13 @@ from router.core.errors import (
 )
 from router.core.pricing import ComputeUse, ReviewUse, ToolUse, check_cost_bounds, usage_cost
 from router.core.records import Attribution, DecisionRecord, Outcome, UsageRecord, payload_hash
-from router.core.requests import MAX_MONEY_NANOS, UsageInput, usage_payload, validate_usage
+from router.core.requests import (
+    MAX_MONEY_NANOS,
+    UsageInput,
+    usage_payload,
+    valid_identifier,
+    validate_usage,
+)
 from router.core.timeunits import DAY_US, MINUTE_US
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
@@ -45,7 +52,7 @@ class UsageResult:
 class UsageService:
     def __init__(self, settings: Settings, catalog: Catalog, store: RecordStore,
                  recorder: Recorder, decisions: Decisions, book: BudgetBook, ledger: Ledger,
-                 calibration: Calibration, clock: Clock) -> None:
+                 calibration: Calibration, clock: Clock, *, decision_key: bytes) -> None:
         self.catalog = catalog
         self._store = store
         self._recorder = recorder
@@ -55,6 +62,7 @@ class UsageService:
         self._calibration = calibration
         self._clock = clock
         self._max_backfill_days = settings.max_backfill_days
+        self._decision_key = decision_key
 
     def needs_store_read(self, req: UsageInput) -> bool:
         """True when ``prepare`` would have to read the store (the edge runs it off-loop)."""
@@ -70,13 +78,21 @@ class UsageService:
         Returns the record to commit, or, when the report can no longer be checked against
         current state (its decision or model is gone) but was stored before, the stored answer.
         """
-        validate_usage(req, catalog=self.catalog)
         digest = payload_hash(usage_payload(req))
         try:
-            decision = self._decisions.find(req.decision_id) if req.decision_id else None
+            validate_usage(req, catalog=self.catalog)
+            recorded_us = self._occurred(req)
+            decision = self._decision_of(req) if req.decision_id else None
             model = self._model_for(req, decision)
+        except InvalidRequest:
+            # a retry of a report that was valid when it was stored (its model has left the
+            # catalog since, its occurred_at has aged out) still gets its stored answer
+            stored = self._stored(req.usage_id)
+            if stored is None or stored.payload_hash != digest:
+                raise
+            return UsageWrite(WriteStatus.REPLAYED, stored)
         except (UnknownDecision, PreconditionFailed):
-            stored = self._store.get_usage(req.usage_id)
+            stored = self._stored(req.usage_id)
             if stored is None:
                 raise
             return UsageWrite(WriteStatus.REPLAYED if stored.payload_hash == digest
@@ -99,7 +115,6 @@ class UsageService:
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
         )
         check_cost_bounds(cost, MAX_MONEY_NANOS)
-        recorded_us = self._occurred(req)
         t = req.tokens
         charges = charges_for(applicable(self._book.rules, attribution, model.id), recorded_us,
                               cost.total, t.input + t.cached_input + t.output + t.reasoning)
@@ -163,6 +178,27 @@ class UsageService:
             return tuple(self._ledger.statuses(rules, u.recorded_us))
         except StoreUnavailable:
             return ()  # the usage is recorded; only its report of the budgets is missing
+
+    def _decision_of(self, req: UsageInput) -> DecisionRecord:
+        """The usage's decision: known here, in the queue or the store; else, with a valid
+        token, the decision it carries, restored (queued for commit before the usage, so the
+        store has it as the caller was told)."""
+        if not req.decision_token:
+            return self._decisions.find(req.decision_id)
+        found = self._decisions.get(req.decision_id)
+        if found is not None:
+            return found
+        restored = decision_token.verify(req.decision_token, self._decision_key,
+                                         req.decision_id)
+        self._recorder.record_decision(restored)
+        self._decisions.remember(restored)
+        return restored
+
+    def _stored(self, usage_id: str) -> UsageRecord | None:
+        """The usage stored under ``usage_id``, if the id is one that could have been stored."""
+        if not valid_identifier(usage_id):
+            return None
+        return self._store.get_usage(usage_id)
 
     def _rule(self, budget_id: str) -> BudgetRule | None:
         return next((r for r in self._book.rules if r.id == budget_id), None)

@@ -9,7 +9,7 @@ file, which is a real implementation of the seam rather than a mock.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -82,8 +82,15 @@ class RecordStore(Protocol):
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
 
+    def unreported_decisions(self, since_us: int, limit: int) -> list[DecisionRecord]:
+        """Decisions made since ``since_us`` that no usage has been reported against yet, oldest
+        first, at most ``limit`` (what an embedded ledger holds again after a restart)."""
+
     def load_calibration(self) -> list[Factor]:
         """Every stored output-token calibration factor."""
+
+    def secret(self, name: str, make: Callable[[], str], now_us: int) -> str:
+        """The deployment's secret ``name``, made with ``make`` by the first replica to ask."""
 
 
 @runtime_checkable

@@ -66,6 +66,9 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self.batches = 0
         self.failures = 0
+        # set while the writer retries a batch the store refused: new usage is refused at once
+        # (the caller retries) instead of queueing behind the retries
+        self._down: StoreUnavailable | None = None
 
     def start(self) -> Recorder:
         self._thread.start()
@@ -87,7 +90,10 @@ class Recorder:
         self._put(_Decision(record))
 
     def record_usage(self, record: UsageRecord) -> Future[UsageWrite]:
-        """Queue a usage record; the future resolves once it is committed (or was already)."""
+        """Queue a usage record; the future resolves once it is committed (or was already).
+        StoreUnavailable at once while the store is known to be down."""
+        if self._down is not None:
+            raise StoreUnavailable(f"the store is unreachable ({self._down}); retry with backoff")
         future: Future[UsageWrite] = Future()
         self._put(_Usage(record, future))
         return future
@@ -138,6 +144,17 @@ class Recorder:
                 log.exception("recorder.batch_crashed", size=len(batch))
                 self._fail(batch, StoreUnavailable(f"write failed: {exc}"))
 
+    def _fail_queued_usages(self, exc: StoreUnavailable) -> None:
+        """Usage queued behind a failing write is told now, not after the retries."""
+        with self._cond:
+            waiting = [i for i in self._items if isinstance(i, _Usage)]
+            if not waiting:
+                return
+            self._items = deque(i for i in self._items if not isinstance(i, _Usage))
+        for item in waiting:
+            if not item.future.done():
+                item.future.set_exception(exc)
+
     def _fail(self, batch: list[_Decision | _Usage | _Factors | _Barrier],
               exc: Exception) -> None:
         """Resolve whatever a crashed batch left open: callers get an error, never a hang."""
@@ -160,6 +177,7 @@ class Recorder:
                 break
             except StoreUnavailable as exc:
                 self.failures += 1
+                self._fail_queued_usages(exc)
                 # Usage callers are told at once (they retry; the usage_id makes it safe).
                 # Decisions are kept and retried, unless we are shutting down for good.
                 for item in usage_items:
@@ -169,6 +187,7 @@ class Recorder:
                 if not decisions and not factors:
                     results = []
                     break
+                self._down = exc  # until this batch commits, new usage is refused at once
                 log.warning("recorder.retry", error=str(exc), decisions=len(decisions),
                             factors=len(factors), backoff_s=backoff)
                 if self._closing and backoff >= self._max_backoff_s:
@@ -177,6 +196,7 @@ class Recorder:
                     break
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
+        self._down = None
         self.batches += 1
         if self.on_commit is not None:
             inserted = [r for r in results if r is not None and r.status is WriteStatus.INSERTED]

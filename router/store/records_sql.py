@@ -8,7 +8,7 @@ usage settles its budget charges and enters the rollups in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from router.store.base import UsageWrite, WriteStatus
 from router.store.engine import SqlBase
 from router.store.ledger_sql import WindowKey
 from router.store.spend_sql import roll_up, rollups
-from router.store.tables import calibration, decisions, usages
+from router.store.tables import calibration, decisions, secrets, usages
 
 
 class SqlRecords(SqlBase):
@@ -180,10 +180,25 @@ class SqlRecords(SqlBase):
             )
             return [_usage_record(r) for r in rows]
 
+    def unreported_decisions(self, since_us: int, limit: int) -> list[DecisionRecord]:
+        d, u = decisions.c, usages.c
+        reported = sa.select(sa.literal(1)).where(u.decision_id == d.decision_id).exists()
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(decisions).where(d.created_us >= since_us, ~reported)
+                                .order_by(d.created_us).limit(limit))
+            return [_decision_record(r) for r in rows]
+
     def get_usage(self, usage_id: str) -> UsageRecord | None:
         with self._connect() as conn:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
+
+    def secret(self, name: str, make: Callable[[], str], now_us: int) -> str:
+        with self._connect(write=True) as conn:
+            conn.execute(self._insert(secrets).values(
+                name=name, value=make(), created_us=now_us).on_conflict_do_nothing())
+            return str(conn.execute(sa.select(secrets.c.value).where(
+                secrets.c.name == name)).scalar_one())
 
     def load_calibration(self) -> list[Factor]:
         with self._connect() as conn:

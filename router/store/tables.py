@@ -102,6 +102,19 @@ decisions = _table(DecisionRow)
 usages = _table(UsageRow)
 
 
+class SecretRow(SQLModel, table=True):
+    """A deployment secret, made once by whichever replica comes first (e.g. the decision key)."""
+
+    __tablename__ = "secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=256)
+    created_us: int = Field(sa_type=BigInteger)
+
+
+secrets = _table(SecretRow)
+
+
 class CalibrationRow(SQLModel, table=True):
     """Online output-token correction per (model, task_type, agent); '' is a wildcard level."""
 

@@ -131,7 +131,7 @@ class Candidate(_message.Message):
     def __init__(self, model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted_quality: _Optional[float] = ..., predicted_output_tokens: _Optional[int] = ..., predicted_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., exclusion: _Optional[_Union[Exclusion, str]] = ...) -> None: ...
 
 class RouteResponse(_message.Message):
-    __slots__ = ("decision_id", "model", "provider", "predicted", "fallbacks", "reason", "candidates", "quality_target", "classifier_version", "budgets")
+    __slots__ = ("decision_id", "model", "provider", "predicted", "fallbacks", "reason", "candidates", "quality_target", "classifier_version", "budgets", "decision_token")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,7 @@ class RouteResponse(_message.Message):
     QUALITY_TARGET_FIELD_NUMBER: _ClassVar[int]
     CLASSIFIER_VERSION_FIELD_NUMBER: _ClassVar[int]
     BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     model: str
     provider: str
@@ -152,7 +153,8 @@ class RouteResponse(_message.Message):
     quality_target: float
     classifier_version: str
     budgets: _containers.RepeatedCompositeFieldContainer[_budgets_pb2.BudgetStatus]
-    def __init__(self, decision_id: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., fallbacks: _Optional[_Iterable[str]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., quality_target: _Optional[float] = ..., classifier_version: _Optional[str] = ..., budgets: _Optional[_Iterable[_Union[_budgets_pb2.BudgetStatus, _Mapping]]] = ...) -> None: ...
+    decision_token: str
+    def __init__(self, decision_id: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., fallbacks: _Optional[_Iterable[str]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., quality_target: _Optional[float] = ..., classifier_version: _Optional[str] = ..., budgets: _Optional[_Iterable[_Union[_budgets_pb2.BudgetStatus, _Mapping]]] = ..., decision_token: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ("include_disabled",)

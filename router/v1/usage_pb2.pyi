@@ -64,7 +64,7 @@ class HumanReview(_message.Message):
     def __init__(self, seconds: _Optional[float] = ..., hourly_rate: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class ReportUsageRequest(_message.Message):
-    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost", "occurred_at")
+    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost", "occurred_at", "decision_token")
     USAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class ReportUsageRequest(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     usage_id: str
     decision_id: str
     attribution: _common_pb2.Attribution
@@ -89,7 +90,8 @@ class ReportUsageRequest(_message.Message):
     latency_ms: int
     actual_cost: _common_pb2.Money
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    decision_token: str
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_token: _Optional[str] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
     __slots__ = ("tokens", "tools", "compute", "human_review", "total")

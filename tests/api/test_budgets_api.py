@@ -230,14 +230,17 @@ def test_a_paused_scope_is_refused_until_resumed(stub):
     assert route(stub).model
 
 
-def test_a_route_never_reported_leaves_no_hold_after_its_ttl(stub, server, clock):
+def test_a_route_never_reported_keeps_its_room_until_abandoned(stub, server, clock):
     set_budget(stub, id="bot", scope=pb.BudgetScope(agent="bot"), limit=usd(UNIT),
                hold_ttl_seconds=30)
     decision = route(stub)  # the client disappears without reporting
     assert decision.budgets[0].held.nanos > 0
-    clock.advance(seconds=29)
+    clock.advance(seconds=30)  # past the budget's TTL: the room stays taken
     assert server.app.services.budgets.tick() == 0
-    clock.advance(seconds=1)
+    assert stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id="bot")).held.nanos > 0
+    clock.advance(seconds=server.app.settings.hold_abandon_s - 31)
+    assert server.app.services.budgets.tick() == 0
+    clock.advance(seconds=1)  # abandoned: released
     assert server.app.services.budgets.tick() == 1
     status = stub.GetBudgetStatus(pb.GetBudgetStatusRequest(id="bot"))
     assert status.held.nanos == 0 and status.spent.nanos == 0

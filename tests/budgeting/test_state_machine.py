@@ -41,6 +41,7 @@ from tests.conftest import make_settings
 TASK = "Draft a polite reply declining the meeting invitation."
 MODEL = "gpt-4o-mini"
 TTL_S = 60
+ABANDON_S = 5400  # unreported holds keep their room this long (longer than the TTL)
 _ids = itertools.count()
 
 
@@ -61,7 +62,8 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
     clock = ManualClock(1_795_867_200_000_000)  # 2026-11-28 12:00 London
     app = build_app(make_settings(tmp_path, ledger="local" if ledger_kind == "local"
                                   else "shared"), clock)
-    ledger = LocalLedger(app.store) if ledger_kind == "local" else SharedLedger(app.store)
+    ledger = LocalLedger(app.store, abandon_s=ABANDON_S) if ledger_kind == "local" \
+        else SharedLedger(app.store, abandon_s=ABANDON_S)
     recorder = Recorder(app.store).start()
     service = build_services(app.settings, app.catalog, app.classifier, app.store, recorder,
                              clock, ledger=ledger)
@@ -111,7 +113,8 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
             [status] = result.budgets
             assert status.totals.spent + status.totals.held <= self.limit
             self.calls.append(Call(d.decision_id, w, d.predicted_cost, d.input_tokens,
-                                   d.output_tokens, clock.now_us() + TTL_S * 10**6))
+                                   d.output_tokens,
+                                   clock.now_us() + max(TTL_S, ABANDON_S) * 10**6))
 
         @precondition(lambda self: any(c.usage is None for c in self.calls))
         @rule(data=st.data(), ratio=st.integers(0, 300))
@@ -135,7 +138,7 @@ def test_budget_invariants_hold_over_any_sequence(tmp_path, ledger_kind):
             call = data.draw(st.sampled_from([c for c in self.calls if c.usage is not None]))
             assert service.usage.report(call.usage).replayed
 
-        @rule(seconds=st.sampled_from([1, TTL_S - 1, TTL_S, 3600]))
+        @rule(seconds=st.sampled_from([1, TTL_S - 1, TTL_S, 3600, ABANDON_S]))
         def wait_and_expire(self, seconds: int) -> None:
             clock.advance(seconds=seconds)
             service.budgets.tick()

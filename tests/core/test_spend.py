@@ -4,10 +4,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from router.core.spend import (
+    COST_KINDS,
+    KIND_COST,
+    KIND_MEASURES,
+    MEASURES,
     Bucket,
     SharedCost,
     SpendQuery,
     SpendRow,
+    buckets_fit,
     chargeback,
     fold,
     largest_remainder,
@@ -34,12 +39,28 @@ def test_hours_fold_into_local_days():
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():
     q = SpendQuery(0, 1, ("team", "cost_kind"))
-    rows = fold(q, [({"team": "a"}, None, {"calls": 3, "cost_tokens": 10, "cost_tools": 4,
-                                           "cost_compute": 2, "cost_review": 1,
-                                           "cost_total": 17})])
+    group = {"calls": 3, "input_tokens": 900, "cost_tokens": 10, "cost_tools": 4,
+             "cost_compute": 2, "cost_review": 1, "cost_total": 17, "predicted_cost": 9,
+             "failures": 1, "tool_calls": 5, "compute_ms": 70, "review_calls": 1,
+             "review_ms": 6000}
+    rows = fold(q, [({"team": "a"}, None, group)])
     assert [(r.keys["cost_kind"], r["cost_total"]) for r in rows] == [
         ("tokens", 10), ("tools", 4), ("compute", 2), ("human_review", 1)]
-    assert total(rows)["cost_total"] == 17 and total(rows)["calls"] == 3
+    # each measure once, on the row of its kind; the total is the group's
+    assert {r.keys["cost_kind"]: {m: v for m, v in r.sums.items() if v} for r in rows} == {
+        "tokens": {"calls": 3, "input_tokens": 900, "cost_tokens": 10, "cost_total": 10,
+                   "predicted_cost": 9, "failures": 1},
+        "tools": {"cost_tools": 4, "cost_total": 4, "tool_calls": 5},
+        "compute": {"cost_compute": 2, "cost_total": 2, "compute_ms": 70},
+        "human_review": {"cost_review": 1, "cost_total": 1, "review_calls": 1,
+                         "review_ms": 6000}}
+    assert {m: v for m, v in total(rows).sums.items() if v} == group
+
+
+def test_every_measure_but_the_total_has_one_owning_kind():
+    owned = [m for kind in COST_KINDS for m in KIND_MEASURES[kind]]
+    assert sorted(owned) == sorted(m for m in MEASURES if m != "cost_total")
+    assert all(KIND_COST[k] in KIND_MEASURES[k] for k in COST_KINDS)
 
 
 def test_prediction_error_measures():
@@ -76,3 +97,13 @@ def test_chargeback_allocates_shared_costs_by_usage_and_keeps_unattributed_spend
         ("eng", 751), ("ops", 250), ("", 0)]
     assert sum(ln.total for ln in lines) == 300 + 100 + 50 + 1001
     assert lines[0].variance == 1000 - 300 - 751 and lines[1].variance is None
+
+
+def test_buckets_must_end_within_the_year_9999_in_their_zone():
+    dec_9999, end = 253_399_622_400_000_000, 253_402_300_800_000_000  # 9999-12-01, 10000-01-01
+    assert buckets_fit(SpendQuery(0, end, timezone="Asia/Tokyo"))  # no buckets, no local times
+    assert not buckets_fit(SpendQuery(0, end, bucket=Bucket.HOUR))
+    assert buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH))
+    # 9999-12-01 00:00 UTC is still November in Los Angeles, already December in Tokyo
+    assert buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH, timezone="America/Los_Angeles"))
+    assert not buckets_fit(SpendQuery(0, dec_9999, bucket=Bucket.MONTH, timezone="Asia/Tokyo"))

@@ -32,7 +32,9 @@ window = "day"
 
 
 class Proxy:
-    """Forwards a local port to PostgreSQL until cut; ``cut`` resets every connection."""
+    """Forwards a local port to PostgreSQL until cut; ``cut`` resets every connection;
+    ``silence`` keeps every connection open and accepts new ones, but forwards nothing (a
+    black-holed peer); ``heal`` resets what was silenced and forwards again."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
@@ -40,6 +42,15 @@ class Proxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._silent = threading.Event()
+        self.start()
+
+    def silence(self) -> None:
+        self._silent.set()
+
+    def heal(self) -> None:
+        self.cut()
+        self._silent.clear()
         self.start()
 
     def start(self) -> None:
@@ -57,19 +68,24 @@ class Proxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._silent.is_set():  # accept, then read and drop whatever comes
+                with self._lock:
+                    self._conns.append(client)
+                threading.Thread(target=self._pump, args=(client, None), daemon=True).start()
+                continue
             upstream = socket.create_connection(self.upstream)
             with self._lock:
                 self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket | None) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
-                dst.sendall(data)
+                if dst is not None and not self._silent.is_set():
+                    dst.sendall(data)
         for s in (src, dst):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):
                 s.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
@@ -162,5 +178,56 @@ def test_fail_open_routes_without_budgets_and_counts_it(tmp_path, proxied_pg):
             proxy.start()
             _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
             server.app.recorder.flush(timeout=15)  # the queued decision reaches the store
+    finally:
+        server.stop()
+
+
+def _timed(call, *args):
+    started = time.monotonic()
+    err = rpc_error(call, *args)
+    return err, time.monotonic() - started
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["reset", "silent"])
+def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
+        tmp_path, proxied_pg, mode):
+    """Route (budgets on the shared ledger) and ReportUsage answer UNAVAILABLE within the store
+    timeout (1 s) plus a margin, whether the database resets connections or goes silent; once
+    it is back, the retried usage is recorded once and an acknowledged one replays."""
+    proxy, url = proxied_pg
+    server = _server(tmp_path, url)
+    try:
+        with grpc.insecure_channel(server.address) as ch:
+            stub = router_pb2_grpc.RouterStub(ch)
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            decision = route(stub)
+            first = pb.ReportUsageRequest(usage_id="out-1", decision_id=decision.decision_id,
+                                          tokens=pb.TokenUsage(input=10, output=5))
+            acked = stub.ReportUsage(first, timeout=10)
+            retried = pb.ReportUsageRequest(usage_id="out-2", decision_id=decision.decision_id,
+                                            tokens=pb.TokenUsage(input=20, output=7))
+            proxy.cut() if mode == "reset" else proxy.silence()
+            # a Route no budget applies to needs no store: its decision waits in the write queue,
+            # and the writer retries it while the store is away
+            unbudgeted = stub.Route(pb.RouteRequest(
+                task_description=EASY, attribution=pb.Attribution(agent="free")), timeout=10)
+            for call, request in ((stub.Route, pb.RouteRequest(
+                    task_description=EASY, attribution=pb.Attribution(agent="bot"))),
+                                  (stub.ReportUsage, retried)):
+                err, elapsed = _timed(lambda c=call, r=request: c(r, timeout=30))
+                assert err.code() is grpc.StatusCode.UNAVAILABLE, err.details()
+                assert elapsed < 2.5, f"{mode}: UNAVAILABLE took {elapsed:.1f} s"
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.NOT_SERVING)
+            proxy.heal() if mode == "silent" else proxy.start()
+            _eventually(lambda: _health(ch) == health_pb2.HealthCheckResponse.SERVING)
+            _eventually(lambda: stub.ReportUsage(retried, timeout=5) is not None)
+            again = stub.ReportUsage(first, timeout=10)
+            assert again.replayed and again.cost == acked.cost
+            usages = stub.GetDecision(pb.GetDecisionRequest(decision_id=decision.decision_id),
+                                      timeout=10).usages
+            assert sorted(u.usage_id for u in usages) == ["out-1", "out-2"]
+            server.app.recorder.flush(timeout=15)  # the queued decision reached the store
+            assert server.app.store.get_decision(unbudgeted.decision_id) is not None
     finally:
         server.stop()

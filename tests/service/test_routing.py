@@ -14,11 +14,13 @@ from router.core.clock import ManualClock
 from router.core.errors import Conflict, InvalidRequest, PreconditionFailed, StoreUnavailable
 from router.core.records import Attribution
 from router.core.requests import RouteInput
+from router.server import build_app
 from router.service import Services, build_services
 from router.service.routing import RoutingService
 from router.settings import Settings
 from router.store.recorder import Recorder
 from router.store.sql import SqlStore
+from tests.conftest import make_settings
 
 TASK = "Draft a polite reply declining the meeting invitation."
 KEYS = Attribution(team="growth", agent="mailer", task_type="reply")
@@ -147,7 +149,7 @@ def test_needs_store_read_is_false_on_sqlite(svc, store, recorder, catalog, clas
     assert svc.routing.needs_store_read(req) is False
     # the same request would wait on a remote store: budgets apply and the id is not cached
     remote = RoutingService(SETTINGS, catalog, classifier, svc.decisions, recorder, svc.gate,
-                            svc.calibration, clock, local_reads=False)
+                            svc.calibration, clock, local_reads=False, decision_key=b"k")
     assert remote.needs_store_read(req) is True
 
 
@@ -185,3 +187,21 @@ def test_a_route_with_a_full_write_queue_is_unavailable_and_releases_its_hold(
     assert ledger.open_holds() == 0
     [status] = ledger.statuses([svc.budgets.get("mailer")], clock.now_us())
     assert status.totals.held == 0
+
+
+def test_an_abandoned_route_releases_its_holds(tmp_path):
+    """A Route whose caller has gone (deadline passed, cancelled) leaves no hold behind."""
+    path = tmp_path / "budgets.toml"
+    path.write_text('schema_version = 1\n[[budgets]]\nid = "b"\nscope = { team = "t" }\n'
+                    'limit = "100"\nwindow = "day"\n')
+    settings = make_settings(tmp_path, budgets_path=str(path))
+    app = build_app(settings)
+    try:
+        result = app.services.routing.route(RouteInput(
+            task_description="Summarise this paragraph.", attribution=Attribution(team="t")))
+        ledger = app.services.gate.ledger
+        assert isinstance(ledger, LocalLedger) and ledger.open_holds() == 1
+        app.services.routing.abandon(result)
+        assert ledger.open_holds() == 0
+    finally:
+        app.close()

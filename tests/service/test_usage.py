@@ -205,3 +205,31 @@ def test_a_report_without_a_decision_teaches_nothing(svc):
     svc.usage.report(UsageInput(usage_id="u1", attribution=KEYS, model=MODEL,
                                 tokens=TokenCounts(input=100, output=400)))
     assert len(svc.calibration.calibrator) == 0
+
+
+# The two tests below pin the usage_id contract ("the same id returns the stored result",
+# protos/router/v1/usage.proto) where current state has moved on since the first report: a
+# replay must not be refused by validation against today's catalog and clock.
+
+def test_a_replay_naming_a_model_that_left_the_catalog_gets_its_stored_answer(
+        svc, store, recorder, catalog, classifier, clock):
+    req = UsageInput(usage_id="u1", attribution=KEYS, model=MODEL,
+                     tokens=TokenCounts(input=100, output=40))
+    first = svc.usage.report(req)
+    recorder.flush()
+    smaller = Catalog(currency=catalog.currency, default_model=catalog.default_model,
+                      models=tuple(m for m in catalog.models if m.id != MODEL),
+                      rates=catalog.rates)
+    later = build_services(SETTINGS, smaller, classifier, store, recorder, clock)
+    replay = later.usage.report(req)
+    assert replay.replayed and replay.usage.cost == first.usage.cost
+
+
+def test_a_replay_whose_occurred_at_aged_out_gets_its_stored_answer(svc, clock):
+    req = UsageInput(usage_id="u1", attribution=KEYS, model=MODEL,
+                     tokens=TokenCounts(input=100, output=40),
+                     occurred_us=clock.now_us() - (SETTINGS.max_backfill_days - 1) * DAY_US)
+    first = svc.usage.report(req)
+    clock.advance(seconds=2 * 86_400)  # the client retries two days later
+    replay = svc.usage.report(req)
+    assert replay.replayed and replay.usage.recorded_us == first.usage.recorded_us

@@ -4,14 +4,17 @@ reconcile exactly, and time buckets split at local midnight."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, Outcome
-from router.core.spend import Bucket, SpendQuery, fold, total
+from router.core.spend import DIMENSIONS, MEASURES, Bucket, SpendQuery, fold, total
 from router.store.sql import SqlStore
 from tests.store.test_sql_store import usage
 
@@ -144,3 +147,117 @@ def test_local_midnight_splits_day_buckets(store):
         rows = fold(q, store.spend_rows(q))
         assert [(r.bucket_start_us, r["calls"]) for r in rows] == [
             (MIDNIGHT_LONDON - 24 * H, 1), (MIDNIGHT_LONDON, 1)]
+
+
+# -- every grouping's total is the ledger's -----------------------------------------------------
+
+DAY = 86_400_000_000
+MODELS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-haiku": "anthropic"}
+GROUPINGS = [(), ("cost_kind",), *((d,) for d in DIMENSIONS if d != "cost_kind"),
+             *((d, "cost_kind") for d in DIMENSIONS if d != "cost_kind")]
+# a sum over the raw ledger per measure, as roll_up defines each
+LEDGER_SUMS = sa.text("""
+    SELECT count(*) AS calls, sum(input_tokens) AS input_tokens,
+      sum(cached_input_tokens) AS cached_input_tokens, sum(output_tokens) AS output_tokens,
+      sum(reasoning_tokens) AS reasoning_tokens, sum(cost_tokens) AS cost_tokens,
+      sum(cost_tools) AS cost_tools, sum(cost_compute) AS cost_compute,
+      sum(cost_review) AS cost_review, sum(cost_total) AS cost_total,
+      sum(coalesce(predicted_cost, 0)) AS predicted_cost,
+      sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE 1 END) AS predicted_calls,
+      sum(CASE WHEN predicted_cost IS NULL THEN 0 ELSE cost_tokens END) AS actual_of_predicted,
+      sum(CASE WHEN predicted_cost IS NULL OR predicted_cost = 0 THEN 0.0
+          ELSE abs(cost_tokens - predicted_cost) * 1.0 / predicted_cost END)
+        AS abs_error_ratio_sum,
+      sum(CASE WHEN outcome = :failure THEN 1 ELSE 0 END) AS failures,
+      sum(CASE WHEN review_ms > 0 THEN 1 ELSE 0 END) AS review_calls,
+      sum(review_ms) AS review_ms, sum(tool_calls) AS tool_calls, sum(compute_ms) AS compute_ms
+    FROM usages WHERE recorded_us >= :start AND recorded_us < :end""")
+
+
+@st.composite
+def usages_st(draw):
+    n = draw(st.integers(1, 40))
+    out = []
+    for i in range(n):
+        model = draw(st.sampled_from(sorted(MODELS)))
+        predicted = draw(st.one_of(st.none(), st.integers(0, 10**7)))
+        review_ms = draw(st.sampled_from([0, 0, 90_000, 1_500]))
+        out.append(dataclasses.replace(
+            usage(f"g{i}", did=None),
+            attribution=Attribution(
+                team=draw(st.sampled_from(["eng", "ops", ""])),
+                agent=draw(st.sampled_from(["a1", "a2"])),
+                task_id=draw(st.sampled_from(["t1", "t2", "t3"])),
+                task_type=draw(st.sampled_from(["x", "y"])),
+                user=draw(st.sampled_from(["ana", "bo", ""])),
+                labels={"env": draw(st.sampled_from(["prod", "dev"]))}),
+            recorded_us=MIDNIGHT_LONDON + draw(st.integers(-3 * DAY, 3 * DAY)),
+            model=model, provider=MODELS[model],
+            tokens=TokenCounts(*(draw(st.integers(0, 10**6)) for _ in range(4))),
+            cost=CostBreakdown(*(draw(st.integers(0, 10**9)) for _ in range(3)),
+                               draw(st.sampled_from([0, 5 * 10**8]))) if review_ms else
+            CostBreakdown(*(draw(st.integers(0, 10**9)) for _ in range(3)), 0),
+            predicted_cost=predicted, outcome=draw(st.sampled_from(list(Outcome))),
+            review_ms=review_ms, tool_calls=draw(st.integers(0, 5)),
+            compute_ms=draw(st.integers(0, 10**5))))
+    return out
+
+
+SPANS = [  # whole days (the rollups), whole hours, and arbitrary microseconds (the raw ledger)
+    (MIDNIGHT_LONDON // DAY * DAY - 4 * DAY, MIDNIGHT_LONDON // DAY * DAY + 4 * DAY),
+    (MIDNIGHT_LONDON - 30 * H, MIDNIGHT_LONDON + 50 * H),
+    (MIDNIGHT_LONDON - 40 * H - 17, MIDNIGHT_LONDON + 20 * H + 3),
+]
+
+
+# no shrinking: every try re-runs some 150 queries; a failure reports the example as drawn
+@settings(max_examples=6, deadline=None, derandomize=True,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(records=usages_st(), span=st.sampled_from(SPANS),
+       tz=st.sampled_from(["UTC", "America/Los_Angeles", "Asia/Kolkata"]),
+       labels=st.sampled_from([{}, {"env": "prod"}]))
+def test_every_grouping_totals_the_ledger_once_per_call(store, records, span, tz, labels):
+    """Grouped by any dimension, with or without cost kinds, in any bucket, from any source:
+    the total holds every measure once per call, exactly the sums over the usages table, and
+    the cost-kind rows of a group add up to that group."""
+    with store.engine.begin() as conn:
+        for table in ("usages", "usage_hourly", "usage_daily"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    store.write_batch([], records)
+    params = {"start": span[0], "end": span[1], "failure": int(Outcome.FAILURE)}
+    if labels:
+        in_range = [r for r in records if span[0] <= r.recorded_us < span[1]]
+        expected_calls = sum(r.attribution.labels == labels for r in in_range)
+    with store.engine.connect() as conn:
+        ledger = conn.execute(LEDGER_SUMS, params).one()._mapping
+    for group_by, bucket in itertools.product(GROUPINGS, Bucket):
+        query = SpendQuery(*span, group_by, bucket, tz, labels=labels)
+        rows = fold(query, store.spend_rows(query))
+        summed = total(rows)
+        where = (group_by, bucket.value, query.source().value)
+        if labels:
+            assert summed["calls"] == expected_calls, where
+            continue
+        for m in MEASURES:
+            want = ledger[m] or 0
+            if m == "abs_error_ratio_sum":
+                assert summed[m] == pytest.approx(float(want)), (where, m)
+            else:
+                assert summed[m] == int(want), (where, m)
+        if "cost_kind" in group_by:
+            plain = dataclasses.replace(query, group_by=group_by[:-1])
+            assert _collapse(rows) == _collapse(fold(plain, store.spend_rows(plain))), where
+
+
+def _collapse(rows):
+    """Rows per (keys but cost_kind, bucket), their sums added up (floats rounded)."""
+    out: dict = {}
+    for r in rows:
+        key = (tuple(sorted((k, v) for k, v in r.keys.items() if k != "cost_kind")),
+               r.bucket_start_us)
+        acc = out.setdefault(key, {})
+        for m in MEASURES:
+            acc[m] = acc.get(m, 0) + r[m]
+    return {k: {m: round(v, 6) for m, v in sums.items()} for k, sums in out.items()}

@@ -5,26 +5,62 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
 from router.api.grpc.auth import AdminCheck
-from router.api.grpc.base import Context, RpcBase, accepted, log
-from router.core.errors import InvalidRequest, RouterError
+from router.api.grpc.base import Context, Offload, RpcBase, accepted, log
+from router.core.errors import InvalidRequest, Overloaded, RouterError
 from router.service.anomalies import AnomalyService
 
 MAX_PAGE = 1000
 
 
+class StreamSlots:
+    """Bounds on open streams, for the server and per client host, so watchers can never take
+    the capacity every other call needs."""
+
+    def __init__(self, total: int, per_peer: int) -> None:
+        self._total, self._per_peer = total, per_peer
+        self._open: dict[str, int] = {}
+
+    @staticmethod
+    def host(peer: str) -> str:
+        """``ipv4:127.0.0.1:5555`` -> ``ipv4:127.0.0.1``: a client's connections share a host."""
+        return peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
+
+    def take(self, peer: str) -> str:
+        """A slot for ``peer`` (the key to give back), or Overloaded. Runs on the event loop."""
+        host = self.host(peer)
+        if sum(self._open.values()) >= self._total:
+            raise Overloaded(f"the server has its maximum of {self._total} open watch streams; "
+                             "retry later", retry_after_seconds=5.0)
+        if self._open.get(host, 0) >= self._per_peer:
+            raise Overloaded(f"this client has its maximum of {self._per_peer} open watch "
+                             "streams; close one first", retry_after_seconds=5.0)
+        self._open[host] = self._open.get(host, 0) + 1
+        return host
+
+    def give_back(self, host: str) -> None:
+        left = self._open.get(host, 0) - 1
+        if left > 0:
+            self._open[host] = left
+        else:
+            self._open.pop(host, None)
+
+    def __len__(self) -> int:
+        return sum(self._open.values())
+
+
 class AnomalyRpcs(RpcBase):
-    def __init__(self, anomalies: AnomalyService, admin: AdminCheck,
-                 offload: ThreadPoolExecutor) -> None:
+    def __init__(self, anomalies: AnomalyService, admin: AdminCheck, offload: Offload,
+                 streams: StreamSlots) -> None:
         super().__init__(offload)
         self._anomalies = anomalies
         self._admin = admin
+        self._streams = streams
 
     async def ListAnomalies(self, request: pb.ListAnomaliesRequest,
                             context: Context) -> pb.ListAnomaliesResponse:
@@ -55,6 +91,13 @@ class AnomalyRpcs(RpcBase):
         """Stream anomalies; the log line is written when the stream ends."""
         started = time.perf_counter()
         sent, code = 0, "OK"
+        try:
+            slot = self._streams.take(context.peer() or "")
+        except Overloaded as exc:
+            status = to_status(exc)
+            log.info("rpc", rpc="WatchAnomalies", code=status.code.name, error=str(exc))
+            await context.abort_with_status(status)
+            return
         hub = self._anomalies.hub
         queue = hub.subscribe()  # before the replay, so nothing detected meanwhile is missed
         try:
@@ -84,5 +127,6 @@ class AnomalyRpcs(RpcBase):
             raise
         finally:
             hub.unsubscribe(queue)
+            self._streams.give_back(slot)
             log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent,
                      latency_ms=round((time.perf_counter() - started) * 1000, 3))

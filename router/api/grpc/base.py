@@ -6,7 +6,9 @@ that are no message, a message over the size limit, a NUL in any string) by hand
 a ``Refused`` instead; ``_handle`` raises its error, so the refusal is answered and logged like
 any other. One canonical log line per RPC (structlog), with the RPC's keys bound by its body;
 domain errors become their google.rpc.Status once, here; anything else is INTERNAL and logged
-with its trace.
+with its trace. Work that may wait on a remote store runs on the offload pool, and the RPC waits
+for it at most the store's bound: an unreachable or silent database is UNAVAILABLE in time,
+never a hang.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +25,7 @@ from google.protobuf.message import DecodeError, Message
 
 from router.api import convert
 from router.api.errors import internal_status, to_status
-from router.core.errors import FieldViolation, InvalidRequest, RouterError
+from router.core.errors import FieldViolation, InvalidRequest, RouterError, StoreUnavailable
 from router.core.records import Attribution
 
 log = structlog.get_logger("router.rpc")
@@ -80,8 +82,56 @@ def accepted(request: T) -> T:
     return request
 
 
+class Offload:
+    """Store-bound work off the event loop, each wait bounded by ``bound_s``.
+
+    A call that overruns is answered UNAVAILABLE (retry with backoff: every mutation is
+    idempotent); its thread finishes in the background, and ``on_abandoned`` then undoes what
+    nobody will use (a Route's holds). ``bound_s=None`` (an embedded file, which cannot go
+    silent like a remote server) waits as long as the work takes."""
+
+    def __init__(self, executor: ThreadPoolExecutor, bound_s: float | None) -> None:
+        self.executor = executor
+        self.bound_s = bound_s
+
+    async def run(self, fn: Callable[..., T], *args: Any,
+                  on_abandoned: Callable[[T], object] | None = None) -> T:
+        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await self.wait(future, on_abandoned)
+
+    async def wait(self, future: asyncio.Future[T] | Future[T],
+                   on_abandoned: Callable[[T], object] | None = None) -> T:
+        """The result of ``future`` if it comes within the bound; else StoreUnavailable."""
+        waiting = asyncio.wrap_future(future) if isinstance(future, Future) else future
+        if self.bound_s is None:
+            try:
+                return await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                _abandon(waiting, on_abandoned)
+                raise
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), self.bound_s)
+        except TimeoutError:
+            _abandon(waiting, on_abandoned)
+            raise StoreUnavailable(f"the store did not answer within {self.bound_s:g} s; "
+                                   "retry with backoff") from None
+        except asyncio.CancelledError:  # the client went away
+            _abandon(waiting, on_abandoned)
+            raise
+
+
+def _abandon(future: asyncio.Future[T], undo: Callable[[T], object] | None) -> None:
+    def done(f: asyncio.Future[T]) -> None:
+        if f.cancelled() or f.exception() is not None:
+            return
+        if undo is not None:
+            undo(f.result())
+
+    future.add_done_callback(done)
+
+
 class RpcBase:
-    def __init__(self, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, offload: Offload) -> None:
         self._offload = offload
 
     async def _handle(self, rpc: str, request: object, context: Context,
@@ -110,5 +160,5 @@ class RpcBase:
         raise AssertionError("unreachable")  # abort_with_status always raises
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` on the offload pool: it may wait on a remote store."""
-        return await asyncio.get_running_loop().run_in_executor(self._offload, fn, *args)
+        """Run ``fn`` on the offload pool (it may wait on a remote store), within the bound."""
+        return await self._offload.run(fn, *args)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import AdminCheck
-from router.api.grpc.base import Context, RpcBase
+from router.api.grpc.base import Context, Offload, RpcBase
 from router.core.budgets import BudgetRule
 from router.core.errors import InvalidRequest
 from router.service.budgets import BudgetService
@@ -18,7 +17,7 @@ MAX_REASON_CHARS = 1000
 
 class BudgetRpcs(RpcBase):
     def __init__(self, budgets: BudgetService, admin: AdminCheck,
-                 offload: ThreadPoolExecutor) -> None:
+                 offload: Offload) -> None:
         super().__init__(offload)
         self._budgets = budgets
         self._admin = admin

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
-from router.api.grpc.base import Context, RpcBase
+from router.api.grpc.base import Context, Offload, RpcBase
 from router.service.reports import ReportService
 
 
 class ReportRpcs(RpcBase):
-    def __init__(self, reports: ReportService, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, reports: ReportService, offload: Offload) -> None:
         super().__init__(offload)
         self._reports = reports
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
-from router.api.grpc.base import Context, RpcBase, log_keys
+from router.api.grpc.base import Context, Offload, RpcBase, log_keys
 from router.service.routing import RoutingService
 
 
 class RoutingRpcs(RpcBase):
-    def __init__(self, routing: RoutingService, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, routing: RoutingService, offload: Offload) -> None:
         super().__init__(offload)
         self._routing = routing
         self._models: dict[bool, pb.ListModelsResponse] = {}  # the catalog never changes
@@ -20,10 +19,13 @@ class RoutingRpcs(RpcBase):
     async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
         async def body(line: dict[str, Any]) -> pb.RouteResponse:
             inp = convert.route_input(request)
-            if self._routing.needs_store_read(inp):  # remote store: off the loop
-                result = await self._blocking(self._routing.route, inp)
+            if self._routing.needs_store_read(inp):  # remote store: off the loop, bounded
+                result = await self._offload.run(self._routing.route, inp,
+                                                 on_abandoned=self._routing.abandon)
             else:
                 result = self._routing.route(inp)
+            if context.cancelled() or (context.time_remaining() or 1.0) <= 0:
+                self._routing.abandon(result)  # nobody will report usage against it
             d = result.decision
             line.update(decision_id=d.decision_id, model=d.model,
                         predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from router import v1 as pb
 from router.api import convert
-from router.api.grpc.base import Context, RpcBase, log_keys
+from router.api.grpc.base import Context, Offload, RpcBase, log_keys
 from router.service.usage import UsageService
 from router.store.base import UsageWrite
 
 
 class UsageRpcs(RpcBase):
-    def __init__(self, usage: UsageService, offload: ThreadPoolExecutor) -> None:
+    def __init__(self, usage: UsageService, offload: Offload) -> None:
         super().__init__(offload)
         self._usage = usage
 
@@ -27,8 +25,10 @@ class UsageRpcs(RpcBase):
                 prepared = await self._blocking(self._usage.prepare, inp)
             else:
                 prepared = self._usage.prepare(inp)
+            # answered once committed, or UNAVAILABLE past the store's bound (the write may
+            # still land: the usage_id makes the client's retry a replay)
             write = prepared if isinstance(prepared, UsageWrite) else \
-                await asyncio.wrap_future(self._usage.submit(prepared))
+                await self._offload.wait(self._usage.submit(prepared))
             if self._usage.finish_needs_store_read():
                 result = await self._blocking(self._usage.finish, write, inp.usage_id)
             else:
