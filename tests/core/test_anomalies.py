@@ -225,6 +225,65 @@ def test_dearer_calls_on_a_shrinking_bill_are_quiet():
     assert cost_per_call_rise(NOW, [team(200, 0.01 * UNIT, 50, 0.02 * UNIT)]) == []
 
 
+def member(agent, calls_before, cpc_before, calls_now, cpc_now, name="ops", first_seen=None):
+    """An agent of team ``name``: calls per hour and cost per call before and in the last day
+    (0 calls before: an agent first seen in the last day)."""
+    def bucket(h):
+        calls, cpc = (calls_before, cpc_before) if h < END - DAY_US else (calls_now, cpc_now)
+        return HourBucket(h, calls=calls, cost=int(calls * cpc)) if calls else None
+
+    return series(agent, bucket, team=name, first_seen=first_seen)
+
+
+def team_of(agents, name="ops"):
+    """The team's series as the store gives it: its agents' hours summed."""
+    hours: dict[int, list[int]] = {}
+    for s in agents:
+        for b in s.buckets:
+            calls, cost = hours.setdefault(b.hour_us, [0, 0])
+            hours[b.hour_us] = [calls + b.calls, cost + b.cost]
+    return Series(name, "", min(s.first_seen_us for s in agents),
+                  tuple(HourBucket(h, calls=c, cost=v) for h, (c, v) in sorted(hours.items())))
+
+
+def _rises(agents):
+    return [a for a in detect(NOW, agents, [team_of(agents)], [])
+            if a.kind is Kind.COST_PER_CALL_RISE]
+
+
+def test_a_new_agents_burst_does_not_make_its_team_dearer_per_call():
+    # a cheap agent and a dearer one as usual; a new deployment makes 20 calls an hour at
+    # 0.04: the team's cost per call is 2.5x its usual 0.0133, but no call got dearer
+    # (the burst is the new agent's own anomaly, NEW_AGENT_SPEND)
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.01 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 1, 0.03 * UNIT),
+              member("dear-v2", 0, 0, 20, 0.04 * UNIT, first_seen=END - 20 * HOUR_US)]
+    assert _rises(agents) == []
+
+
+def test_an_established_agents_burst_at_its_usual_price_is_not_a_rise():
+    # the dear agent makes 40x its calls at its usual price: the team's cost per call is 2.1x,
+    # but that is a spend spike, not dearer calls
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.01 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 40, 0.03 * UNIT)]
+    assert _rises(agents) == []
+
+
+def test_a_rise_across_established_agents_still_fires_beside_a_new_agent():
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.03 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 1, 0.09 * UNIT),
+              member("dear-v2", 0, 0, 20, 0.05 * UNIT, first_seen=END - 20 * HOUR_US)]
+    [rise] = _rises(agents)
+    assert (rise.team, rise.agent) == ("ops", "")
+    # judged on the established agents' calls: 0.24 for 6 calls an hour, 3x their usual prices
+    assert rise.observed == pytest.approx(0.04 * UNIT)
+    assert rise.baseline == pytest.approx(0.08 / 6 * UNIT)
+    assert rise.evidence["ratio"] == pytest.approx(3.0)
+    assert rise.evidence["unjudged_calls"] == 20 * 20  # the new agent's 20 hours, left out
+    [alone] = cost_per_call_rise(NOW, [team_of(agents)], agents=agents)
+    assert alone == rise
+
+
 # --- RETRY_LOOP -----------------------------------------------------------------------------
 
 def task(task_id, calls, failures=0, task_type="summarize"):
