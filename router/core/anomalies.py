@@ -30,8 +30,8 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from operator import attrgetter
@@ -110,11 +110,56 @@ class Anomaly:
     evidence: Mapping[str, float | int | str] = field(default_factory=dict, hash=False)
 
     def key(self) -> str:
-        """Stable dedupe key: the same incident seen by a later run in the same hour (or, for a
-        task or a new agent, at any later time) has the same key. Parts are percent-encoded so a
-        "/" in a name cannot make two different keys collide."""
+        """The incident's id: kind, team, agent, task and the incident's start. A detection
+        that continues an incident (``same_incident``) is merged into it by ``grow``, which
+        keeps the start, so the incident keeps its key however long it lasts. Parts are
+        percent-encoded so a "/" in a name cannot make two different keys collide."""
         parts = (self.kind.value, self.team, self.agent, self.task_id, str(self.window_start_us))
         return "/".join(quote(part, safe="") for part in parts)
+
+    def subject(self) -> tuple[Kind, str, str, str]:
+        """What the anomaly is about: its kind, team, agent and task."""
+        return self.kind, self.team, self.agent, self.task_id
+
+
+def same_incident(a: Anomaly, b: Anomaly) -> bool:
+    """Whether two detections are one incident: the same kind about the same team, agent and
+    task, in windows that overlap or meet. A detector judging every hour sees an ongoing
+    incident in a window that slides on (the 24 h to 19:00, then to 20:00), both windows of a
+    spike (its hour and its day), a task or a new agent over a growing window: each is one
+    incident. Windows with a gap between them are two."""
+    return (a.subject() == b.subject() and a.window_start_us <= b.window_end_us
+            and b.window_start_us <= a.window_end_us)
+
+
+def grow(incident: Anomaly, seen: Anomaly) -> Anomaly:
+    """``incident`` continued by the detection ``seen`` (``same_incident``): its start (and so
+    its key) kept, its end the later one, and what was seen (observed, baseline, message,
+    evidence) from the detection whose window ends later (on a tie, the one that starts later,
+    the more specific window: a spike's hour before its day)."""
+    latest = max(incident, seen, key=lambda a: (a.window_end_us, a.window_start_us))
+    return replace(latest, window_start_us=incident.window_start_us,
+                   window_end_us=max(incident.window_end_us, seen.window_end_us))
+
+
+def incidents(found: Iterable[Anomaly]) -> list[Anomaly]:
+    """One anomaly per incident among ``found`` (one run's detections, as of several hours):
+    detections of the same subject whose windows chain together are grown into the earliest."""
+    by_subject: dict[tuple[Kind, str, str, str], list[Anomaly]] = defaultdict(list)
+    for a in found:
+        by_subject[a.subject()].append(a)
+    out = []
+    for group in by_subject.values():
+        group.sort(key=lambda a: (a.window_start_us, a.window_end_us))
+        current = group[0]
+        for a in group[1:]:
+            if same_incident(current, a):
+                current = grow(current, a)
+            else:
+                out.append(current)
+                current = a
+        out.append(current)
+    return sorted(out, key=_order)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,12 @@ from router.core.anomalies import (
     cost_per_call_rise,
     detect,
     floor_hour,
+    grow,
+    incidents,
     new_agent_spend,
     prediction_drift,
     retry_loops,
+    same_incident,
     spend_spikes,
 )
 
@@ -432,6 +435,38 @@ def test_anomaly_key_is_stable_and_unambiguous():
     assert anomaly(agent="a").key() != anomaly(agent="a/").key()
     assert anomaly(start=END + HOUR_US).key() != anomaly().key()
     assert len({anomaly(), anomaly()}) == 1  # hashable despite the evidence mapping
+
+
+def _seen(end, hours=24, observed=2.0, agent="a", kind=Kind.PREDICTION_DRIFT):
+    return Anomaly(kind, "t", agent, "", end - hours * HOUR_US, end, observed, 1.0,
+                   f"{observed} to {end}", {"end": end})
+
+
+def test_detections_of_one_incident_in_sliding_windows_are_one_anomaly():
+    # the 24 h to 09:00 and to 10:00, and a 1 h window ending 10:00: one incident
+    [one] = incidents([_seen(END, observed=2.5), _seen(END - HOUR_US, observed=2.2),
+                       _seen(END, hours=1, observed=9.0)])
+    assert (one.window_start_us, one.window_end_us) == (END - 25 * HOUR_US, END)
+    assert one.observed == 9.0 and one.message == f"9.0 to {END}"  # the latest, most specific
+    assert one.key() == _seen(END - HOUR_US).key()  # named after its earliest start
+
+
+def test_windows_with_a_gap_or_other_subjects_are_other_incidents():
+    found = incidents([_seen(END, hours=1), _seen(END - 2 * HOUR_US, hours=1),
+                       _seen(END, hours=1, agent="b"),
+                       _seen(END, hours=1, kind=Kind.SPEND_SPIKE)])
+    assert [(a.kind, a.agent, a.window_end_us) for a in found] == [
+        (Kind.SPEND_SPIKE, "a", END), (Kind.PREDICTION_DRIFT, "a", END - 2 * HOUR_US),
+        (Kind.PREDICTION_DRIFT, "a", END), (Kind.PREDICTION_DRIFT, "b", END)]
+    assert same_incident(_seen(END, hours=1), _seen(END + HOUR_US, hours=1))  # they meet
+
+
+def test_growing_keeps_the_incidents_start_and_key_and_takes_the_latest_values():
+    stored = _seen(END, hours=1, observed=3.0)
+    grown = grow(stored, _seen(END + HOUR_US, observed=2.0))  # a later, longer window
+    assert grown.key() == stored.key() and grown.window_start_us == stored.window_start_us
+    assert (grown.window_end_us, grown.observed) == (END + HOUR_US, 2.0)
+    assert grow(grown, _seen(END, observed=1.0)) == grown  # an older window changes nothing
 
 
 @pytest.mark.parametrize("bad", [{"spike_k": 0}, {"history_days": 1}, {"retry_min_tasks": 0},
