@@ -208,8 +208,9 @@ def _run_seeds(console: Any, args: argparse.Namespace) -> int:
         missed = [k for k in KINDS if r.scores[k]["fn"]]
         extra = [k for k in r.scores if k != "all" and r.scores[k]["fp"]]
         console.print(f"  seed {r.seed:>3}: {r.truth.calls:,} calls, {r.seconds:.1f} s, "
+                      f"{len(r.truth.anomalies)} injected, {len(r.found)} stored, "
                       f"missed {', '.join(missed) or 'none'}, "
-                      f"false alarms {', '.join(extra) or 'none'}")
+                      f"false alarms {', '.join(extra) or 'none'}", soft_wrap=True)
 
     try:
         results = run_seeds(args.scenario, args.days, seeds, end_us,

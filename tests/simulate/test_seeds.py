@@ -49,6 +49,7 @@ def test_seeds_runs_each_seed_on_its_own_server_and_prints_the_table(capsys):
     assert structlog.get_config() == logging
     out = capsys.readouterr().out
     assert "seeds 3-4" in out and "seed   3:" in out and "seed   4:" in out
+    assert "5 injected" in out
     assert "detectors over 2 seeds of small, 2 days" in out
     for kind in sim.KINDS:
         assert kind in out
