@@ -11,8 +11,10 @@ MAD), so one earlier incident does not become the new normal and one noisy hour 
   same window one week earlier; a 09:00 peak is compared with earlier 09:00s, not with the night.
 - NEW_AGENT_SPEND: an agent first seen in the last 24 h against what other new agents spent in
   their first day.
-- COST_PER_CALL_RISE: a team's cost per call over the last 24 h against its median day of the
-  previous week, when the bill grew clearly faster than the calls.
+- COST_PER_CALL_RISE: a team's calls over the last 24 h against what the same calls cost on a
+  usual day of the previous week, each agent's calls at that agent's own median price: dearer
+  calls, not a change in who made them (a new agent's burst, or an established agent's burst
+  at its usual price, moves the team's average but is NEW_AGENT_SPEND or SPEND_SPIKE).
 - RETRY_LOOP: a task with far more calls or failures than the tasks of its task_type.
 - PREDICTION_DRIFT: an agent whose actual cost exceeded its predicted cost in most hours of the
   last 24 h, not just in total.
@@ -28,8 +30,8 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from operator import attrgetter
@@ -108,11 +110,56 @@ class Anomaly:
     evidence: Mapping[str, float | int | str] = field(default_factory=dict, hash=False)
 
     def key(self) -> str:
-        """Stable dedupe key: the same incident seen by a later run in the same hour (or, for a
-        task or a new agent, at any later time) has the same key. Parts are percent-encoded so a
-        "/" in a name cannot make two different keys collide."""
+        """The incident's id: kind, team, agent, task and the incident's start. A detection
+        that continues an incident (``same_incident``) is merged into it by ``grow``, which
+        keeps the start, so the incident keeps its key however long it lasts. Parts are
+        percent-encoded so a "/" in a name cannot make two different keys collide."""
         parts = (self.kind.value, self.team, self.agent, self.task_id, str(self.window_start_us))
         return "/".join(quote(part, safe="") for part in parts)
+
+    def subject(self) -> tuple[Kind, str, str, str]:
+        """What the anomaly is about: its kind, team, agent and task."""
+        return self.kind, self.team, self.agent, self.task_id
+
+
+def same_incident(a: Anomaly, b: Anomaly) -> bool:
+    """Whether two detections are one incident: the same kind about the same team, agent and
+    task, in windows that overlap or meet. A detector judging every hour sees an ongoing
+    incident in a window that slides on (the 24 h to 19:00, then to 20:00), both windows of a
+    spike (its hour and its day), a task or a new agent over a growing window: each is one
+    incident. Windows with a gap between them are two."""
+    return (a.subject() == b.subject() and a.window_start_us <= b.window_end_us
+            and b.window_start_us <= a.window_end_us)
+
+
+def grow(incident: Anomaly, seen: Anomaly) -> Anomaly:
+    """``incident`` continued by the detection ``seen`` (``same_incident``): its start (and so
+    its key) kept, its end the later one, and what was seen (observed, baseline, message,
+    evidence) from the detection whose window ends later (on a tie, the one that starts later,
+    the more specific window: a spike's hour before its day)."""
+    latest = max(incident, seen, key=lambda a: (a.window_end_us, a.window_start_us))
+    return replace(latest, window_start_us=incident.window_start_us,
+                   window_end_us=max(incident.window_end_us, seen.window_end_us))
+
+
+def incidents(found: Iterable[Anomaly]) -> list[Anomaly]:
+    """One anomaly per incident among ``found`` (one run's detections, as of several hours):
+    detections of the same subject whose windows chain together are grown into the earliest."""
+    by_subject: dict[tuple[Kind, str, str, str], list[Anomaly]] = defaultdict(list)
+    for a in found:
+        by_subject[a.subject()].append(a)
+    out = []
+    for group in by_subject.values():
+        group.sort(key=lambda a: (a.window_start_us, a.window_end_us))
+        current = group[0]
+        for a in group[1:]:
+            if same_incident(current, a):
+                current = grow(current, a)
+            else:
+                out.append(current)
+                current = a
+        out.append(current)
+    return sorted(out, key=_order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +196,13 @@ class DetectorConfig:
     # ... fallback_k x the median established agent's daily spend
     new_agent_fallback_k: float = 10.0
 
-    # COST_PER_CALL_RISE fires when cost per call over the last 24 h >= ratio x the median day
+    # COST_PER_CALL_RISE fires when the team's established agents' calls over the last 24 h cost
+    # >= ratio x what the same calls cost at each agent's median day's price (with no agent
+    # breakdown, the team is its own one agent: cost per call against its median day)
     cpc_ratio: float = 2.0
     cpc_baseline_days: int = 7  # the days before the last 24 h that make the median day
     cpc_min_days: int = 3  # of them, days with calls needed
-    cpc_min_calls: int = 20  # calls in the last 24 h needed (fewer: cost per call is noise)
+    cpc_min_calls: int = 20  # judged calls in the last 24 h needed (fewer: noise)
     # cost growth (vs the median day) must be >= margin x call growth: the bill outgrew usage
     cpc_growth_margin: float = 1.5
     # ... and >= this: a shrinking bill is not a cost alert even if each call got dearer
@@ -217,7 +266,7 @@ def detect(now_us: int, agents: Sequence[Series], teams: Sequence[Series],
     team_grid = _Grid.build(now_us, teams, config.history_days, _TEAM_FIELDS)
     found = [*_spend_spikes(agent_grid, config),
              *_new_agent_spend(agent_grid, config),
-             *_cost_per_call_rise(team_grid, config),
+             *_cost_per_call_rise(team_grid, config, agent_grid),
              *retry_loops(now_us, tasks, config),
              *_prediction_drift(agent_grid, config)]
     return sorted(found, key=_order)
@@ -239,12 +288,17 @@ def new_agent_spend(now_us: int, agents: Sequence[Series],
     return sorted(_new_agent_spend(grid, config), key=_order)
 
 
-def cost_per_call_rise(now_us: int, teams: Sequence[Series],
-                       config: DetectorConfig = DEFAULTS) -> list[Anomaly]:
-    """Teams whose cost per call over the last 24 h rose >= cpc_ratio x their median day of the
-    previous week while their bill grew clearly faster than their calls."""
+def cost_per_call_rise(now_us: int, teams: Sequence[Series], config: DetectorConfig = DEFAULTS,
+                       *, agents: Sequence[Series] = ()) -> list[Anomaly]:
+    """Teams whose calls over the last 24 h cost >= cpc_ratio x what the same calls cost on a
+    usual day of the previous week, while their bill grew clearly faster than their calls.
+
+    With ``agents`` (the teams' agents, as ``detect`` gets them), each agent that has calls in
+    the baseline is priced at its own median day's cost per call, and agents without (new ones)
+    are left out; without, each team is judged as one agent."""
     grid = _Grid.build(now_us, teams, config.history_days, _TEAM_FIELDS)
-    return sorted(_cost_per_call_rise(grid, config), key=_order)
+    agent_grid = _Grid.build(now_us, agents, config.history_days, _TEAM_FIELDS)
+    return sorted(_cost_per_call_rise(grid, config, agent_grid), key=_order)
 
 
 def prediction_drift(now_us: int, agents: Sequence[Series],
@@ -289,7 +343,7 @@ def retry_loops(now_us: int, tasks: Sequence[TaskCount],
 
 # --- the hourly grid ------------------------------------------------------------------------
 
-_AGENT_FIELDS = ("cost", "predicted_cost", "predicted_calls", "actual_of_predicted")
+_AGENT_FIELDS = ("cost", "calls", "predicted_cost", "predicted_calls", "actual_of_predicted")
 _DRIFT_FIELDS = ("predicted_cost", "predicted_calls", "actual_of_predicted")
 _TEAM_FIELDS = ("cost", "calls")
 
@@ -501,19 +555,43 @@ def _new_agent_spend(grid: _Grid, config: DetectorConfig) -> list[Anomaly]:
 
 # --- COST_PER_CALL_RISE ---------------------------------------------------------------------
 
-def _cost_per_call_rise(grid: _Grid, config: DetectorConfig) -> list[Anomaly]:
-    """Compares whole days aligned on the hour: the last 24 h and the cpc_baseline_days before."""
+def _cost_per_call_rise(grid: _Grid, config: DetectorConfig,
+                        agents: _Grid | None = None) -> list[Anomaly]:
+    """Compares whole days aligned on the hour: the last 24 h and the cpc_baseline_days before.
+
+    A team's cost per call is a mix: its agents' prices weighted by who made the calls. A burst
+    of calls by a dear agent (a new deployment, or an established agent's spike at its usual
+    price) moves the average without any call getting dearer, and those bursts have their own
+    kinds. So the last day is judged per member, a price index: the members' cost over the last
+    24 h against what the same calls would have cost at each member's usual price (the median of
+    its daily cost per call in the baseline days). Members are the team's agents and the team's
+    usage without an agent; members with no calls in the baseline have no usual price and are
+    left out (reported as ``unjudged_calls``). Without agents the team is its one member, and
+    the index is its cost per call against its median day's.
+    """
     if not grid.series:
         return []
     n, days = len(grid.series), grid.hours // 24
-    cost = grid.values["cost"].reshape(n, days, 24).sum(axis=2)
-    calls = grid.values["calls"].reshape(n, days, 24).sum(axis=2)
-    cost_now, calls_now = cost[:, -1], calls[:, -1]
-    rows = np.flatnonzero((calls_now >= config.cpc_min_calls)
-                          & (cost_now >= config.min_spend_nanos))
+    cost, calls = _daily(grid.values["cost"], days), _daily(grid.values["calls"], days)
+    m_team, m_cost, m_calls = _members(grid, cost, calls, agents, days)
+    before = slice(max(days - 1 - config.cpc_baseline_days, 0), days - 1)
+
+    # each member's usual price, and the team's last day priced at it
+    with np.errstate(divide="ignore", invalid="ignore"):
+        member_cpc = np.where(m_calls[:, before] > 0, m_cost[:, before] / m_calls[:, before],
+                              np.nan)
+    (usual,) = _row_quantiles(member_cpc, (0.5,))
+    known = ~np.isnan(usual)
+    judged_cost = np.bincount(m_team[known], weights=m_cost[known, -1], minlength=n)
+    judged_calls = np.bincount(m_team[known], weights=m_calls[known, -1], minlength=n)
+    expected = np.bincount(m_team[known], weights=m_calls[known, -1] * usual[known],
+                           minlength=n)
+    rows = np.flatnonzero((judged_calls >= config.cpc_min_calls)
+                          & (judged_cost >= config.min_spend_nanos) & (expected > 0))
     if rows.size == 0:
         return []
-    before = slice(max(days - 1 - config.cpc_baseline_days, 0), days - 1)
+
+    # the team's usual day (the days it judges from, and how much it usually spends and calls)
     cost_days, call_days = cost[rows, before], calls[rows, before]
     used = call_days > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -521,33 +599,74 @@ def _cost_per_call_rise(grid: _Grid, config: DetectorConfig) -> list[Anomaly]:
     (median_cpc,) = _row_quantiles(per_call, (0.5,))
     (median_cost,) = _row_quantiles(np.where(used, cost_days, np.nan), (0.5,))
     (median_calls,) = _row_quantiles(np.where(used, call_days, np.nan), (0.5,))
-    cost_now, calls_now = cost_now[rows], calls_now[rows]
+    judged_cost, judged_calls, expected = judged_cost[rows], judged_calls[rows], expected[rows]
     judged = (used.sum(axis=1) >= config.cpc_min_days) & (median_cpc > 0) & (median_cost > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cpc_now = cost_now / calls_now
-        ratio = cpc_now / median_cpc
-        cost_growth = cost_now / median_cost
-        call_growth = calls_now / median_calls
+        cpc_now = judged_cost / judged_calls
+        cpc_usual = expected / judged_calls
+        ratio = judged_cost / expected
+        cost_growth = judged_cost / median_cost
+        call_growth = judged_calls / median_calls
     fired = np.flatnonzero(judged & (ratio >= config.cpc_ratio)
                            & (cost_growth >= config.cpc_min_cost_growth)
                            & (cost_growth >= config.cpc_growth_margin * call_growth))
     found = []
     start, end = grid.end_us - DAY_US, grid.end_us
     baseline_span = before.stop - before.start
+    by_member = agents is not None and len(agents.series) > 0
+    method = (f"each agent's median daily cost per call, previous {baseline_span} days, for "
+              "its calls in the last 24 h" if by_member
+              else f"median daily cost per call, previous {baseline_span} days")
     for i in fired:
-        s = grid.series[rows[i]]
+        r = rows[i]
+        s = grid.series[r]
         who = f"team {s.team!r}" + (f" agent {s.agent!r}" if s.agent else "")
+        versus = (f"the {_money(cpc_usual[i])} the same calls cost at its agents' usual prices"
+                  if by_member else f"its median day's {_money(cpc_usual[i])}")
+        unjudged_calls = calls[r, -1] - judged_calls[i]
+        left_out = (f"; {int(unjudged_calls)} calls of agents new since then not judged"
+                    if unjudged_calls > 0 else "")
         found.append(Anomaly(
             Kind.COST_PER_CALL_RISE, s.team, s.agent, "", start, end,
-            float(cpc_now[i]), float(median_cpc[i]),
+            float(cpc_now[i]), float(cpc_usual[i]),
             f"{who} paid {_money(cpc_now[i])} per call in the 24 h to {_when(end)}, "
-            f"{ratio[i]:.1f}x its median day's {_money(median_cpc[i])} "
-            f"(cost x{cost_growth[i]:.1f}, calls x{call_growth[i]:.1f})",
-            _evidence(baseline_method=f"median daily cost per call, previous {baseline_span} days",
-                      baseline_days=int(used[i].sum()), cost_nanos=cost_now[i],
-                      calls=int(calls_now[i]), cost_growth=cost_growth[i],
-                      call_growth=call_growth[i], ratio=ratio[i])))
+            f"{ratio[i]:.1f}x {versus} "
+            f"(cost x{cost_growth[i]:.1f}, calls x{call_growth[i]:.1f}){left_out}",
+            _evidence(baseline_method=method, baseline_days=int(used[i].sum()),
+                      cost_nanos=judged_cost[i], calls=int(judged_calls[i]),
+                      cost_growth=cost_growth[i], call_growth=call_growth[i], ratio=ratio[i],
+                      team_cost_per_call_nanos=cost[r, -1] / calls[r, -1],
+                      team_median_cost_per_call_nanos=median_cpc[i],
+                      unjudged_calls=int(unjudged_calls),
+                      unjudged_cost_nanos=cost[r, -1] - judged_cost[i])))
     return found
+
+
+def _daily(hourly: np.ndarray, days: int) -> np.ndarray:
+    """(n, hours) -> (n, days): whole days aligned on the grid's end."""
+    return hourly.reshape(hourly.shape[0], days, 24).sum(axis=2)
+
+
+def _members(teams: _Grid, cost: np.ndarray, calls: np.ndarray, agents: _Grid | None,
+             days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The members of each team, as (team row, daily cost, daily calls): its agents, and what
+    the team spent without an agent (the team's series minus its agents'). Agents of a team
+    that has no series are ignored."""
+    n = len(teams.series)
+    row_of = {s.team: i for i, s in enumerate(teams.series)}
+    if agents is None or not agents.series:
+        return np.arange(n), cost, calls
+    team_of = np.fromiter((row_of.get(s.team, -1) for s in agents.series), np.intp,
+                          len(agents.series))
+    mine = np.flatnonzero(team_of >= 0)
+    a_cost = _daily(agents.values["cost"][mine], days)
+    a_calls = _daily(agents.values["calls"][mine], days)
+    rest_cost, rest_calls = cost.copy(), calls.copy()
+    np.subtract.at(rest_cost, team_of[mine], a_cost)
+    np.subtract.at(rest_calls, team_of[mine], a_calls)
+    return (np.concatenate([team_of[mine], np.arange(n)]),
+            np.vstack([a_cost, np.maximum(rest_cost, 0)]),
+            np.vstack([a_calls, np.maximum(rest_calls, 0)]))
 
 
 # --- RETRY_LOOP -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 
 from router.budgeting import BudgetBook
-from router.core.anomalies import Anomaly, DetectorConfig, Kind, detect
+from router.core.anomalies import Anomaly, DetectorConfig, Kind, detect, incidents
 from router.core.budgets import Scope
 from router.core.clock import Clock
 from router.core.timeunits import DAY_US, HOUR_US
@@ -21,12 +21,11 @@ def find_anomalies(store: AnomalyStore, now_us: int, history_days: int,
     """Every detector over the store's recent history (what the service runs on its schedule
     and ``router anomalies detect`` runs on demand). Judged as of now and as of the previous
     hour's end, so a run just after an hour boundary (or a restart) still sees the hour that
-    just closed; keys dedupe the overlap."""
+    just closed; the two judgments of one incident are merged into one (``incidents``)."""
     agents, teams, tasks = store.anomaly_inputs(now_us - history_days * DAY_US, now_us,
                                                 now_us - DAY_US)
-    found = {a.key(): a for at in (now_us - HOUR_US, now_us)
-             for a in detect(at, agents, teams, tasks, config)}
-    return list(found.values())
+    return incidents(a for at in (now_us - HOUR_US, now_us)
+                     for a in detect(at, agents, teams, tasks, config))
 
 
 def pause_kinds(setting: str) -> frozenset[Kind]:
@@ -57,7 +56,12 @@ class AnomalyService:
 
     def detect(self) -> list[Detected]:
         """Run every detector over the recent history; store, log and announce what is new.
-        The work is bounded by the history window (hourly rollup rows) and one day of tasks."""
+
+        An incident is announced (logged, published to WatchAnomalies, POSTed to the webhook,
+        and the agent paused for the configured kinds) once, when it is first detected; later
+        runs that see it again update the stored incident (its latest window, values, message
+        and evidence, which ListAnomalies shows) without announcing it again. The work is
+        bounded by the history window (hourly rollup rows) and one day of tasks."""
         now = self._clock.now_us()
         found = find_anomalies(self._store, now, self._history_days, self.config)
         new = [Detected(a, now) for a in self._store.save_anomalies(found, now)]

@@ -3,6 +3,7 @@ API of a running server, with injected anomalies and a ground-truth file.
 
     router simulate [--address 127.0.0.1:50051] [--scenario default|small] [--days 14]
                     [--seed 1] [--concurrency 32] [--truth truth.json] [--no-anomalies]
+                    [--score [--seeds N [--jobs 1] [--end 2026-12-01T20:00Z]]]
 
 The traffic: teams in their own time zones, each with agents (one task type, a quality target, a
 primary and a secondary model from the enabled catalog, a lognormal volume) and users. Tasks
@@ -34,6 +35,12 @@ one does not read as another: a burst (spike, new agent, retry loop) lands where
 its team's cost per call, the cost team's agents get at most 6x dearer (no spend spike), and the
 drifting agent is a small part of its team's bill.
 
+``--score`` then asks the server to detect and prints the detectors' precision and recall per
+kind against the truth. ``--score --seeds N`` scores N seeds from ``--seed`` on, each against a
+fresh embedded server (a temporary SQLite file, its clock at ``--end``, default the top of the
+current hour; ``--address`` is not used), ``--jobs`` at a time in worker processes, and prints
+the minimum and mean precision and recall per kind over the seeds.
+
 Idempotent: usage ids (and Route request ids) derive from the scenario, days, seed and call
 number, and every value from seeded generators, so a rerun within the same hour sends exactly the
 same requests and the server records nothing new. A rerun in a later hour sends the same ids with
@@ -50,6 +57,7 @@ other times: the server refuses them (counted as conflicts, nothing recorded); u
 #   injection/   one module per anomaly kind, and the context they share
 #   simulation   simulate(): the history, then the anomalies in order, then the truth
 #   truth        Anomaly, Truth (the JSON file) and score()
+#   seeds        --score --seeds: one embedded server per seed, the scores summed up
 #   cli          add_parser(), run() and --score
 
 from __future__ import annotations

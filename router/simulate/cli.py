@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -12,14 +13,14 @@ from typing import Any
 import grpc
 
 from router import client
-from router import v1 as pb
 from router.client import DEFAULT_ADDRESS
 from router.core.anomalies import Kind
 from router.core.money import to_nanos, units
-from router.core.timeunits import SECOND_US
+from router.core.timeunits import HOUR_US, SECOND_US
 from router.simulate.scenario import MAX_DAYS, SCENARIOS, scenario
+from router.simulate.seeds import SeedScore, detected, run_seeds, summary
 from router.simulate.simulation import simulate
-from router.simulate.truth import Anomaly, Truth, score
+from router.simulate.truth import KINDS, Anomaly, Truth, score
 
 
 def _days(text: str) -> int:
@@ -34,6 +35,19 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _hour(text: str) -> int:
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("an ISO time such as 2026-12-01T20:00Z") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    at_us = round(at.timestamp() * SECOND_US)
+    if at_us % HOUR_US:
+        raise argparse.ArgumentTypeError("must be the top of an hour")
+    return at_us
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +72,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score", action="store_true",
                    help="then run the server's detectors (DetectAnomalies, needs "
                         "$ROUTER_ADMIN_TOKEN) and print their precision and recall per kind")
+    p.add_argument("--seeds", type=_positive, metavar="N",
+                   help="with --score: score N seeds (--seed, --seed + 1, ...), each against "
+                        "a fresh embedded server on a temporary SQLite file (not --address), "
+                        "and print the minimum and mean precision and recall per kind")
+    p.add_argument("--jobs", type=_positive, default=1,
+                   help="with --seeds: seeds run at once, in as many worker processes "
+                        "(default 1)")
+    p.add_argument("--end", type=_hour, metavar="UTC",
+                   help="with --seeds: the end of every history, an hour such as "
+                        "2026-12-01T20:00Z, where the embedded servers' clocks stand "
+                        "(default: the top of the current hour)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = Console()
+    if args.seeds is not None or args.end is not None:
+        return _run_seeds(console, args)
     sc = scenario(args.scenario, days=args.days)
     started = time.monotonic()
     try:
@@ -142,25 +169,66 @@ def _score(console: Any, address: str, truth: Truth) -> int:
     from rich.table import Table
 
     token = os.environ.get("ROUTER_ADMIN_TOKEN", "")
-    with client.connect(address) as channel:
-        stub = client.stub(channel)
-        try:
-            stub.DetectAnomalies(pb.DetectAnomaliesRequest(), metadata=client.bearer(token),
-                                 timeout=120)
-            found = stub.ListAnomalies(pb.ListAnomaliesRequest(page_size=1000),
-                                       timeout=30).anomalies
-        except grpc.RpcError as err:
-            console.print(f"[red]router simulate --score: {err.code().name}: "
-                          f"{err.details()}[/red]")
-            return 1
-    detected = [(pb.AnomalyKind.Name(a.kind).removeprefix("ANOMALY_KIND_").lower(), a.team,
-                 a.agent, a.task_id) for a in found]
-    scores = score(truth, detected)
+    try:
+        found = detected(address, token)
+    except grpc.RpcError as err:
+        console.print(f"[red]router simulate --score: {err.code().name}: "
+                      f"{err.details()}[/red]")
+        return 1
+    scores = score(truth, found)
     table = Table(title="detectors against the injected anomalies")
     for col in ("kind", "precision", "recall", "tp", "fp", "fn"):
         table.add_column(col, justify="left" if col == "kind" else "right")
     for kind, v in scores.items():
         table.add_row(kind, f"{v['precision']:.2f}", f"{v['recall']:.2f}", str(v["tp"]),
+                      str(v["fp"]), str(v["fn"]))
+    console.print(table)
+    return 0
+
+
+def _run_seeds(console: Any, args: argparse.Namespace) -> int:
+    """--seeds: every seed against its own embedded server; a line per seed, then the table."""
+    from rich.table import Table
+
+    if args.seeds is None or not args.score:
+        console.print("[red]router simulate: --seeds N needs --score, and --end needs "
+                      "--seeds N[/red]")
+        return 2
+    if args.truth:
+        console.print("[red]router simulate: --truth writes one seed's truth; not with "
+                      "--seeds[/red]")
+        return 2
+    end_us = args.end if args.end is not None else time.time_ns() // 1000 // HOUR_US * HOUR_US
+    seeds = range(args.seed, args.seed + args.seeds)
+    started = time.monotonic()
+    console.print(f"router simulate: {args.scenario}, {args.days} days to {_utc(end_us)} UTC, "
+                  f"seeds {seeds.start}-{seeds.stop - 1}, {args.jobs} at a time")
+
+    def done(r: SeedScore) -> None:
+        missed = [k for k in KINDS if r.scores[k]["fn"]]
+        extra = [k for k in r.scores if k != "all" and r.scores[k]["fp"]]
+        console.print(f"  seed {r.seed:>3}: {r.truth.calls:,} calls, {r.seconds:.1f} s, "
+                      f"{len(r.truth.anomalies)} injected, {len(r.found)} stored, "
+                      f"missed {', '.join(missed) or 'none'}, "
+                      f"false alarms {', '.join(extra) or 'none'}", soft_wrap=True)
+
+    try:
+        results = run_seeds(args.scenario, args.days, seeds, end_us,
+                            inject=not args.no_anomalies, concurrency=args.concurrency,
+                            workers=args.jobs, done=done)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        console.print(f"[red]router simulate: {exc}[/red]")
+        return 1
+    elapsed = time.monotonic() - started
+    table = Table(title=f"detectors over {len(results)} seeds of {args.scenario}, "
+                        f"{args.days} days ({elapsed:.0f} s, "
+                        f"{statistics.fmean(r.seconds for r in results):.1f} s a seed)")
+    table.add_column("kind", no_wrap=True)
+    for col in ("precision\nmin", "\nmean", "recall\nmin", "\nmean", "\ntp", "\nfp", "\nfn"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for kind, v in summary(results).items():
+        table.add_row(kind, f"{v['precision_min']:.2f}", f"{v['precision_mean']:.2f}",
+                      f"{v['recall_min']:.2f}", f"{v['recall_mean']:.2f}", str(v["tp"]),
                       str(v["fp"]), str(v["fn"]))
     console.print(table)
     return 0

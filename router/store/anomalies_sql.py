@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from router.core.anomalies import Anomaly, HourBucket, Kind, Series, TaskCount
+from router.core.anomalies import (
+    Anomaly,
+    HourBucket,
+    Kind,
+    Series,
+    TaskCount,
+    grow,
+    incidents,
+)
 from router.core.records import Outcome
 from router.store.engine import SqlBase
 from router.store.tables import anomalies, usage_hourly, usages
@@ -50,21 +59,42 @@ class SqlAnomalies(SqlBase):
                 _series(team_rows, lambda t, _: team_first.get(t, since_us)), tasks)
 
     def save_anomalies(self, found: Sequence[Anomaly], now_us: int) -> list[Anomaly]:
-        """Store anomalies not seen before (by key); returns those that are new."""
+        """Store ``found`` as incidents; returns the new ones.
+
+        One run's detections are first merged into incidents (``incidents``); each is then
+        looked up among the stored incidents of its subject by window (``ix_anomalies_incident``
+        ): one that it continues is grown (``grow``: its key and start kept, the latest window
+        end, values, message and evidence) and its ``last_detected_us`` set; otherwise the
+        incident is inserted. Runs take turns: in this process, and across replicas on
+        PostgreSQL (a transaction-scoped advisory lock), so two runs cannot both insert one
+        incident under two starts.
+        """
         if not found:
             return []
+        a = anomalies.c
         new: list[Anomaly] = []
-        with self._connect(write=True) as conn:
-            for a in sorted(found, key=lambda a: a.key()):
-                inserted = conn.execute(self._insert(anomalies).values(
-                    key=a.key(), kind=a.kind.value, team=a.team, agent=a.agent,
-                    task_id=a.task_id, window_start_us=a.window_start_us,
-                    window_end_us=a.window_end_us, observed=float(a.observed),
-                    baseline=float(a.baseline), message=a.message,
-                    evidence=json.dumps(dict(a.evidence), sort_keys=True, default=str),
-                    detected_us=now_us).on_conflict_do_nothing()).rowcount
-                if inserted:
-                    new.append(a)
+        with _SAVING, self._connect(write=True) as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SAVE_LOCK})
+            for seen in incidents(found):
+                row = conn.execute(
+                    sa.select(anomalies)
+                    .where(a.kind == seen.kind.value, a.team == seen.team,
+                           a.agent == seen.agent, a.task_id == seen.task_id,
+                           a.window_end_us >= seen.window_start_us,
+                           a.window_start_us <= seen.window_end_us)
+                    .order_by(a.window_end_us.desc()).limit(1)).first()
+                if row is None:
+                    inserted = conn.execute(self._insert(anomalies).values(
+                        key=seen.key(), kind=seen.kind.value, team=seen.team, agent=seen.agent,
+                        task_id=seen.task_id, **_values(seen), detected_us=now_us,
+                        last_detected_us=now_us).on_conflict_do_nothing()).rowcount
+                    if inserted:
+                        new.append(seen)
+                    continue
+                grown = grow(_anomaly(row), seen)
+                conn.execute(anomalies.update().where(a.key == row.key).values(
+                    **_values(grown), last_detected_us=max(now_us, row.last_detected_us)))
         return new
 
     def list_anomalies(self, since_us: int | None = None, kinds: Sequence[str] = (),
@@ -77,10 +107,23 @@ class SqlAnomalies(SqlBase):
         if kinds:
             stmt = stmt.where(a.kind.in_(list(kinds)))
         with self._connect() as conn:
-            return [(Anomaly(Kind(r.kind), r.team, r.agent, r.task_id, r.window_start_us,
-                             r.window_end_us, r.observed, r.baseline, r.message,
-                             json.loads(r.evidence)), r.detected_us)
-                    for r in conn.execute(stmt)]
+            return [(_anomaly(r), r.detected_us) for r in conn.execute(stmt)]
+
+
+_SAVING = threading.Lock()  # one save at a time in this process (SQLite has no row locks)
+_SAVE_LOCK = 0x726F757465720007  # pg advisory lock key: replicas save anomalies in turn
+
+
+def _values(a: Anomaly) -> dict[str, Any]:
+    """The columns a detection sets (and a later detection of the incident updates)."""
+    return {"window_start_us": a.window_start_us, "window_end_us": a.window_end_us,
+            "observed": float(a.observed), "baseline": float(a.baseline), "message": a.message,
+            "evidence": json.dumps(dict(a.evidence), sort_keys=True, default=str)}
+
+
+def _anomaly(r: Any) -> Anomaly:
+    return Anomaly(Kind(r.kind), r.team, r.agent, r.task_id, r.window_start_us,
+                   r.window_end_us, r.observed, r.baseline, r.message, json.loads(r.evidence))
 
 
 def _series(rows: Sequence[Any], first_seen: Callable[[str, str], int]) -> list[Series]:

@@ -151,11 +151,15 @@ class AnomalyStore(Protocol):
         [tasks_since, until)."""
 
     def save_anomalies(self, found: Sequence[Anomaly], now_us: int) -> list[Anomaly]:
-        """Store the anomalies not seen before (by key); return those that are new."""
+        """Store ``found`` as incidents: a detection that continues a stored incident (same
+        subject, overlapping or meeting windows: ``router.core.anomalies.same_incident``)
+        updates it to the latest window, values, message and evidence; the others are stored
+        as new incidents, and returned (the caller announces those)."""
 
     def list_anomalies(self, since_us: int | None = None, kinds: Sequence[str] = (),
                        limit: int = 1000) -> list[tuple[Anomaly, int]]:
-        """Stored anomalies, newest first, each with when it was detected."""
+        """Stored incidents as last updated, newest first, each with when it was first
+        detected."""
 
 
 @runtime_checkable

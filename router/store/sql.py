@@ -34,12 +34,13 @@ class SqlStore(SqlRecords, SqlBudgets, SqlSpend, SqlAnomalies):
     database, for a ledger shared by replicas, or in the one process that owns an embedded file.
     """
 
-    def migrate(self) -> None:
-        """Bring the schema to the current version (replicas take turns on PostgreSQL)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the current version, or to ``revision`` (replicas take turns on
+        PostgreSQL)."""
         cfg = Config()
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self._connect(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)

@@ -256,10 +256,14 @@ usage_daily = _table(UsageDailyRow)
 
 
 class AnomalyRow(SQLModel, table=True):
-    """A detected anomaly with its evidence; the key dedupes re-detections of the same one."""
+    """A detected incident with its evidence, one row however many runs see it: the key names
+    its subject and start; a detection that continues it (same subject, a window that overlaps
+    or meets its window, found by ``ix_anomalies_incident``) updates the row instead."""
 
     __tablename__ = "anomalies"
-    __table_args__ = (Index("ix_anomalies_detected", "detected_us"),)
+    __table_args__ = (Index("ix_anomalies_detected", "detected_us"),
+                      Index("ix_anomalies_incident", "kind", "team", "agent", "task_id",
+                            "window_end_us"))
 
     key: str = Field(primary_key=True, max_length=600)
     kind: str = Field(max_length=32)
@@ -272,7 +276,8 @@ class AnomalyRow(SQLModel, table=True):
     baseline: float
     message: str = Field(sa_type=Text)
     evidence: str = Field(sa_type=Text)  # JSON
-    detected_us: int = Field(sa_type=BigInteger)
+    detected_us: int = Field(sa_type=BigInteger)  # first detected (announced then)
+    last_detected_us: int = Field(sa_type=BigInteger)  # detected again most recently
 
 
 anomalies = _table(AnomalyRow)

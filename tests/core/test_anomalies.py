@@ -18,9 +18,12 @@ from router.core.anomalies import (
     cost_per_call_rise,
     detect,
     floor_hour,
+    grow,
+    incidents,
     new_agent_spend,
     prediction_drift,
     retry_loops,
+    same_incident,
     spend_spikes,
 )
 
@@ -225,6 +228,65 @@ def test_dearer_calls_on_a_shrinking_bill_are_quiet():
     assert cost_per_call_rise(NOW, [team(200, 0.01 * UNIT, 50, 0.02 * UNIT)]) == []
 
 
+def member(agent, calls_before, cpc_before, calls_now, cpc_now, name="ops", first_seen=None):
+    """An agent of team ``name``: calls per hour and cost per call before and in the last day
+    (0 calls before: an agent first seen in the last day)."""
+    def bucket(h):
+        calls, cpc = (calls_before, cpc_before) if h < END - DAY_US else (calls_now, cpc_now)
+        return HourBucket(h, calls=calls, cost=int(calls * cpc)) if calls else None
+
+    return series(agent, bucket, team=name, first_seen=first_seen)
+
+
+def team_of(agents, name="ops"):
+    """The team's series as the store gives it: its agents' hours summed."""
+    hours: dict[int, list[int]] = {}
+    for s in agents:
+        for b in s.buckets:
+            calls, cost = hours.setdefault(b.hour_us, [0, 0])
+            hours[b.hour_us] = [calls + b.calls, cost + b.cost]
+    return Series(name, "", min(s.first_seen_us for s in agents),
+                  tuple(HourBucket(h, calls=c, cost=v) for h, (c, v) in sorted(hours.items())))
+
+
+def _rises(agents):
+    return [a for a in detect(NOW, agents, [team_of(agents)], [])
+            if a.kind is Kind.COST_PER_CALL_RISE]
+
+
+def test_a_new_agents_burst_does_not_make_its_team_dearer_per_call():
+    # a cheap agent and a dearer one as usual; a new deployment makes 20 calls an hour at
+    # 0.04: the team's cost per call is 2.5x its usual 0.0133, but no call got dearer
+    # (the burst is the new agent's own anomaly, NEW_AGENT_SPEND)
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.01 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 1, 0.03 * UNIT),
+              member("dear-v2", 0, 0, 20, 0.04 * UNIT, first_seen=END - 20 * HOUR_US)]
+    assert _rises(agents) == []
+
+
+def test_an_established_agents_burst_at_its_usual_price_is_not_a_rise():
+    # the dear agent makes 40x its calls at its usual price: the team's cost per call is 2.1x,
+    # but that is a spend spike, not dearer calls
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.01 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 40, 0.03 * UNIT)]
+    assert _rises(agents) == []
+
+
+def test_a_rise_across_established_agents_still_fires_beside_a_new_agent():
+    agents = [member("cheap", 5, 0.01 * UNIT, 5, 0.03 * UNIT),
+              member("dear", 1, 0.03 * UNIT, 1, 0.09 * UNIT),
+              member("dear-v2", 0, 0, 20, 0.05 * UNIT, first_seen=END - 20 * HOUR_US)]
+    [rise] = _rises(agents)
+    assert (rise.team, rise.agent) == ("ops", "")
+    # judged on the established agents' calls: 0.24 for 6 calls an hour, 3x their usual prices
+    assert rise.observed == pytest.approx(0.04 * UNIT)
+    assert rise.baseline == pytest.approx(0.08 / 6 * UNIT)
+    assert rise.evidence["ratio"] == pytest.approx(3.0)
+    assert rise.evidence["unjudged_calls"] == 20 * 20  # the new agent's 20 hours, left out
+    [alone] = cost_per_call_rise(NOW, [team_of(agents)], agents=agents)
+    assert alone == rise
+
+
 # --- RETRY_LOOP -----------------------------------------------------------------------------
 
 def task(task_id, calls, failures=0, task_type="summarize"):
@@ -373,6 +435,38 @@ def test_anomaly_key_is_stable_and_unambiguous():
     assert anomaly(agent="a").key() != anomaly(agent="a/").key()
     assert anomaly(start=END + HOUR_US).key() != anomaly().key()
     assert len({anomaly(), anomaly()}) == 1  # hashable despite the evidence mapping
+
+
+def _seen(end, hours=24, observed=2.0, agent="a", kind=Kind.PREDICTION_DRIFT):
+    return Anomaly(kind, "t", agent, "", end - hours * HOUR_US, end, observed, 1.0,
+                   f"{observed} to {end}", {"end": end})
+
+
+def test_detections_of_one_incident_in_sliding_windows_are_one_anomaly():
+    # the 24 h to 09:00 and to 10:00, and a 1 h window ending 10:00: one incident
+    [one] = incidents([_seen(END, observed=2.5), _seen(END - HOUR_US, observed=2.2),
+                       _seen(END, hours=1, observed=9.0)])
+    assert (one.window_start_us, one.window_end_us) == (END - 25 * HOUR_US, END)
+    assert one.observed == 9.0 and one.message == f"9.0 to {END}"  # the latest, most specific
+    assert one.key() == _seen(END - HOUR_US).key()  # named after its earliest start
+
+
+def test_windows_with_a_gap_or_other_subjects_are_other_incidents():
+    found = incidents([_seen(END, hours=1), _seen(END - 2 * HOUR_US, hours=1),
+                       _seen(END, hours=1, agent="b"),
+                       _seen(END, hours=1, kind=Kind.SPEND_SPIKE)])
+    assert [(a.kind, a.agent, a.window_end_us) for a in found] == [
+        (Kind.SPEND_SPIKE, "a", END), (Kind.PREDICTION_DRIFT, "a", END - 2 * HOUR_US),
+        (Kind.PREDICTION_DRIFT, "a", END), (Kind.PREDICTION_DRIFT, "b", END)]
+    assert same_incident(_seen(END, hours=1), _seen(END + HOUR_US, hours=1))  # they meet
+
+
+def test_growing_keeps_the_incidents_start_and_key_and_takes_the_latest_values():
+    stored = _seen(END, hours=1, observed=3.0)
+    grown = grow(stored, _seen(END + HOUR_US, observed=2.0))  # a later, longer window
+    assert grown.key() == stored.key() and grown.window_start_us == stored.window_start_us
+    assert (grown.window_end_us, grown.observed) == (END + HOUR_US, 2.0)
+    assert grow(grown, _seen(END, observed=1.0)) == grown  # an older window changes nothing
 
 
 @pytest.mark.parametrize("bad", [{"spike_k": 0}, {"history_days": 1}, {"retry_min_tasks": 0},

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from router.budgeting import BudgetBook
-from router.core.anomalies import Kind, TaskCount
+from router.core.anomalies import HourBucket, Kind, Series, TaskCount
 from router.core.catalog import load_catalog
 from router.core.classifier import Classifier
 from router.core.clock import ManualClock
@@ -17,7 +17,7 @@ from router.core.errors import PreconditionFailed
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
-from router.core.timeunits import HOUR_US
+from router.core.timeunits import DAY_US, HOUR_US
 from router.service import build_services
 from router.service.anomalies import AnomalyService, pause_kinds
 from router.settings import Settings
@@ -170,3 +170,56 @@ def test_a_retry_loop_in_recorded_usage_pauses_the_agent_end_to_end(store, clock
         assert services.anomalies.detect() == []
     finally:
         recorder.close()
+
+
+class RisingTeam:
+    """An AnomalyStore whose history is one team's 14 days: 50 calls an hour at 0.01, and from
+    ``since_us`` on at 0.03, so the 24 h windows ending at several hours all see one rise."""
+
+    def __init__(self, findings: SqlStore, since_us: int) -> None:
+        self._findings = findings
+        self.since_us = since_us
+
+    def anomaly_inputs(self, since_us, until_us, tasks_since_us):
+        buckets = tuple(HourBucket(h, calls=50, cost=50 * (30 if h >= self.since_us else 10)
+                                   * 1_000_000)
+                        for h in range(since_us - since_us % HOUR_US, until_us, HOUR_US))
+        return [], [Series("search", "", since_us - 30 * DAY_US, buckets)], []
+
+    def save_anomalies(self, found, now_us):
+        return self._findings.save_anomalies(found, now_us)
+
+    def list_anomalies(self, since_us=None, kinds=(), limit=1000):
+        return self._findings.list_anomalies(since_us, kinds, limit)
+
+
+def test_one_incident_judged_at_several_hours_is_one_anomaly_updated_as_it_grows(store):
+    # the rise began 20 hours ago; a run judges the 24 h to the last two hour boundaries
+    clock = ManualClock(1_795_867_200_000_000 + 5 * 60 * 1_000_000)  # 2026-11-28 12:05 UTC
+    top = clock.now_us() - clock.now_us() % HOUR_US
+    service = AnomalyService(RisingTeam(store, top - 20 * HOUR_US), BudgetBook(store), clock,
+                             history_days=14)
+
+    async def watch():
+        q = service.hub.subscribe()
+        first = await asyncio.to_thread(service.detect)
+        announced = [await asyncio.wait_for(q.get(), 5) for _ in first]
+        clock.advance(seconds=3600)  # an hour later the incident is still on, and bigger
+        second = await asyncio.to_thread(service.detect)
+        for _ in range(3):
+            await asyncio.sleep(0)  # let any (wrongly) published item arrive
+        return first, announced, second, q.qsize()
+
+    first, announced, second, waiting = asyncio.run(watch())
+    [new] = first  # not one per judged window
+    assert announced == first
+    assert new.anomaly.kind is Kind.COST_PER_CALL_RISE and new.anomaly.window_end_us == top
+    assert second == [] and waiting == 0  # growth is stored, not announced again
+    [(stored, detected_us)] = store.list_anomalies()
+    assert detected_us == new.detected_us  # when it was first detected
+    assert stored.key() == new.anomaly.key()  # the incident keeps its id
+    assert stored.window_start_us == new.anomaly.window_start_us
+    assert stored.window_end_us == top + HOUR_US  # the latest window judged
+    assert stored.observed > new.anomaly.observed  # 21 dear hours in the day now, not 20
+    assert stored.evidence["cost_nanos"] > new.anomaly.evidence["cost_nanos"]
+    assert "2026-11-28 13:00 UTC" in stored.message
