@@ -36,7 +36,8 @@ def _unb64(text: str) -> bytes:
 
 
 def _tag(key: bytes, body: str) -> str:
-    return _b64(hmac.new(key, f"{VERSION}.{body}".encode(), hashlib.sha256).digest()[:TAG_BYTES])
+    # hmac.digest: the one-shot C path, several times cheaper than hmac.new(...).digest()
+    return _b64(hmac.digest(key, f"{VERSION}.{body}".encode(), hashlib.sha256)[:TAG_BYTES])
 
 
 def sign(d: DecisionRecord, key: bytes) -> str:
