@@ -4,23 +4,17 @@ budgets declared in the file that the API cannot change."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from router.budgeting import BudgetBook, LocalLedger
 from router.core.budgets import rule_from_mapping
-from router.core.catalog import load_catalog
-from router.core.classifier import Classifier
-from router.core.clock import ManualClock
 from router.core.errors import InvalidRequest, NotFound, PreconditionFailed
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution
 from router.core.requests import RouteInput, UsageInput
 from router.service import Services, build_services
 from router.settings import Settings
-from router.store.recorder import Recorder
-from router.store.sql import SqlStore
 
 TASK = "Draft a polite reply declining the meeting invitation."
 KEYS = Attribution(team="growth", agent="mailer")
@@ -34,47 +28,6 @@ scope = { team = "growth" }
 limit = "100"
 window = "month"
 """
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SETTINGS.catalog_path)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    return Classifier.load(SETTINGS.classifier_path)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def recorder(store):
-    r = Recorder(store).start()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
 
 
 @pytest.fixture

@@ -3,14 +3,10 @@ answers for reports whose model left the catalog, and what the calibration learn
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from router.core.calibration import OutputCalibrator
-from router.core.catalog import Catalog, load_catalog
-from router.core.classifier import Classifier
-from router.core.clock import ManualClock
+from router.core.catalog import Catalog
 from router.core.errors import Conflict, InvalidRequest, PreconditionFailed
 from router.core.pricing import ComputeUse, ReviewUse, TokenCounts, ToolUse, usage_cost
 from router.core.records import Attribution
@@ -18,54 +14,11 @@ from router.core.requests import RouteInput, ToolInput, UsageInput
 from router.core.timeunits import DAY_US, MINUTE_US
 from router.service import Services, build_services
 from router.settings import Settings
-from router.store.recorder import Recorder
-from router.store.sql import SqlStore
 
 TASK = "Draft a polite reply declining the meeting invitation."
 KEYS = Attribution(team="growth", agent="mailer", task_type="reply", labels={"env": "prod"})
 MODEL = "gpt-4o-mini"  # $0.15 in, $0.075 cached in, $0.60 out per 1M tokens
 SETTINGS = Settings(decision_lookup_grace_ms=0)
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SETTINGS.catalog_path)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    return Classifier.load(SETTINGS.classifier_path)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def recorder(store):
-    r = Recorder(store).start()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
 
 
 @pytest.fixture
