@@ -16,6 +16,7 @@ from router.store.sql import SqlStore
 
 SETTINGS = Settings()
 
+
 @pytest.fixture(scope="module")
 def catalog():
     return load_catalog(SETTINGS.catalog_path)
