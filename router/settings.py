@@ -63,7 +63,7 @@ class Settings:
         "auto", "where budget holds live: auto (in the process on SQLite, in the database on "
         "PostgreSQL), local, or shared (in the database; for replicas)")
     hold_abandon_s: int = _setting(
-        86_400, "how long a Route's budget hold waits for its ReportUsage before it is abandoned "
+        3_600, "how long a Route's budget hold waits for its ReportUsage before it is abandoned "
         "and its room released (a budget's hold_ttl_seconds may extend it); until then the room "
         "stays taken, so late reports cannot overspend a block budget")
     budget_tick_s: float = _setting(

@@ -39,7 +39,7 @@ class Ledger(Protocol):
         """Release holds whose TTL has passed; how many."""
 
 
-DEFAULT_ABANDON_S = 86_400
+DEFAULT_ABANDON_S = 3_600  # an hour: longer than any call and its retries
 
 
 def hold_of(s: BudgetStatus, amount: int, tokens: int, now_us: int,
