@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,10 +14,14 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from router.core.clock import Clock
+from router.core.catalog import load_catalog
+from router.core.classifier import Classifier
+from router.core.clock import Clock, ManualClock
 from router.logs import configure
 from router.server import App, build_app, run
 from router.settings import Settings
+from router.store.recorder import Recorder
+from router.store.sql import SqlStore
 from router.v1 import router_pb2_grpc
 
 configure("warning")
@@ -135,3 +140,49 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# -- the unit tests' double of the seam: a real SQLite store, migrated once per module and copied
+# per test, with a running recorder, the real catalog and classifier, and a manual clock --------
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(Settings().catalog_path)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier.load(Settings().classifier_path)
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """A migrated database file, copied for each test (migrating each one is the slow part)."""
+    path = tmp_path_factory.mktemp("schema") / "r.db"
+    s = SqlStore(f"sqlite:///{path}")
+    s.migrate()
+    s.close()
+    return path
+
+
+@pytest.fixture
+def store(migrated, tmp_path):
+    shutil.copyfile(migrated, tmp_path / "r.db")
+    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
+    s.migrate()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def recorder(store):
+    r = Recorder(store).start()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+

@@ -3,8 +3,6 @@ right budgets, pauses and throttles."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from router.budgeting import BudgetBook, BudgetGate, HoldRaced, LocalLedger
@@ -18,7 +16,6 @@ from router.core.budgets import (
 )
 from router.core.errors import BudgetExhausted, PreconditionFailed, StoreUnavailable
 from router.core.records import Attribution, CandidateRecord
-from router.store.sql import SqlStore
 
 NOW = 1_767_225_600_000_000  # 2026-01-01T00:00Z
 KEYS = Attribution(team="growth", agent="mailer")
@@ -44,25 +41,6 @@ class DownLedger:
 
     def sweep(self, now_us):
         return 0
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -18,16 +18,6 @@ NOW = 1_767_225_600_000_000
 SECOND = 1_000_000
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
 @pytest.fixture
 def open_store(migrated, tmp_path):
     opened: list[SqlStore] = []

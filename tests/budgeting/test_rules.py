@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
@@ -32,25 +31,6 @@ scope = { agent = "mailer" }
 limit_tokens = 100000
 window = "day"
 """
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 @pytest.fixture

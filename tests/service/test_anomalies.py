@@ -4,7 +4,6 @@ announced once."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
@@ -25,30 +24,6 @@ from router.store.recorder import Recorder
 from router.store.sql import SqlStore
 
 SETTINGS = Settings(decision_lookup_grace_ms=0)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
 
 
 class LoopingTask:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from router.core.errors import UnknownDecision
 from router.core.records import Attribution, CandidateRecord, DecisionRecord
 from router.service.decisions import Decisions, Lru, new_id
 from router.store.recorder import Recorder
-from router.store.sql import SqlStore
 
 NOW = 1_767_225_600_000_000
 
@@ -26,25 +23,6 @@ def decision(decision_id: str, request_id: str | None = None) -> DecisionRecord:
         candidates=(CandidateRecord("gpt-4o-mini", "openai", 0.8, 36, 24_000, 0),
                     CandidateRecord("gpt-4o", "openai", 0.9, 36, 395_000, 0)),
         classifier_version="test")
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def test_lru_evicts_the_least_recently_used():

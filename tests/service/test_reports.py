@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from router.core.catalog import load_catalog
-from router.core.classifier import Classifier
 from router.core.clock import ManualClock
 from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision
 from router.core.pricing import TokenCounts, token_cost
@@ -18,54 +14,11 @@ from router.core.timeunits import HOUR_US
 from router.service import Services, build_services
 from router.service.reports import INT64_MAX, representable
 from router.settings import Settings
-from router.store.recorder import Recorder
-from router.store.sql import SqlStore
 
 TASK = "Draft a polite reply declining the meeting invitation."
 KEYS = Attribution(team="growth", agent="mailer")
 MODEL = "gpt-4o-mini"
 SETTINGS = Settings(decision_lookup_grace_ms=0)
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(SETTINGS.catalog_path)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    return Classifier.load(SETTINGS.classifier_path)
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """A migrated database file, copied for each test (migrating each one is the slow part)."""
-    path = tmp_path_factory.mktemp("schema") / "r.db"
-    s = SqlStore(f"sqlite:///{path}")
-    s.migrate()
-    s.close()
-    return path
-
-
-@pytest.fixture
-def store(migrated, tmp_path):
-    shutil.copyfile(migrated, tmp_path / "r.db")
-    s = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def recorder(store):
-    r = Recorder(store).start()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()  # 2026-01-01T00:00Z, on an hour boundary
 
 
 @pytest.fixture
