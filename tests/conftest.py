@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +14,9 @@ import sqlalchemy as sa
 
 from router.core.catalog import load_catalog
 from router.core.classifier import Classifier
-from router.core.clock import Clock, ManualClock
+from router.core.clock import ManualClock
 from router.logs import configure
-from router.server import App, build_app, run
+from router.server import EmbeddedServer
 from router.settings import Settings
 from router.store.recorder import Recorder
 from router.store.sql import SqlStore
@@ -28,38 +26,7 @@ configure("warning")
 PG_URL = os.environ.get("ROUTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-class RunningServer:
-    """A real gRPC server on its own event loop thread, as `router serve` runs it."""
-
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
-        self.app: App = build_app(settings, clock)
-        self.port = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(15):
-            raise RuntimeError("server did not start")
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-
-        def started(port: int) -> None:
-            self.port = port
-            self._ready.set()
-
-        await run(self.app, self._stop, started)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
+RunningServer = EmbeddedServer  # the tests' name for it
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

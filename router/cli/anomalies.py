@@ -102,8 +102,9 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _from_pb(a: Any) -> dict[str, Any]:
-    from router import v1 as pb
-    return {"id": a.id, "kind": pb.AnomalyKind.Name(a.kind).removeprefix("ANOMALY_KIND_").lower(),
+    from router.api.convert import ANOMALY_KINDS
+
+    return {"id": a.id, "kind": ANOMALY_KINDS[a.kind],
             "team": a.team, "agent": a.agent, "task_id": a.task_id,
             "detected_at": a.detected_at.ToJsonString(), "message": a.message,
             "observed": a.observed, "baseline": a.baseline, "evidence": dict(a.evidence)}

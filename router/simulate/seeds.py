@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,50 +26,12 @@ import grpc
 
 from router import client
 from router import v1 as pb
+from router.api.convert import ANOMALY_KINDS
 from router.core.clock import ManualClock
 from router.settings import Settings
 from router.simulate.scenario import scenario
 from router.simulate.simulation import simulate
 from router.simulate.truth import KINDS, Key, Truth, score
-
-
-class EmbeddedServer:
-    """A router server on its own event-loop thread in this process, until ``stop()``."""
-
-    def __init__(self, settings: Settings, clock: ManualClock) -> None:
-        import asyncio
-
-        from router.server import build_app, run
-
-        self.app = build_app(settings, clock)
-        self.port = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-
-            def started(port: int) -> None:
-                self.port = port
-                self._ready.set()
-
-            await run(self.app, self._stop, started)
-
-        self._thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(30):
-            raise RuntimeError("the embedded server did not start")
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
 
 
 def detected(address: str, token: str) -> list[Key]:
@@ -80,8 +41,7 @@ def detected(address: str, token: str) -> list[Key]:
         stub.DetectAnomalies(pb.DetectAnomaliesRequest(), metadata=client.bearer(token),
                              timeout=120)
         found = stub.ListAnomalies(pb.ListAnomaliesRequest(page_size=1000), timeout=30).anomalies
-    return [(pb.AnomalyKind.Name(a.kind).removeprefix("ANOMALY_KIND_").lower(), a.team,
-             a.agent, a.task_id) for a in found]
+    return [(ANOMALY_KINDS[a.kind], a.team, a.agent, a.task_id) for a in found]
 
 
 @dataclass(frozen=True)
@@ -98,6 +58,8 @@ class SeedScore:
 def run_seed(name: str, days: int, seed: int, end_us: int, inject: bool = True,
              concurrency: int = 32) -> SeedScore:
     """Simulate one seed against a fresh embedded server and score its detectors."""
+    from router.server import EmbeddedServer  # the server stack, only in the seed's worker
+
     started = time.monotonic()
     token = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="router-sim-") as tmp:
