@@ -24,7 +24,8 @@ class RoutingRpcs(RpcBase):
                                                  on_abandoned=self._routing.abandon)
             else:
                 result = self._routing.route(inp)
-            if context.cancelled() or (context.time_remaining() or 1.0) <= 0:
+            remaining = context.time_remaining()  # None: the caller set no deadline
+            if context.cancelled() or (remaining is not None and remaining <= 0):
                 self._routing.abandon(result)  # nobody will report usage against it
             d = result.decision
             line.update(decision_id=d.decision_id, model=d.model,
