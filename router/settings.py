@@ -53,7 +53,18 @@ class Settings:
     budgets_path: str = _setting(
         "", "budgets file (TOML, policies as code; reloaded when it changes); empty: none")
     admin_token: str = _setting(
-        "", "bearer token the budget-management RPCs require; empty: those RPCs are refused")
+        "", "bootstrap admin credential (sent as 'authorization: Bearer <token>'): makes the "
+        "first API keys, and administers like an admin key; empty: none")
+    auth: str = _setting(
+        "auto", "when calls need an API key: auto (once the first key exists; until then the "
+        "server runs open on loopback only, and elsewhere needs ROUTER_ADMIN_TOKEN or refuses "
+        "to start), on (always), off (never: anyone may route, report and read)")
+    tls_cert: str = _setting("", "PEM certificate chain the server presents; with "
+                             "ROUTER_TLS_KEY, serve TLS (and the CLI and client trust it)")
+    tls_key: str = _setting("", "PEM private key of ROUTER_TLS_CERT")
+    tls_client_ca: str = _setting(
+        "", "PEM CA bundle: the server requires client certificates signed by it (mTLS); a "
+        "certificate's subject may authenticate as a key (`router keys create --subject`)")
     store_timeout_ms: int = _setting(
         2000, "bound on any wait for the store (connect, pool, statement) before UNAVAILABLE")
     budget_fail_open: bool = _setting(
@@ -88,6 +99,14 @@ class Settings:
     def __post_init__(self) -> None:
         if self.ledger not in ("auto", "local", "shared"):
             raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
+        if self.auth not in ("auto", "on", "off"):
+            raise ValueError(f"ROUTER_AUTH={self.auth!r}: use auto, on or off")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("ROUTER_TLS_CERT and ROUTER_TLS_KEY go together: set both or "
+                             "neither")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("ROUTER_TLS_CLIENT_CA needs ROUTER_TLS_CERT and ROUTER_TLS_KEY "
+                             "(client certificates are checked over TLS)")
         if not 0 <= self.max_watch_streams <= self.max_concurrent_rpcs // 2:
             raise ValueError("ROUTER_MAX_WATCH_STREAMS must be between 0 and half of "
                              f"ROUTER_MAX_CONCURRENT_RPCS ({self.max_concurrent_rpcs // 2}), so "

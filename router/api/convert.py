@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router import v1 as pb
+from router.auth import AuditEvent, KeyRecord, KeySpec, Role
 from router.budgeting import Pause
 from router.core.anomalies import Kind
 from router.core.budgets import (
@@ -555,3 +556,42 @@ def anomaly(d: Detected) -> pb.Anomaly:
         baseline=float(a.baseline), message=a.message,
         evidence={str(k): str(v) for k, v in a.evidence.items()},
         detected_at=_timestamp(d.detected_us))
+
+
+# -- access --------------------------------------------------------------------------------------
+
+_ROLES = {pb.ROLE_ADMIN: Role.ADMIN, pb.ROLE_TEAM: Role.TEAM, pb.ROLE_READER: Role.READER}
+_ROLE_VALUES = {role: value for value, role in _ROLES.items()}
+
+
+def key_spec(msg: pb.ApiKey, field: str = "key") -> KeySpec:
+    if msg.role not in _ROLES:
+        raise InvalidRequest.of(f"{field}.role", "is required: ROLE_ADMIN, ROLE_TEAM or "
+                                                 "ROLE_READER")
+    return KeySpec(role=_ROLES[msg.role], team=msg.team, agents=frozenset(msg.agents),
+                   permissions=frozenset(msg.permissions), subject=msg.subject,
+                   description=msg.description,
+                   expires_us=optional_time_us(msg, "expire_time"))
+
+
+def api_key(r: KeyRecord) -> pb.ApiKey:
+    s = r.spec
+    msg = pb.ApiKey(key_id=r.key_id, role=_ROLE_VALUES[s.role], team=s.team,
+                    agents=sorted(s.agents), permissions=sorted(s.permissions),
+                    subject=s.subject, description=s.description,
+                    create_time=_timestamp(r.created_us), created_by=r.created_by)
+    if s.expires_us is not None:
+        msg.expire_time.CopyFrom(_timestamp(s.expires_us))
+    if r.revoked_us is not None:
+        msg.revoke_time.CopyFrom(_timestamp(r.revoked_us))
+    return msg
+
+
+def audit_event(e: AuditEvent) -> pb.AuditEvent:
+    msg = pb.AuditEvent(event_id=e.event_id, time=_timestamp(e.at_us), principal=e.principal,
+                        action=e.action, target=e.target)
+    if e.before is not None:
+        msg.before.update(e.before)
+    if e.after is not None:
+        msg.after.update(e.after)
+    return msg

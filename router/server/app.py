@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from router.auth import AuthMode, Startup, startup_mode
 from router.budgeting import BudgetBook
 from router.core.catalog import Catalog, load_catalog
 from router.core.classifier import Classifier
@@ -25,6 +26,7 @@ class App:
     store: SqlStore
     recorder: Recorder
     services: Services
+    auth: Startup
     offload: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(OFFLOAD_THREADS,
                                                    thread_name_prefix="router-io"))
@@ -52,6 +54,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
                      holds_in_sql=holds_in_sql(settings))
     try:
         store.migrate()
+        # listening beyond loopback with nothing to authenticate stops here (StartRefused)
+        auth = startup_mode(AuthMode(settings.auth), [settings.address],
+                            bool(store.load_api_keys()), settings.admin_token)
         budgets = BudgetBook(store, settings.budgets_path or None)  # a bad file stops here
     except BaseException:
         store.close()
@@ -60,9 +65,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
                         queue_limit=settings.queue_limit).start()
     try:
         services = build_services(settings, catalog, classifier, store, recorder, clock,
-                                  budgets)
+                                  budgets, enforce_auth=auth.enforce)
     except BaseException:
         recorder.close()
         store.close()
         raise
-    return App(settings, catalog, classifier, store, recorder, services)
+    return App(settings, catalog, classifier, store, recorder, services, auth)

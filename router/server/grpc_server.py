@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from router.api.grpc import SERVICE, add_router
 from router.api.grpc.anomalies import StreamSlots
+from router.auth.tls import server_tls
 from router.server.app import App
 from router.server.reflection import enable_reflection
 
@@ -42,18 +43,25 @@ async def create_server(app: App, address: str) -> Server:
                  ("grpc.so_reuseport", 0)],
     )
     settings = app.settings
-    add_router(server, app.services, app.offload, settings.admin_token,
+    tls = server_tls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+    add_router(server, app.services, app.offload,
                # a remote store may go silent: bound every wait; an embedded file cannot
                store_bound_s=None if app.store.local_reads
                else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
                streams=StreamSlots(settings.max_watch_streams,
                                    settings.max_watch_streams_per_peer),
-               max_message_bytes=settings.max_message_bytes)
+               max_message_bytes=settings.max_message_bytes,
+               client_certificates=tls is not None and tls.client_ca is not None)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, (SERVICE_NAME,
                                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, grpc.ssl_server_credentials(
+            [(tls.private_key, tls.certificate_chain)], root_certificates=tls.client_ca,
+            require_client_auth=tls.client_ca is not None))
     if port == 0:
         raise OSError(f"cannot listen on {address}")
     wrapped = Server(server, port, health_servicer)

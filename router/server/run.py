@@ -38,6 +38,9 @@ async def run(app: App, stop: asyncio.Event | None = None,
     # expired holds swept and budget changes picked up; anomaly detectors on their schedule
     keeper = asyncio.create_task(every(app, stop, app.settings.budget_tick_s,
                                        app.services.budgets.tick, "budgets.tick"))
+    # keys made or revoked on other replicas reach this one within the refresh interval
+    keyring = asyncio.create_task(every(app, stop, app.settings.budget_tick_s,
+                                        app.services.keys.tick, "keys.tick"))
     detector = asyncio.create_task(every(app, stop, app.settings.anomaly_interval_s,
                                          app.services.anomalies.detect, "anomalies.detect",
                                          first_at_once=False))
@@ -45,6 +48,8 @@ async def run(app: App, stop: asyncio.Event | None = None,
         loop.add_signal_handler(signal.SIGHUP, app.services.budgets.reload_file)
     if app.settings.metrics_port:
         prometheus_client.start_http_server(app.settings.metrics_port, addr="127.0.0.1")
+    (log.info if app.auth.enforce or app.services.keys.keyring.enforcing
+     else log.warning)("server.auth", message=app.auth.message)
     log.info("server.started", address=app.settings.address, port=server.port,
              database=_redact(app.settings.database_url), models=len(app.catalog.enabled()),
              classifier=app.classifier.version)
@@ -56,6 +61,7 @@ async def run(app: App, stop: asyncio.Event | None = None,
     await server.grpc_server.stop(app.settings.shutdown_grace_s)
     await watcher
     await keeper
+    await keyring
     await detector
     queued = app.recorder.queued()
     await loop.run_in_executor(None, app.close)

@@ -5,6 +5,7 @@
 - ``budgets``   budget and pause administration, their status, housekeeping
 - ``reports``   GetDecision, QuerySpend, GetSavings
 - ``anomalies`` the detectors, their findings, watchers and the webhook (``notify``)
+- ``access``    API keys, the keyring that authenticates calls, the audit trail
 
 ``Services`` is the set one process runs, built once by ``build_services``.
 """
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 
 import structlog
 
+from router.auth import AuthMode, Keyring
 from router.budgeting import BudgetBook, BudgetGate, Ledger, LocalLedger, ledger_for
 from router.core.catalog import Catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
 from router.core.timeunits import SECOND_US
+from router.service.access import AuditLog, KeyService
 from router.service.anomalies import AnomalyService, pause_kinds
 from router.service.budgets import BudgetService
 from router.service.calibration import Calibration
@@ -36,7 +39,7 @@ from router.store.recorder import Recorder
 log = structlog.get_logger("router.service")
 MAX_RESTORED_DECISIONS = 100_000  # unreported decisions held again at start, oldest first
 
-__all__ = ["AnomalyService", "BudgetService", "ReportService", "RouteResult", "RoutingService",
+__all__ = ["AnomalyService", "AuditLog", "BudgetService", "KeyService", "ReportService", "RouteResult", "RoutingService",
            "Services", "UsageResult", "UsageService", "build_services"]
 
 
@@ -47,6 +50,8 @@ class Services:
     budgets: BudgetService
     reports: ReportService
     anomalies: AnomalyService
+    keys: KeyService
+    audit: AuditLog
     gate: BudgetGate
     decisions: Decisions
     calibration: Calibration
@@ -59,9 +64,11 @@ class Services:
 
 def build_services(settings: Settings, catalog: Catalog, classifier: Classifier, store: Store,
                    recorder: Recorder, clock: Clock | None = None,
-                   budgets: BudgetBook | None = None, ledger: Ledger | None = None) -> Services:
+                   budgets: BudgetBook | None = None, ledger: Ledger | None = None, *,
+                   enforce_auth: bool = False) -> Services:
     """Wire the services over one store and recorder (the ledger follows the store unless one
-    is given, as tests do to run both ledgers over one database)."""
+    is given, as tests do to run both ledgers over one database). ``enforce_auth``: require a
+    key from the start (``router.auth.startup_mode`` decides it for a server)."""
     clock = clock or SystemClock()
     book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
     if ledger is None:
@@ -81,6 +88,13 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     # the key signing decision tokens: one per deployment, made by the first replica to start
     key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),
                                      clock.now_us()))
+    # the pepper API keys are hashed with (router.auth.keys): one per deployment, likewise
+    pepper = bytes.fromhex(store.secret("api_key_pepper", lambda: secrets.token_hex(32),
+                                        clock.now_us()))
+    audit = AuditLog(store, clock)
+    keys = KeyService(store, Keyring(pepper, admin_token=settings.admin_token,
+                                     mode=AuthMode(settings.auth), enforce=enforce_auth),
+                      audit, clock, pepper=pepper, refresh_s=settings.budget_refresh_s)
     webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
@@ -88,10 +102,11 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                                decision_key=key),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
                            calibration, clock, decision_key=key),
-        budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s),
+        budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s,
+                              audit=audit),
         reports=ReportService(catalog, store, decisions),
         anomalies=AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,
                                  pause_on=pause_kinds(settings.anomaly_pause_kinds),
-                                 webhook=webhook),
-        gate=gate, decisions=decisions, calibration=calibration,
+                                 webhook=webhook, audit=audit),
+        keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import structlog
 
+from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetBook
 from router.core.anomalies import Anomaly, DetectorConfig, Kind, detect, incidents
 from router.core.budgets import Scope
 from router.core.clock import Clock
 from router.core.timeunits import DAY_US, HOUR_US
+from router.service.access import AuditLog
 from router.service.notify import AnomalyHub, Detected, Webhook
 from router.store.base import AnomalyStore
 
@@ -44,8 +46,10 @@ def pause_kinds(setting: str) -> frozenset[Kind]:
 class AnomalyService:
     def __init__(self, store: AnomalyStore, book: BudgetBook, clock: Clock, *,
                  history_days: int, pause_on: frozenset[Kind] = frozenset(),
-                 webhook: Webhook | None = None, config: DetectorConfig | None = None) -> None:
+                 webhook: Webhook | None = None, config: DetectorConfig | None = None,
+                 audit: AuditLog | None = None) -> None:
         self._store = store
+        self._audit = audit
         self._book = book
         self._clock = clock
         self._history_days = history_days
@@ -80,9 +84,20 @@ class AnomalyService:
                 self.webhook.send(new)
         return new
 
-    def list(self, since_us: int | None, kinds: tuple[str, ...], limit: int) -> list[Detected]:
-        """Stored anomalies, newest first."""
-        return [Detected(a, at) for a, at in self._store.list_anomalies(since_us, kinds, limit)]
+    def detect_now(self, who: Principal) -> list[Detected]:
+        """``detect`` on an administrator's demand (it may pause agents), audited."""
+        who.require_admin("running the detectors")
+        found = self.detect()
+        if self._audit is not None:
+            self._audit.record(who, "anomalies.detect", "detectors", None,
+                               {"new": [d.anomaly.key() for d in found]})
+        return found
+
+    def list(self, since_us: int | None, kinds: tuple[str, ...], limit: int,
+             who: Principal = SYSTEM) -> list[Detected]:
+        """Stored anomalies that ``who`` may see, newest first."""
+        return [Detected(a, at) for a, at in self._store.list_anomalies(
+            since_us, kinds, limit, who.team or None)]
 
     def close(self) -> None:
         if self.webhook is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Protocol
 
+from router.auth import SYSTEM, Principal
 from router.core.catalog import Catalog
 from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision, quoted
 from router.core.records import Attribution, DecisionRecord, UsageRecord
@@ -46,32 +48,52 @@ class ReportService:
         self._store = store
         self._decisions = decisions
 
-    def decision(self, decision_id: str) -> tuple[DecisionRecord, list[UsageRecord], int]:
-        """The decision, its usage oldest first, and their total cost."""
+    def decision(self, decision_id: str, who: Principal = SYSTEM
+                 ) -> tuple[DecisionRecord, list[UsageRecord], int]:
+        """The decision, its usage oldest first, and their total cost, as ``who`` may see
+        them (a team's caller: its team's only; users left out where they are not visible)."""
         violations = Violations()
         violations.identifier("decision_id", decision_id, required=True)
         violations.raise_if_any()
         decision = self._decisions.get(decision_id)
         if decision is None:
-            raise UnknownDecision(decision_id)
-        usages = self._store.usages_for_decision(decision_id)
-        return decision, usages, representable(sum(u.cost.total for u in usages), "actual cost")
+            raise who.missing("the decision", UnknownDecision(decision_id))
+        who.check_sees(decision.attribution.team, "the decision")
+        usages = [u for u in self._store.usages_for_decision(decision_id)
+                  if who.sees(u.attribution.team)]
+        total = representable(sum(u.cost.total for u in usages), "actual cost")
+        if not who.sees_users:
+            decision = dataclasses.replace(decision, attribution=who.visible(decision.attribution))
+            usages = [dataclasses.replace(u, attribution=who.visible(u.attribution))
+                      for u in usages]
+        return decision, usages, total
 
-    def savings(self, since_us: int | None, until_us: int | None, baseline: str
-                ) -> SavingsReport:
-        """Recorded usage re-priced at ``baseline`` (default: the catalog's default model)."""
+    def savings(self, since_us: int | None, until_us: int | None, baseline: str,
+                who: Principal = SYSTEM) -> SavingsReport:
+        """Recorded usage re-priced at ``baseline`` (default: the catalog's default model), of
+        ``who``'s team when it sees one team."""
         baseline = baseline or self.catalog.default_model
         if self.catalog.find(baseline) is None:
             raise InvalidRequest.of("baseline_model", f"unknown model {quoted(baseline)}")
         if since_us is not None and until_us is not None and until_us <= since_us:
             raise InvalidRequest.of("end_time", "must be after start_time")
-        report = savings(self._store.usage_groups(since_us, until_us), self.catalog, baseline)
+        report = savings(self._store.usage_groups(since_us, until_us, who.team or None),
+                         self.catalog, baseline)
         for line in (report.total, *report.by_team, *report.by_agent):
             representable(max(line.actual, line.counterfactual), "total cost")
         return report
 
-    def spend(self, query: SpendQuery) -> tuple[list[SpendRow], SpendRow]:
-        """Usage grouped by the query's keys and buckets, and the total over all of it."""
+    def spend(self, query: SpendQuery, who: Principal = SYSTEM
+              ) -> tuple[list[SpendRow], SpendRow]:
+        """Usage grouped by the query's keys and buckets, and the total over all of it; a
+        team's caller sees its team only (a filter naming another team is refused)."""
+        if who.team:
+            asked = query.filters.get("team")
+            if asked not in (None, "", who.team):
+                who.check_sees(asked, "filter.team")
+            query = dataclasses.replace(query, filters={**query.filters, "team": who.team})
+        if "user" in query.group_by or query.filters.get("user"):
+            who.require_users_visible("group_by / filter user")
         v = Violations()
         if query.end_us <= query.start_us:
             v.add("end_time", "must be after start_time")

@@ -7,8 +7,10 @@ through the gate; the decision is queued for the group commit.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetGate, HoldRaced
 from router.core import decision_token
 from router.core.budgets import BudgetStatus, enforcement
@@ -78,14 +80,19 @@ class RoutingService:
         if result.budgets and not result.replayed:
             self._gate.release(result.decision.decision_id)
 
-    def route(self, req: RouteInput) -> RouteResult:
+    def route(self, req: RouteInput, who: Principal = SYSTEM) -> RouteResult:
+        """Route as ``who``: its key fills an empty team and may spend only as its team."""
         validate_route(req, catalog=self.catalog,
                        max_description_chars=self._max_description_chars)
+        attribution = who.attribute(req.attribution)
+        if attribution is not req.attribution:
+            req = dataclasses.replace(req, attribution=attribution)
         request_hash = ""
         if req.request_id:
             request_hash = payload_hash(route_payload(req))
             prior = self._decisions.by_request(req.request_id)
             if prior is not None:
+                who.check_owns(prior.attribution, "the request_id's decision")
                 if prior.request_hash != request_hash:
                     raise Conflict(f"request_id {quoted(req.request_id)} was used for a different "
                                    "request")

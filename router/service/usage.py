@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetBook, Ledger
 from router.core import decision_token
 from router.core.budgets import BudgetRule, BudgetStatus, applicable, charges_for
@@ -72,17 +73,21 @@ class UsageService:
         """True when ``finish`` may wait on a remote store (budget statuses)."""
         return not self._store.local_reads
 
-    def prepare(self, req: UsageInput) -> UsageRecord | UsageWrite:
+    def prepare(self, req: UsageInput, who: Principal = SYSTEM) -> UsageRecord | UsageWrite:
         """Validate a report and compute its cost; may read the store for the decision.
 
         Returns the record to commit, or, when the report can no longer be checked against
         current state (its decision or model is gone) but was stored before, the stored answer.
+        ``who`` may report only against its own decisions and as its own team (an empty team
+        is filled from its key), and replay only its own reports.
         """
         digest = payload_hash(usage_payload(req))
         try:
             validate_usage(req, catalog=self.catalog)
             recorded_us = self._occurred(req)
             decision = self._decision_of(req) if req.decision_id else None
+            if decision is not None:
+                who.check_owns(decision.attribution, "the decision")
             model = self._model_for(req, decision)
         except InvalidRequest:
             # a retry of a report that was valid when it was stored (its model has left the
@@ -90,15 +95,19 @@ class UsageService:
             stored = self._stored(req.usage_id)
             if stored is None or stored.payload_hash != digest:
                 raise
+            who.check_owns(stored.attribution, "the usage_id's report")
             return UsageWrite(WriteStatus.REPLAYED, stored)
-        except (UnknownDecision, PreconditionFailed):
+        except (UnknownDecision, PreconditionFailed) as exc:
             stored = self._stored(req.usage_id)
             if stored is None:
+                if isinstance(exc, UnknownDecision):
+                    raise who.missing("the decision", exc) from None
                 raise
+            who.check_owns(stored.attribution, "the usage_id's report")
             return UsageWrite(WriteStatus.REPLAYED if stored.payload_hash == digest
                               else WriteStatus.CONFLICT, stored)
         base = decision.attribution if decision else Attribution()
-        attribution = base.overridden_by(req.attribution)
+        attribution = who.attribute(base.overridden_by(req.attribution))
         predicted = next((c for c in decision.candidates if c.model == model.id), None) \
             if decision else None
         review_ms = round(req.review_seconds * 1000)
@@ -145,8 +154,11 @@ class UsageService:
         transaction that stores (and settles) it has committed."""
         return self._recorder.record_usage(record)
 
-    def finish(self, write: UsageWrite, usage_id: str) -> UsageResult:
-        """Turn a committed write into the answer; learn from a first-time report."""
+    def finish(self, write: UsageWrite, usage_id: str, who: Principal = SYSTEM) -> UsageResult:
+        """Turn a committed write into the answer; learn from a first-time report. A usage_id
+        that another team's report already holds tells ``who`` nothing of that report."""
+        if write.status is not WriteStatus.INSERTED:
+            who.check_owns(write.record.attribution, "the usage_id's report")
         if write.status is WriteStatus.CONFLICT:
             raise Conflict(f"usage_id {quoted(usage_id)} was already recorded with a different "
                            "payload")
@@ -158,12 +170,13 @@ class UsageService:
         return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED,
                            budgets=self._statuses(write))
 
-    def report(self, req: UsageInput, timeout: float = 30.0) -> UsageResult:
+    def report(self, req: UsageInput, timeout: float = 30.0,
+               who: Principal = SYSTEM) -> UsageResult:
         """Blocking convenience over prepare/submit/finish, for the CLI and tests."""
-        prepared = self.prepare(req)
+        prepared = self.prepare(req, who)
         write = prepared if isinstance(prepared, UsageWrite) else \
             self.submit(prepared).result(timeout)
-        return self.finish(write, req.usage_id)
+        return self.finish(write, req.usage_id, who)
 
     def _statuses(self, write: UsageWrite) -> tuple[BudgetStatus, ...]:
         """The budgets the usage was charged to, as they stand after the charge."""

@@ -98,14 +98,18 @@ class SqlAnomalies(SqlBase):
         return new
 
     def list_anomalies(self, since_us: int | None = None, kinds: Sequence[str] = (),
-                       limit: int = 1000) -> list[tuple[Anomaly, int]]:
-        """Stored anomalies, newest first, with when each was detected."""
+                       limit: int = 1000, team: str | None = None
+                       ) -> list[tuple[Anomaly, int]]:
+        """Stored anomalies (of one team, when given), newest first, with when each was
+        detected."""
         a = anomalies.c
         stmt = sa.select(anomalies).order_by(a.detected_us.desc(), a.key).limit(limit)
         if since_us is not None:
             stmt = stmt.where(a.detected_us >= since_us)
         if kinds:
             stmt = stmt.where(a.kind.in_(list(kinds)))
+        if team is not None:
+            stmt = stmt.where(a.team == team)
         with self._connect() as conn:
             return [(_anomaly(r), r.detected_us) for r in conn.execute(stmt)]
 

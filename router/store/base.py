@@ -1,7 +1,7 @@
 """The store seam: everything the services persist or read goes through these interfaces.
 
 ``Store`` is the whole seam; each service depends only on the part it uses (``RecordStore``,
-``BudgetStore``, ``SpendStore``, ``AnomalyStore``). One implementation
+``BudgetStore``, ``SpendStore``, ``AnomalyStore``, ``AccessStore``). One implementation
 (``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a temporary SQLite
 file, which is a real implementation of the seam rather than a mock.
 """
@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from router.auth.audit import AuditEvent
+from router.auth.keys import KeyRecord
 from router.core.anomalies import Anomaly, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
@@ -132,9 +134,10 @@ class BudgetStore(Protocol):
 class SpendStore(Protocol):
     """The reports' reads."""
 
-    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
-                     ) -> list[UsageGroup]:
-        """Usage summed per (team, agent, model) recorded in [since_us, until_us)."""
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None,
+                     team: str | None = None) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) recorded in [since_us, until_us), of one
+        team when ``team`` is given."""
 
     def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
         """Usage summed per the query's keys (and time step when it buckets by time), from the
@@ -157,13 +160,39 @@ class AnomalyStore(Protocol):
         as new incidents, and returned (the caller announces those)."""
 
     def list_anomalies(self, since_us: int | None = None, kinds: Sequence[str] = (),
-                       limit: int = 1000) -> list[tuple[Anomaly, int]]:
-        """Stored incidents as last updated, newest first, each with when it was first
-        detected."""
+                       limit: int = 1000, team: str | None = None
+                       ) -> list[tuple[Anomaly, int]]:
+        """Stored incidents as last updated (of one team, when given), newest first, each
+        with when it was first detected."""
 
 
 @runtime_checkable
-class Store(RecordStore, BudgetStore, SpendStore, AnomalyStore, Protocol):
+class AccessStore(Protocol):
+    """API keys (their digests) and the audit trail."""
+
+    def load_api_keys(self) -> list[KeyRecord]:
+        """Every key ever made, revoked ones included, oldest first."""
+
+    def insert_api_key(self, record: KeyRecord, event: AuditEvent) -> None:
+        """Store a new key and its audit entry in one transaction."""
+
+    def revoke_api_key(self, key_id: str, now_us: int,
+                       audit: Callable[[KeyRecord, KeyRecord], AuditEvent]
+                       ) -> tuple[KeyRecord, bool] | None:
+        """Mark the key revoked (once: a second revocation keeps the first time) and, when it
+        was active, store ``audit(before, after)`` in the same transaction. The key as it
+        stands after, and whether this call revoked it; None when no such key exists."""
+
+    def add_audit(self, event: AuditEvent) -> None: ...
+
+    def list_audit(self, since_us: int | None, actions: Sequence[str], limit: int
+                   ) -> list[AuditEvent]:
+        """Audit entries at or after ``since_us`` (of those actions, when given), newest
+        first."""
+
+
+@runtime_checkable
+class Store(RecordStore, BudgetStore, SpendStore, AnomalyStore, AccessStore, Protocol):
     """The whole seam, as the server wires it."""
 
     def migrate(self) -> None:

@@ -77,9 +77,10 @@ def roll_up(cursor: Any, tables: Sequence[Rollup], records: Sequence[UsageRecord
 class SqlSpend(SqlBase):
     """Reports' reads: savings groups and QuerySpend rows."""
 
-    def usage_groups(self, since_us: int | None = None, until_us: int | None = None
-                     ) -> list[UsageGroup]:
-        """Usage summed per (team, agent, model) over [since, until): one GROUP BY."""
+    def usage_groups(self, since_us: int | None = None, until_us: int | None = None,
+                     team: str | None = None) -> list[UsageGroup]:
+        """Usage summed per (team, agent, model) over [since, until), of one team when
+        ``team`` is given: one GROUP BY."""
         u = usages.c
         query = sa.select(
             u.team, u.agent, u.model, sa.func.count().label("calls"),
@@ -91,6 +92,8 @@ class SqlSpend(SqlBase):
             query = query.where(u.recorded_us >= since_us)
         if until_us is not None:
             query = query.where(u.recorded_us < until_us)
+        if team is not None:
+            query = query.where(u.team == team)
         return [UsageGroup(r.team, r.agent, r.model, int(r.calls),
                            TokenCounts(int(r.input_tokens), int(r.cached_input_tokens),
                                        int(r.output_tokens), int(r.reasoning_tokens)),

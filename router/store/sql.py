@@ -8,6 +8,7 @@ concern, each in its own module:
 - ``budgets_sql`` budget holds, window totals, the API's rules and pauses
 - ``spend_sql``   the rollups and the reports' GROUP BYs
 - ``anomalies_sql`` the detectors' inputs and their findings
+- ``access_sql``  API keys (their digests) and the audit trail
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from router.store.access_sql import SqlAccess
 from router.store.anomalies_sql import SqlAnomalies
 from router.store.budgets_sql import SqlBudgets
 from router.store.records_sql import SqlRecords
@@ -27,7 +29,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
 
 
-class SqlStore(SqlRecords, SqlBudgets, SqlSpend, SqlAnomalies):
+class SqlStore(SqlRecords, SqlBudgets, SqlSpend, SqlAnomalies, SqlAccess):
     """``router.store.base.Store`` over SQLAlchemy Core.
 
     ``holds_in_sql`` (default: on PostgreSQL, not on SQLite) says where budget holds live: in this

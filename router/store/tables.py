@@ -281,3 +281,45 @@ class AnomalyRow(SQLModel, table=True):
 
 
 anomalies = _table(AnomalyRow)
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: its digest (HMAC of the key under the deployment's pepper), never the key;
+    revoked keys stay, so a revoked key is named as such and its id is never reused."""
+
+    __tablename__ = "api_keys"
+
+    key_id: str = Field(primary_key=True, max_length=32)
+    digest: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    team: str = Field(default="", max_length=128)
+    agents: str = Field(default="[]", sa_type=Text)  # JSON list
+    permissions: str = Field(default="[]", sa_type=Text)  # JSON list
+    subject: str = Field(default="", max_length=512)
+    description: str = Field(default="", max_length=200)
+    created_us: int = Field(sa_type=BigInteger)
+    created_by: str = Field(max_length=32)
+    expires_us: int | None = Field(default=None, sa_type=BigInteger)
+    revoked_us: int | None = Field(default=None, sa_type=BigInteger)
+
+
+api_keys = _table(ApiKeyRow)
+
+
+class AuditRow(SQLModel, table=True):
+    """One administrative act: who, when, what, and the state before and after (JSON)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at_us"),)
+
+    id: int | None = Field(default=None, primary_key=True,
+                           sa_type=BigInteger().with_variant(sa.Integer(), "sqlite"))
+    at_us: int = Field(sa_type=BigInteger)
+    principal: str = Field(max_length=32)
+    action: str = Field(max_length=32)
+    target: str = Field(max_length=600)
+    before: str | None = Field(default=None, sa_type=Text)
+    after: str | None = Field(default=None, sa_type=Text)
+
+
+audit_events = _table(AuditRow)

@@ -6,6 +6,23 @@ code need not know which file declares a type: ``pb.SomeMessage``, ``pb.SOME_ENU
 gRPC code: router.v1.router_pb2_grpc (service Router).
 """
 
+from router.v1.access_pb2 import (
+    ApiKey,
+    CreateApiKeyRequest,
+    CreateApiKeyResponse,
+    ListApiKeysRequest,
+    ListApiKeysResponse,
+    RevokeApiKeyRequest,
+    RevokeApiKeyResponse,
+    AuditEvent,
+    ListAuditEventsRequest,
+    ListAuditEventsResponse,
+    Role,
+    ROLE_UNSPECIFIED,
+    ROLE_ADMIN,
+    ROLE_TEAM,
+    ROLE_READER,
+)
 from router.v1.anomalies_pb2 import (
     Anomaly,
     ListAnomaliesRequest,
@@ -140,6 +157,21 @@ from router.v1.usage_pb2 import (
 )
 
 __all__ = [
+    "ApiKey",
+    "CreateApiKeyRequest",
+    "CreateApiKeyResponse",
+    "ListApiKeysRequest",
+    "ListApiKeysResponse",
+    "RevokeApiKeyRequest",
+    "RevokeApiKeyResponse",
+    "AuditEvent",
+    "ListAuditEventsRequest",
+    "ListAuditEventsResponse",
+    "Role",
+    "ROLE_UNSPECIFIED",
+    "ROLE_ADMIN",
+    "ROLE_TEAM",
+    "ROLE_READER",
     "Anomaly",
     "ListAnomaliesRequest",
     "ListAnomaliesResponse",

@@ -1,3 +1,4 @@
+from router.v1 import access_pb2 as _access_pb2
 from router.v1 import anomalies_pb2 as _anomalies_pb2
 from router.v1 import budgets_pb2 as _budgets_pb2
 from router.v1 import reports_pb2 as _reports_pb2

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from router.v1 import access_pb2 as router_dot_v1_dot_access__pb2
 from router.v1 import anomalies_pb2 as router_dot_v1_dot_anomalies__pb2
 from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
 from router.v1 import reports_pb2 as router_dot_v1_dot_reports__pb2
@@ -120,6 +121,26 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.FromString,
                 _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/router.v1.Router/CreateApiKey',
+                request_serializer=router_dot_v1_dot_access__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_access__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/router.v1.Router/ListApiKeys',
+                request_serializer=router_dot_v1_dot_access__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_access__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/router.v1.Router/RevokeApiKey',
+                request_serializer=router_dot_v1_dot_access__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_access__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/router.v1.Router/ListAuditEvents',
+                request_serializer=router_dot_v1_dot_access__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_access__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServicer:
@@ -163,8 +184,8 @@ class RouterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetBudget(self, request, context):
-        """Budgets. Mutating calls need the metadata `authorization: Bearer <admin token>`
-        (UNAUTHENTICATED without it, PERMISSION_DENIED with a wrong one or none configured).
+        """Budgets. Mutating calls need an admin key, or a team key with the "budgets" permission for
+        budgets whose scope lies in its team; reads show a team's caller its team's budgets only.
 
         Creates or replaces a budget managed over the API (one declared in the budgets file cannot be
         changed here: FAILED_PRECONDITION). Spend already recorded in its windows is kept.
@@ -240,7 +261,37 @@ class RouterServicer:
 
     def DetectAnomalies(self, request, context):
         """Runs every detector now (besides the background schedule) and returns what is new.
-        Needs the admin token (it may pause agents, when so configured).
+        Needs an admin key (it may pause agents, when so configured).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """Access (admin only).
+
+        Makes an API key and returns its secret, this once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Lists API keys (never their secrets), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Revokes a key: refused here at once, on every replica within ROUTER_BUDGET_REFRESH_S.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Administrative acts (keys, budgets, pauses, detection) with who, when, before and after.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -328,6 +379,26 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.DetectAnomalies,
                     request_deserializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.FromString,
                     response_serializer=router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=router_dot_v1_dot_access__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=router_dot_v1_dot_access__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=router_dot_v1_dot_access__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=router_dot_v1_dot_access__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=router_dot_v1_dot_access__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=router_dot_v1_dot_access__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=router_dot_v1_dot_access__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_access__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -764,6 +835,114 @@ class Router:
             '/router.v1.Router/DetectAnomalies',
             router_dot_v1_dot_anomalies__pb2.DetectAnomaliesRequest.SerializeToString,
             router_dot_v1_dot_anomalies__pb2.DetectAnomaliesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/CreateApiKey',
+            router_dot_v1_dot_access__pb2.CreateApiKeyRequest.SerializeToString,
+            router_dot_v1_dot_access__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListApiKeys',
+            router_dot_v1_dot_access__pb2.ListApiKeysRequest.SerializeToString,
+            router_dot_v1_dot_access__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/RevokeApiKey',
+            router_dot_v1_dot_access__pb2.RevokeApiKeyRequest.SerializeToString,
+            router_dot_v1_dot_access__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListAuditEvents',
+            router_dot_v1_dot_access__pb2.ListAuditEventsRequest.SerializeToString,
+            router_dot_v1_dot_access__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

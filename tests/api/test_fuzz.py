@@ -165,7 +165,7 @@ def _paths(descriptor: Descriptor, prefix: tuple[FieldDescriptor, ...] = ()
     return out
 
 
-def templates(decision_id: str, now: int) -> dict[str, Message]:
+def templates(decision_id: str, now: int, key_id: str) -> dict[str, Message]:
     """A valid request of every RPC, each setting most of its fields."""
     ts = lambda seconds: Timestamp(seconds=seconds)  # noqa: E731
     keys = pb.Attribution(team="eng", agent="bot", task_id="t1", task_type="match", user="ana",
@@ -214,6 +214,13 @@ def templates(decision_id: str, now: int) -> dict[str, Message]:
         "WatchAnomalies": pb.WatchAnomaliesRequest(kinds=[pb.ANOMALY_KIND_SPEND_SPIKE],
                                                    since=ts(now - 86_400)),
         "DetectAnomalies": pb.DetectAnomaliesRequest(),
+        "CreateApiKey": pb.CreateApiKeyRequest(key=pb.ApiKey(
+            role=pb.ROLE_TEAM, team="fz-team", agents=["bot"], permissions=["budgets"],
+            subject="CN=fz", description="fuzzed", expire_time=ts(now + 86_400))),
+        "ListApiKeys": pb.ListApiKeysRequest(include_revoked=True, team="fz-team"),
+        "RevokeApiKey": pb.RevokeApiKeyRequest(key_id=key_id),
+        "ListAuditEvents": pb.ListAuditEventsRequest(since=ts(now - 86_400),
+                                                     actions=["budget.set"], page_size=10),
     }
 
 
@@ -274,8 +281,12 @@ def test_hostile_requests_never_fail_the_server(fuzzed: RunningServer):
                                                 attribution=pb.Attribution(team="eng")))
         router.ReportUsage(pb.ReportUsageRequest(usage_id="u0", decision_id=decision.decision_id,
                                                  tokens=pb.TokenUsage(input=10)))
-        extra = [decision.decision_id, "u0"]
-        valid = templates(decision.decision_id, int(time.time()))
+        # a key to revoke (from now on every call needs a key: the fuzz's calls without one are
+        # UNAUTHENTICATED, as they would be in production)
+        key = router.CreateApiKey(pb.CreateApiKeyRequest(key=pb.ApiKey(
+            role=pb.ROLE_READER)), metadata=bearer(TOKEN)).key
+        extra = [decision.decision_id, "u0", key.key_id]
+        valid = templates(decision.decision_id, int(time.time()), key.key_id)
         assert set(valid) == {m.name for m in SERVICE.methods}
         for rpc in sorted(valid, key=lambda r: r == "DeleteBudget"):  # the templates are valid
             answer = call(channel, rpc, valid[rpc].SerializeToString(), bearer(TOKEN))
@@ -314,7 +325,8 @@ def test_hostile_requests_never_fail_the_server(fuzzed: RunningServer):
         one_call()
         # the fuzz got past validation too, and the server still answers (Route may be paused)
         assert seen.get(grpc.StatusCode.OK) and seen.get(grpc.StatusCode.INVALID_ARGUMENT), seen
-        assert router.ListModels(pb.ListModelsRequest(), timeout=10).models
+        assert router.ListModels(pb.ListModelsRequest(), timeout=10,
+                                 metadata=bearer(TOKEN)).models
         assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(
             service=SERVICE.full_name), timeout=10).status == \
             health_pb2.HealthCheckResponse.SERVING

@@ -67,4 +67,4 @@ def test_an_admin_verb_on_a_server_without_a_token_names_the_setting(server, cap
     assert main(["budgets", "resume", "--address", server.address, "--agent", "reconciler",
                  "--token", TOKEN]) == 1
     err = capsys.readouterr().err
-    assert "PERMISSION_DENIED" in err and "ROUTER_ADMIN_TOKEN" in err
+    assert "UNAUTHENTICATED" in err and "ROUTER_ADMIN_TOKEN" in err

@@ -42,8 +42,8 @@ class LoopingTask:
     def save_anomalies(self, found, now_us):
         return self._findings.save_anomalies(found, now_us)
 
-    def list_anomalies(self, since_us=None, kinds=(), limit=1000):
-        return self._findings.list_anomalies(since_us, kinds, limit)
+    def list_anomalies(self, since_us=None, kinds=(), limit=1000, team=None):
+        return self._findings.list_anomalies(since_us, kinds, limit, team)
 
 
 def test_pause_kinds_parses_a_comma_separated_setting():
@@ -164,8 +164,8 @@ class RisingTeam:
     def save_anomalies(self, found, now_us):
         return self._findings.save_anomalies(found, now_us)
 
-    def list_anomalies(self, since_us=None, kinds=(), limit=1000):
-        return self._findings.list_anomalies(since_us, kinds, limit)
+    def list_anomalies(self, since_us=None, kinds=(), limit=1000, team=None):
+        return self._findings.list_anomalies(since_us, kinds, limit, team)
 
 
 def test_one_incident_judged_at_several_hours_is_one_anomaly_updated_as_it_grows(store):

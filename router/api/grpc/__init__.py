@@ -13,8 +13,9 @@ from types import SimpleNamespace
 import grpc
 from google.protobuf import message_factory
 
+from router.api.grpc.access import AccessRpcs
 from router.api.grpc.anomalies import AnomalyRpcs, StreamSlots
-from router.api.grpc.auth import AdminCheck
+from router.api.grpc.auth import Callers
 from router.api.grpc.base import Offload, request_parser
 from router.api.grpc.budgets import BudgetRpcs
 from router.api.grpc.reports import ReportRpcs
@@ -62,20 +63,22 @@ def method_handlers(servicer: object, max_message_bytes: int
 
 
 def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPoolExecutor,
-               admin_token: str = "", store_bound_s: float | None = 5.0,
-               streams: StreamSlots | None = None, *, max_message_bytes: int) -> None:
+               store_bound_s: float | None = 5.0, streams: StreamSlots | None = None, *,
+               max_message_bytes: int, client_certificates: bool = False) -> None:
     """Register the Router service on ``server``; store-bound work runs on ``executor`` and is
     waited for at most ``store_bound_s`` (None: as long as it takes); requests over
-    ``max_message_bytes`` are INVALID_ARGUMENT."""
-    admin = AdminCheck(admin_token)
+    ``max_message_bytes`` are INVALID_ARGUMENT. Callers are authenticated by their bearer key
+    or, with ``client_certificates`` (mTLS), their certificate's subject."""
+    callers = Callers(services.keys, client_certificates=client_certificates)
     offload = Offload(executor, store_bound_s)
     handlers = method_handlers(router_servicer(
-        RoutingRpcs(services.routing, offload),
-        UsageRpcs(services.usage, offload),
-        BudgetRpcs(services.budgets, admin, offload),
-        ReportRpcs(services.reports, offload),
-        AnomalyRpcs(services.anomalies, admin, offload,
+        RoutingRpcs(services.routing, offload, callers),
+        UsageRpcs(services.usage, offload, callers),
+        BudgetRpcs(services.budgets, offload, callers),
+        ReportRpcs(services.reports, offload, callers),
+        AnomalyRpcs(services.anomalies, offload, callers,
                     streams if streams is not None else StreamSlots(256, 16)),
+        AccessRpcs(services.keys, services.audit, offload, callers),
     ), max_message_bytes)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name,
                                                                           handlers),))

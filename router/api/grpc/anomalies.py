@@ -10,8 +10,9 @@ from typing import Any
 from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
-from router.api.grpc.auth import AdminCheck
+from router.api.grpc.auth import Callers
 from router.api.grpc.base import Context, Offload, RpcBase, accepted, log
+from router.auth import Principal
 from router.core.errors import InvalidRequest, Overloaded, RouterError
 from router.service.anomalies import AnomalyService
 
@@ -55,22 +56,21 @@ class StreamSlots:
 
 
 class AnomalyRpcs(RpcBase):
-    def __init__(self, anomalies: AnomalyService, admin: AdminCheck, offload: Offload,
+    def __init__(self, anomalies: AnomalyService, offload: Offload, callers: Callers,
                  streams: StreamSlots) -> None:
-        super().__init__(offload)
+        super().__init__(offload, callers)
         self._anomalies = anomalies
-        self._admin = admin
         self._streams = streams
 
     async def ListAnomalies(self, request: pb.ListAnomaliesRequest,
                             context: Context) -> pb.ListAnomaliesResponse:
-        async def body(line: dict[str, Any]) -> pb.ListAnomaliesResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.ListAnomaliesResponse:
             kinds = convert.anomaly_kinds(request.kinds)
             if not 0 <= request.page_size <= MAX_PAGE:
                 raise InvalidRequest.of("page_size", f"must be 0-{MAX_PAGE}")
             found = await self._blocking(self._anomalies.list,
                                          convert.optional_time_us(request, "since"), kinds,
-                                         request.page_size or 100)
+                                         request.page_size or 100, who)
             line["anomalies"] = len(found)
             return pb.ListAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
 
@@ -78,9 +78,8 @@ class AnomalyRpcs(RpcBase):
 
     async def DetectAnomalies(self, request: pb.DetectAnomaliesRequest,
                               context: Context) -> pb.DetectAnomaliesResponse:
-        async def body(line: dict[str, Any]) -> pb.DetectAnomaliesResponse:
-            self._admin.require(context)
-            found = await self._blocking(self._anomalies.detect)
+        async def body(line: dict[str, Any], who: Principal) -> pb.DetectAnomaliesResponse:
+            found = await self._blocking(self._anomalies.detect_now, who)
             line["new"] = len(found)
             return pb.DetectAnomaliesResponse(anomalies=[convert.anomaly(d) for d in found])
 
@@ -88,12 +87,15 @@ class AnomalyRpcs(RpcBase):
 
     async def WatchAnomalies(self, request: pb.WatchAnomaliesRequest,
                              context: Context) -> AsyncIterator[pb.Anomaly]:
-        """Stream anomalies; the log line is written when the stream ends."""
+        """Stream the anomalies the caller may see; the log line is written when the stream
+        ends. The caller's key is checked again before each anomaly, so a key revoked (or
+        expired) meanwhile ends the stream UNAUTHENTICATED."""
         started = time.perf_counter()
         sent, code = 0, "OK"
         try:
+            who = self._callers.of(context)
             slot = self._streams.take(context.peer() or "")
-        except Overloaded as exc:
+        except RouterError as exc:
             status = to_status(exc)
             log.info("rpc", rpc="WatchAnomalies", code=status.code.name, error=str(exc))
             await context.abort_with_status(status)
@@ -107,15 +109,17 @@ class AnomalyRpcs(RpcBase):
                 seen: set[str] = set()
                 if since is not None:
                     past = await self._blocking(self._anomalies.list, since,
-                                                tuple(kinds), MAX_PAGE)
+                                                tuple(kinds), MAX_PAGE, who)
                     for d in reversed(past):  # oldest first
                         seen.add(d.anomaly.key())
                         sent += 1
                         yield convert.anomaly(d)
                 while True:
                     d = await queue.get()
-                    if (kinds and d.anomaly.kind.value not in kinds) or d.anomaly.key() in seen:
+                    if ((kinds and d.anomaly.kind.value not in kinds) or d.anomaly.key() in seen
+                            or not who.sees(d.anomaly.team)):
                         continue
+                    self._callers.of(context)  # still valid?
                     sent += 1
                     yield convert.anomaly(d)
             except RouterError as exc:
@@ -128,5 +132,5 @@ class AnomalyRpcs(RpcBase):
         finally:
             hub.unsubscribe(queue)
             self._streams.give_back(slot)
-            log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent,
+            log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent, key=who.key_id,
                      latency_ms=round((time.perf_counter() - started) * 1000, 3))

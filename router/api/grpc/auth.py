@@ -1,31 +1,36 @@
-"""Credentials at the gRPC edge: the metadata an admin call must carry."""
+"""Credentials at the gRPC edge: the call's ``authorization`` metadata and, over mTLS, its
+client certificate's subject, handed to the key service (``router.service.access``)."""
 
 from __future__ import annotations
 
-import hmac
+from typing import Any
 
-import grpc
+from router.auth import Principal
+from router.service.access import KeyService
 
-from router.core.errors import PermissionDenied, Unauthenticated
+
+class Callers:
+    """Who a call is: one pass over its metadata, one HMAC and one dictionary lookup."""
+
+    def __init__(self, keys: KeyService, *, client_certificates: bool = False) -> None:
+        self._keys = keys
+        self._client_certificates = client_certificates
+
+    def of(self, context: Any) -> Principal:
+        authorization = ""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                authorization = value.decode(errors="replace") if isinstance(value, bytes) \
+                    else value
+                break
+        subject = ""
+        if not authorization and self._client_certificates:
+            subject = certificate_subject(context)
+        return self._keys.authenticate(authorization, subject)
 
 
-class AdminCheck:
-    """Mutating budget and detection RPCs need ``authorization: Bearer <admin token>``."""
-
-    def __init__(self, admin_token: str) -> None:
-        self._token = admin_token.encode()
-
-    def require(self, context: grpc.aio.ServicerContext) -> None:
-        header = dict(context.invocation_metadata() or ()).get("authorization", "")
-        if not header:
-            raise Unauthenticated("this call needs the metadata 'authorization: Bearer <admin "
-                                  "token>'")
-        if isinstance(header, bytes):
-            header = header.decode(errors="replace")
-        scheme, _, token = header.partition(" ")
-        if not self._token:
-            raise PermissionDenied("budget management is disabled: no admin token is "
-                                   "configured (ROUTER_ADMIN_TOKEN)")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
-                                                                  self._token):
-            raise PermissionDenied("the admin token is not valid")
+def certificate_subject(context: Any) -> str:
+    """The verified client certificate's subject (RFC 4514, as gRPC's TLS library prints it),
+    or "" when the call carries none."""
+    values = (context.auth_context() or {}).get("x509_subject") or ()
+    return values[0].decode(errors="replace") if values else ""

@@ -25,6 +25,8 @@ from google.protobuf.message import DecodeError, Message
 
 from router.api import convert
 from router.api.errors import internal_status, to_status
+from router.api.grpc.auth import Callers
+from router.auth import Principal
 from router.core.errors import FieldViolation, InvalidRequest, RouterError, StoreUnavailable
 from router.core.records import Attribution
 
@@ -131,17 +133,23 @@ def _abandon(future: asyncio.Future[T], undo: Callable[[T], object] | None) -> N
 
 
 class RpcBase:
-    def __init__(self, offload: Offload) -> None:
+    def __init__(self, offload: Offload, callers: Callers) -> None:
         self._offload = offload
+        self._callers = callers
 
     async def _handle(self, rpc: str, request: object, context: Context,
-                      body: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+                      body: Callable[[dict[str, Any], Principal], Awaitable[T]]) -> T:
+        """Authenticate the call (before its request is judged: a caller without a valid key
+        learns nothing of what the server would accept), run ``body`` as that caller, map its
+        errors, and write the RPC's one log line (naming the key by its id)."""
         started = time.perf_counter()
         line: dict[str, Any] = {}
         code = "OK"
         try:
+            who = self._callers.of(context)
+            line["key"] = who.key_id
             accepted(request)
-            return await body(line)
+            return await body(line, who)
         except RouterError as exc:
             status = to_status(exc)
             code = status.code.name

@@ -6,21 +6,23 @@ from typing import Any
 
 from router import v1 as pb
 from router.api import convert
+from router.api.grpc.auth import Callers
 from router.api.grpc.base import Context, Offload, RpcBase
+from router.auth import Principal
 from router.service.reports import ReportService
 
 
 class ReportRpcs(RpcBase):
-    def __init__(self, reports: ReportService, offload: Offload) -> None:
-        super().__init__(offload)
+    def __init__(self, reports: ReportService, offload: Offload, callers: Callers) -> None:
+        super().__init__(offload, callers)
         self._reports = reports
 
     async def GetDecision(self, request: pb.GetDecisionRequest,
                           context: Context) -> pb.GetDecisionResponse:
-        async def body(line: dict[str, Any]) -> pb.GetDecisionResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.GetDecisionResponse:
             line["decision_id"] = request.decision_id
             decision, usages, total = await self._blocking(self._reports.decision,
-                                                           request.decision_id)
+                                                           request.decision_id, who)
             line["usages"] = len(usages)
             return convert.decision_response(decision, usages, total)
 
@@ -28,11 +30,11 @@ class ReportRpcs(RpcBase):
 
     async def GetSavings(self, request: pb.GetSavingsRequest,
                          context: Context) -> pb.GetSavingsResponse:
-        async def body(line: dict[str, Any]) -> pb.GetSavingsResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.GetSavingsResponse:
             since = convert.optional_time_us(request, "start_time")
             until = convert.optional_time_us(request, "end_time")
             report = await self._blocking(self._reports.savings, since, until,
-                                          request.baseline_model)
+                                          request.baseline_model, who)
             line.update(baseline=report.baseline, calls=report.total.calls,
                         savings_nanos=report.total.savings)
             return convert.savings_response(report)
@@ -41,9 +43,9 @@ class ReportRpcs(RpcBase):
 
     async def QuerySpend(self, request: pb.QuerySpendRequest,
                          context: Context) -> pb.QuerySpendResponse:
-        async def body(line: dict[str, Any]) -> pb.QuerySpendResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.QuerySpendResponse:
             query = convert.spend_query(request)
-            rows, summed = await self._blocking(self._reports.spend, query)
+            rows, summed = await self._blocking(self._reports.spend, query, who)
             line.update(group_by=",".join(query.group_by), bucket=query.bucket.value,
                         rows=len(rows), cost_nanos=int(summed["cost_total"]))
             currency = self._reports.catalog.currency

@@ -6,24 +6,26 @@ from typing import Any
 
 from router import v1 as pb
 from router.api import convert
+from router.api.grpc.auth import Callers
 from router.api.grpc.base import Context, Offload, RpcBase, log_keys
+from router.auth import Principal
 from router.service.routing import RoutingService
 
 
 class RoutingRpcs(RpcBase):
-    def __init__(self, routing: RoutingService, offload: Offload) -> None:
-        super().__init__(offload)
+    def __init__(self, routing: RoutingService, offload: Offload, callers: Callers) -> None:
+        super().__init__(offload, callers)
         self._routing = routing
         self._models: dict[bool, pb.ListModelsResponse] = {}  # the catalog never changes
 
     async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
-        async def body(line: dict[str, Any]) -> pb.RouteResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.RouteResponse:
             inp = convert.route_input(request)
             if self._routing.needs_store_read(inp):  # remote store: off the loop, bounded
-                result = await self._offload.run(self._routing.route, inp,
+                result = await self._offload.run(self._routing.route, inp, who,
                                                  on_abandoned=self._routing.abandon)
             else:
-                result = self._routing.route(inp)
+                result = self._routing.route(inp, who)
             remaining = context.time_remaining()  # None: the caller set no deadline
             if context.cancelled() or (remaining is not None and remaining <= 0):
                 self._routing.abandon(result)  # nobody will report usage against it
@@ -37,7 +39,7 @@ class RoutingRpcs(RpcBase):
 
     async def ListModels(self, request: pb.ListModelsRequest,
                          context: Context) -> pb.ListModelsResponse:
-        async def body(line: dict[str, Any]) -> pb.ListModelsResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.ListModelsResponse:
             key = request.include_disabled
             if key not in self._models:
                 catalog = self._routing.catalog
