@@ -78,13 +78,9 @@ class Principal:
             return a
         if self.role is not Role.TEAM:
             raise PermissionDenied(f"a {self.role.value} key may read, not route or report usage")
-        fill: dict[str, str] = {}
-        if not a.team:
-            fill["team"] = self.team
-        if not a.agent and len(self.agents) == 1:
-            fill["agent"] = next(iter(self.agents))
-        if fill:
-            a = dataclasses.replace(a, **fill)
+        agent = a.agent or (next(iter(self.agents)) if len(self.agents) == 1 else "")
+        if not a.team or agent != a.agent:
+            a = dataclasses.replace(a, team=a.team or self.team, agent=agent)
         self.check_spends_as(a, path)
         return a
 
@@ -149,22 +145,32 @@ class Principal:
                                   "with an admin key (or ROUTER_ADMIN_TOKEN)")
         raise PermissionDenied(f"{action} needs an admin key; this is a {self.role.value} key")
 
-    def budget_scope(self, scope: Scope, action: str) -> Scope:
-        """The scope a budget mutation of this caller may touch: an admin's as given; a team
-        key with the ``budgets`` permission only inside its team (an empty team filled)."""
+    def require_budget_permission(self, action: str) -> None:
+        """May this caller change budgets and pauses at all (an admin, or a team key with
+        the ``budgets`` permission)?"""
         if self.role is Role.ADMIN:
-            return scope
+            return
         if self.role is not Role.TEAM:
             self.require_admin(action)  # raises: not an admin
         if "budgets" not in self.permissions:
             raise PermissionDenied(f"{action} needs an admin key, or a team key with the "
                                    "'budgets' permission")
+
+    def owns_scope(self, scope: Scope) -> bool:
+        """Does ``scope`` lie inside what this caller administers?"""
+        return self.role is Role.ADMIN or (
+            scope.team == self.team and (not self.agents or scope.agent in self.agents))
+
+    def budget_scope(self, scope: Scope, action: str) -> Scope:
+        """The scope a budget mutation of this caller may touch: an admin's as given; a team
+        key with the ``budgets`` permission only inside its team (an empty team filled)."""
+        self.require_budget_permission(action)
+        if self.role is Role.ADMIN:
+            return scope
         if scope.team is None:
             scope = dataclasses.replace(scope, team=self.team)
-        if scope.team != self.team:
-            raise _outside("the budget's scope")
-        if self.agents and scope.agent not in self.agents:
-            raise _outside("the budget's scope")
+        if not self.owns_scope(scope):
+            raise _outside("the scope")
         return scope
 
     def describe(self) -> str:

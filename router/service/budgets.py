@@ -53,12 +53,15 @@ class BudgetService:
         return rule
 
     def _existing(self, budget_id: str, who: Principal, action: str) -> BudgetRule | None:
-        """The budget ``budget_id`` if one exists, after checking ``who`` may change it."""
+        """The budget ``budget_id`` if one exists, after checking ``who`` may change it (one
+        outside its team is refused in the words used for one that does not exist)."""
+        who.require_budget_permission(action)
         try:
             rule = self.book.get(budget_id)
         except NotFound:
             return None
-        who.budget_scope(rule.scope, action)
+        if not who.owns_scope(rule.scope):
+            raise who.missing("the budget", NotFound(f"budget {quoted(budget_id)} not found"))
         return rule
 
     def get(self, budget_id: str, who: Principal = SYSTEM) -> BudgetRule:
@@ -80,7 +83,6 @@ class BudgetService:
         _check_id(budget_id)
         rule = self._existing(budget_id, who, "deleting budgets")
         if rule is None:
-            who.budget_scope(Scope(), "deleting budgets")  # may this caller delete at all?
             raise who.missing("the budget", NotFound(f"budget {quoted(budget_id)} not found"))
         self.book.delete(budget_id)
         self._audit.record(who, "budget.delete", budget_id, rule_to_mapping(rule), None)
