@@ -1,7 +1,7 @@
 // A Node client of the router: Route() a task, ReportUsage() for the call, and read the details
 // of a refused call (an INVALID_ARGUMENT's google.rpc.BadRequest) from its trailers.
 //
-//   cd examples/node && npm ci && node index.js [127.0.0.1:50051]
+//   cd examples/node && npm ci && ROUTER_API_KEY=rk_... node index.js [127.0.0.1:50051]
 //
 // The router's protos come from this repository (protos/router/v1/*.proto); google.rpc.Status and
 // error_details.proto, which the router's error details use, come from the google-proto-files
@@ -35,10 +35,16 @@ rpc.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { ke
 const Status = rpc.lookupType('google.rpc.Status');
 const BadRequest = rpc.lookupType('google.rpc.BadRequest');
 
+// The team's API key, sent as `authorization: Bearer <key>` on every call (a server that runs
+// open, on loopback with no key made yet, takes calls without one).
+const metadata = new grpc.Metadata();
+if (process.env.ROUTER_API_KEY) metadata.set('authorization', `Bearer ${process.env.ROUTER_API_KEY}`);
+
 function call(method, request) {
   const deadline = new Date(Date.now() + 10_000);
   return new Promise((resolve, reject) => {
-    client[method](request, { deadline }, (err, reply) => (err ? reject(err) : resolve(reply)));
+    client[method](request, metadata, { deadline },
+      (err, reply) => (err ? reject(err) : resolve(reply)));
   });
 }
 

@@ -39,8 +39,9 @@ async def run(app: App, stop: asyncio.Event | None = None,
     keeper = asyncio.create_task(every(app, stop, app.settings.budget_tick_s,
                                        app.services.budgets.tick, "budgets.tick"))
     # keys made or revoked on other replicas reach this one within the refresh interval
-    keyring = asyncio.create_task(every(app, stop, app.settings.budget_tick_s,
-                                        app.services.keys.tick, "keys.tick"))
+    keyring = asyncio.create_task(every(app, stop, app.settings.budget_refresh_s,
+                                        app.services.keys.refresh, "keys.refresh",
+                                        first_at_once=False))
     detector = asyncio.create_task(every(app, stop, app.settings.anomaly_interval_s,
                                          app.services.anomalies.detect, "anomalies.detect",
                                          first_at_once=False))

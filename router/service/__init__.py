@@ -95,7 +95,7 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     audit = AuditLog(store, clock)
     keys = KeyService(store, Keyring(pepper, admin_token=settings.admin_token,
                                      mode=AuthMode(settings.auth), enforce=enforce_auth),
-                      audit, clock, pepper=pepper, refresh_s=settings.budget_refresh_s)
+                      audit, clock, pepper=pepper)
     webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,

@@ -3,7 +3,6 @@ calls kept in step with the store, and the audit trail of every administrative a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,14 +55,12 @@ class KeyService:
     """API keys over the store, and the in-process keyring that authenticates with them."""
 
     def __init__(self, store: AccessStore, keyring: Keyring, audit: AuditLog, clock: Clock, *,
-                 pepper: bytes, refresh_s: float) -> None:
+                 pepper: bytes) -> None:
         self._store = store
         self.keyring = keyring
         self._audit = audit
         self._clock = clock
         self._pepper = pepper
-        self._refresh_s = refresh_s
-        self._refreshed = time.monotonic()
         keyring.load(store.load_api_keys())
 
     def authenticate(self, authorization: str, subject: str = "") -> Principal:
@@ -105,10 +102,6 @@ class KeyService:
         return result
 
     def refresh(self) -> None:
-        self._refreshed = time.monotonic()
+        """Pick up keys made or revoked on other replicas (the server runs this every
+        ``ROUTER_BUDGET_REFRESH_S``)."""
         self.keyring.load(self._store.load_api_keys())
-
-    def tick(self) -> None:
-        """Pick up keys made or revoked on other replicas, every ``refresh_s``."""
-        if time.monotonic() - self._refreshed >= self._refresh_s:
-            self.refresh()

@@ -44,3 +44,17 @@ def test_the_node_client_routes_reports_and_reads_the_field_violation(node, serv
         start_time={"seconds": 0}, end_time={"seconds": 2**32},
         group_by=[pb.SPEND_DIMENSION_TEAM, pb.SPEND_DIMENSION_MODEL]))
     assert [(r.team, r.model, r.calls) for r in spend.rows] == [("support", model, 1)]
+
+
+def test_the_node_client_sends_its_teams_key(node, server):
+    from router.auth import BOOTSTRAP, KeySpec, Role
+
+    _, key = server.app.services.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "support"))
+    env = {"PATH": shutil.which("node").rsplit("/", 1)[0]}
+    refused = subprocess.run([node, "index.js", server.address], cwd=EXAMPLE,
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stdout
+    done = subprocess.run([node, "index.js", server.address], cwd=EXAMPLE, capture_output=True,
+                          text=True, timeout=60, env={**env, "ROUTER_API_KEY": key})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Route: ")

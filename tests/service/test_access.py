@@ -73,10 +73,10 @@ def test_another_replica_sees_new_and_revoked_keys_when_it_refreshes(
     made, secret = svc.keys.create(BOOTSTRAP, KeySpec(Role.READER))
     with pytest.raises(Unauthenticated):
         replica.keys.authenticate(f"Bearer {secret}")  # not refreshed yet
-    replica.keys.tick()
+    replica.keys.refresh()
     assert replica.keys.authenticate(f"Bearer {secret}").key_id == made.key_id
     svc.keys.revoke(BOOTSTRAP, made.key_id)
-    replica.keys.tick()
+    replica.keys.refresh()
     with pytest.raises(Unauthenticated, match="revoked"):
         replica.keys.authenticate(f"Bearer {secret}")
 
