@@ -10,6 +10,7 @@
     router report spend --since D --until D [--group-by K,...] [--bucket B]
     router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
     router anomalies detect | list | watch                          spend anomalies
+    router keys create --team T [--role R] | list | revoke KEY_ID  API keys (admin)
     router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
@@ -21,7 +22,7 @@ import argparse
 from collections.abc import Sequence
 
 from router import simulate
-from router.cli import anomalies, budgets, evaluate, models, report, serve, train
+from router.cli import anomalies, budgets, evaluate, keys, models, report, serve, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     groups = {"serve": serve, "train": train, "eval": evaluate, "models": models,
               "budgets": budgets, "report": report, "anomalies": anomalies,
-              "simulate": simulate}
+              "keys": keys, "simulate": simulate}
     for group in groups.values():
         group.add_parser(sub)  # serve also adds `settings`
     args = parser.parse_args(argv)
