@@ -3,6 +3,10 @@
     router anomalies detect [--database-url URL]     # on the store itself, no server needed
     router anomalies list [--address A] [--kind spend_spike] [--since 2026-11-28]
     router anomalies watch [--address A]             # until Ctrl-C
+
+list and watch read from the server, so one with API keys needs a key (--token, default
+$ROUTER_API_KEY, else $ROUTER_ADMIN_TOKEN); a team's key sees its team's anomalies only.
+detect runs on the store directly and needs none.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from router.client import connect, default_address, stub
+from router.cli import common
+from router.client import stub
 from router.core.anomalies import Kind
 from router.settings import Settings
 
@@ -28,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     detect.add_argument("--database-url", default=Settings.from_env().database_url)
     for name in ("list", "watch"):
         v = verbs.add_parser(name, help=f"{name} anomalies found by a running service")
-        v.add_argument("--address", default=default_address())
+        common.add_server_options(v)
         v.add_argument("--kind", action="append", choices=_KINDS, default=[])
         v.add_argument("--since", default="", help="ISO time: detected at or after")
     for v in (detect, *(verbs.choices[n] for n in ("list", "watch"))):
@@ -44,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from router.api.convert import ANOMALY_KIND_BY_NAME
 
     kinds = [ANOMALY_KIND_BY_NAME[k] for k in args.kind]
-    with connect(args.address) as channel:
+    try:
+        channel = common.channel(args)
+    except common.UsageError as exc:
+        return common.usage_failed("router anomalies", exc)
+    with channel:
         router = stub(channel)
         try:
             if args.verb == "list":
@@ -67,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
         except grpc.RpcError as err:
             if err.code() is grpc.StatusCode.CANCELLED:
                 return 0
-            print(f"router anomalies: {err.code().name}: {err.details()}", file=sys.stderr)
-            return 1
+            return common.rpc_failed("router anomalies", err)
         except KeyboardInterrupt:
             return 0
     return 0

@@ -8,24 +8,24 @@
 
 Budgets come from the server's budgets file (ROUTER_BUDGETS_PATH) and SetBudget. Pause and
 resume are admin calls: the server must be started with ROUTER_ADMIN_TOKEN, and the command sends
-the same token (--token, default $ROUTER_ADMIN_TOKEN).
+the same token (--token, default $ROUTER_ADMIN_TOKEN, else $ROUTER_API_KEY; a team key with the
+'budgets' permission may pause and resume inside its team). list and status send --token too
+(default $ROUTER_API_KEY, else $ROUTER_ADMIN_TOKEN): a server with API keys requires one.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
-from router.client import bearer, connect, default_address, stub
+from router.cli import common
+from router.client import stub
 from router.core.budgets import SCOPE_KEYS, Scope
 from router.core.money import units
 
 _ADMIN = (" An admin call: the server must be started with ROUTER_ADMIN_TOKEN set, and this "
           "command must send the same token (--token, default $ROUTER_ADMIN_TOKEN).")
-_TOKEN_HINT = {"UNAUTHENTICATED": "give the server's admin token with --token or "
-                                  "$ROUTER_ADMIN_TOKEN"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,14 +41,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         admin = name in ("pause", "resume")
         v = verbs.add_parser(name, help=helptext + (" (admin token)" if admin else ""),
                              description=helptext.capitalize() + "." + (_ADMIN if admin else ""))
-        v.add_argument("--address", default=default_address())
+        common.add_server_options(v, admin=admin)
         if name == "status":
             v.add_argument("id")
         if name in ("pause", "resume"):
             for key in SCOPE_KEYS:
                 v.add_argument(f"--{key.replace('_', '-')}", dest=key, default="")
-            v.add_argument("--token", default=os.environ.get("ROUTER_ADMIN_TOKEN", ""),
-                           help="admin token (default: $ROUTER_ADMIN_TOKEN)")
         if name == "pause":
             v.add_argument("--reason", default="")
 
@@ -63,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
 
     from router import v1 as pb
 
-    with connect(args.address) as channel:
+    try:
+        channel = common.channel(args)
+    except common.UsageError as exc:
+        return common.usage_failed(args.prog, exc)
+    with channel:
         router = stub(channel)
         try:
             if args.verb == "list":
@@ -73,20 +75,16 @@ def run(args: argparse.Namespace) -> int:
                                                       timeout=10))
             else:
                 scope = pb.BudgetScope(**{k: getattr(args, k) for k in SCOPE_KEYS})
-                meta = bearer(args.token)
                 if args.verb == "pause":
                     router.PauseScope(pb.PauseScopeRequest(scope=scope, reason=args.reason),
-                                      metadata=meta, timeout=10)
+                                      timeout=10)
                     console.print("paused")
                 else:
-                    was = router.ResumeScope(pb.ResumeScopeRequest(scope=scope), metadata=meta,
-                                           timeout=10).was_paused
+                    was = router.ResumeScope(pb.ResumeScopeRequest(scope=scope),
+                                             timeout=10).was_paused
                     console.print("resumed" if was else "was not paused")
         except grpc.RpcError as err:
-            hint = _TOKEN_HINT.get(err.code().name) if args.verb in ("pause", "resume") else None
-            print(f"router budgets {args.verb}: {err.code().name}: {err.details()}"
-                  + (f" ({hint})" if hint else ""), file=sys.stderr)
-            return 1
+            return common.rpc_failed(args.prog, err)
     return 0
 
 

@@ -10,9 +10,15 @@
     router report spend --since D --until D [--group-by K,...] [--bucket B]
     router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
     router anomalies detect | list | watch                          spend anomalies
+    router keys create --team T [--role R] | list | revoke KEY_ID  API keys (admin)
+    router audit list [--since 24h] [--action A]                    administrative acts (admin)
     router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
     router models [--catalog FILE]                                  show the catalog with prices
     router settings                                                 list settings and defaults
+
+Commands that talk to a server send --token (default $ROUTER_API_KEY, else $ROUTER_ADMIN_TOKEN;
+admin commands the other way round) and take TLS from ROUTER_TLS_CA, ROUTER_TLS_CLIENT_CERT,
+ROUTER_TLS_CLIENT_KEY and ROUTER_TLS_SERVER_NAME.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import argparse
 from collections.abc import Sequence
 
 from router import simulate
-from router.cli import anomalies, budgets, evaluate, models, report, serve, train
+from router.cli import anomalies, audit, budgets, evaluate, keys, models, report, serve, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     groups = {"serve": serve, "train": train, "eval": evaluate, "models": models,
               "budgets": budgets, "report": report, "anomalies": anomalies,
-              "simulate": simulate}
+              "keys": keys, "audit": audit, "simulate": simulate}
     for group in groups.values():
         group.add_parser(sub)  # serve also adds `settings`
     args = parser.parse_args(argv)

@@ -4,6 +4,9 @@ JSON, from a running service (QuerySpend, ListBudgets).
     router report spend --since 2026-11-01 --until 2026-12-01 --group-by team,model --bucket month
     router report chargeback --period 2026-11 --mode chargeback \\
         --shared-costs examples/shared_costs.toml --format csv > chargeback-2026-11.csv
+
+Both read spend, so a server with API keys needs one (--token, default $ROUTER_API_KEY, else
+$ROUTER_ADMIN_TOKEN); a team's key or reader key sees its team's spend only.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from router.client import connect, default_address, stub
+from router.cli import common
+from router.client import stub
 from router.core import tomlfile
 from router.core.money import MoneyError, to_nanos, units
 from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
@@ -74,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for q in (spend, cb):
         q.add_argument("--tz", default="UTC", help="IANA zone of dates and buckets")
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
-        q.add_argument("--address", default=default_address())
+        common.add_server_options(q)
 
 
 def _time(text: str, tz: str, field: str) -> datetime:
@@ -117,7 +121,7 @@ def load_shared_costs(path: str, period: str) -> list[SharedCost]:
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except ReportError as exc:
+    except (ReportError, common.UsageError) as exc:
         print(f"router report: {exc}", file=sys.stderr)
         return 2
 
@@ -150,15 +154,14 @@ def _run(args: argparse.Namespace) -> int:
         request = pb.QuerySpendRequest(group_by=[pb.SPEND_DIMENSION_TEAM], time_zone=args.tz)
     request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
-    with connect(args.address) as channel:
+    with common.channel(args) as channel:
         router = stub(channel)
         try:
             resp = router.QuerySpend(request, timeout=60)
             budgets = router.ListBudgets(pb.ListBudgetsRequest(), timeout=10).budgets \
                 if args.report == "chargeback" else []
         except grpc.RpcError as err:
-            print(f"router report: {err.code().name}: {err.details()}", file=sys.stderr)
-            return 1
+            return common.rpc_failed("router report", err)
     currency = resp.total.cost.total.currency_code
     if args.report == "spend":
         _emit_spend(args.format, names, args.bucket != "none", columns, resp, currency)

@@ -23,7 +23,13 @@ def admin_server(tmp_path: Path) -> Iterator[RunningServer]:
     running.stop()
 
 
+# what the CLI reads from the environment: a developer's own must not leak into the tests
+_CLIENT_ENVIRONMENT = ("ROUTER_ADMIN_TOKEN", "ROUTER_API_KEY", "ROUTER_ADDRESS", "ROUTER_TLS",
+                       "ROUTER_TLS_CA", "ROUTER_TLS_CERT", "ROUTER_TLS_CLIENT_CERT",
+                       "ROUTER_TLS_CLIENT_KEY", "ROUTER_TLS_SERVER_NAME")
+
+
 @pytest.fixture(autouse=True)
-def _no_admin_token_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI reads $ROUTER_ADMIN_TOKEN: a developer's own must not leak into the tests."""
-    monkeypatch.delenv("ROUTER_ADMIN_TOKEN", raising=False)
+def _no_client_settings_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _CLIENT_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
