@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from router.cli import common
@@ -35,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         v = verbs.add_parser(name, help=f"{name} anomalies found by a running service")
         common.add_server_options(v)
         v.add_argument("--kind", action="append", choices=_KINDS, default=[])
-        v.add_argument("--since", default="", help="ISO time: detected at or after")
+        v.add_argument("--since", default="", help="ISO time or a duration back from now (24h): detected at or after")
     for v in (detect, *(verbs.choices[n] for n in ("list", "watch"))):
         v.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -50,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = [ANOMALY_KIND_BY_NAME[k] for k in args.kind]
     try:
+        since = common.parse_since(args.since, "--since") if args.since else None
         channel = common.channel(args)
     except common.UsageError as exc:
         return common.usage_failed("router anomalies", exc)
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             if args.verb == "list":
                 req = pb.ListAnomaliesRequest(kinds=kinds, page_size=1000)
-                if args.since:
-                    req.since.FromDatetime(datetime.fromisoformat(args.since))
+                if since is not None:
+                    req.since.FromDatetime(since)
                 found = router.ListAnomalies(req, timeout=30).anomalies
                 for a in found:
                     _print(args.json, _from_pb(a))
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
                           file=sys.stderr)
             else:
                 req = pb.WatchAnomaliesRequest(kinds=kinds)
-                if args.since:
-                    req.since.FromDatetime(datetime.fromisoformat(args.since))
+                if since is not None:
+                    req.since.FromDatetime(since)
                 for a in router.WatchAnomalies(req):
                     _print(args.json, _from_pb(a))
         except grpc.RpcError as err:

@@ -58,3 +58,10 @@ def test_since_is_a_duration_back_from_now_or_a_time_in_utc_unless_zoned():
     assert zoned == datetime(2026, 11, 1, 8, tzinfo=UTC)
     with pytest.raises(common.UsageError, match="--since"):
         common.parse_since("last week", "--since")
+
+
+def test_a_malformed_since_is_a_usage_error_not_a_traceback(capsys):
+    from router.cli import main
+
+    assert main(["anomalies", "list", "--address", "127.0.0.1:1", "--since", "yesterday"]) == 2
+    assert "--since" in capsys.readouterr().err
