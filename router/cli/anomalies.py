@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         v = verbs.add_parser(name, help=f"{name} anomalies found by a running service")
         common.add_server_options(v)
         v.add_argument("--kind", action="append", choices=_KINDS, default=[])
-        v.add_argument("--since", default="", help="ISO time or a duration back from now (24h): detected at or after")
+        v.add_argument("--since", default="",
+                       help="ISO time or a duration back from now (24h): detected at or after")
     for v in (detect, *(verbs.choices[n] for n in ("list", "watch"))):
         v.add_argument("--json", action="store_true", help="one JSON object per line")
 
