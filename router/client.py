@@ -88,7 +88,7 @@ class _AioBearer(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClien
 
 
 def connect(address: str | None = None, *, key: str | None = None,
-            tls: ClientTls | None | bool = True, options: ChannelOptions = ()) -> grpc.Channel:
+            tls: ClientTls | bool | None = True, options: ChannelOptions = ()) -> grpc.Channel:
     """A blocking channel to ``address`` (default: :func:`default_address`) that sends ``key``
     (default: ``$ROUTER_API_KEY``; "" sends none) with every call. ``tls``: True (default)
     takes TLS from the ``ROUTER_TLS_*`` environment (plain text when none is set), False is
@@ -103,7 +103,7 @@ def connect(address: str | None = None, *, key: str | None = None,
 
 
 def connect_aio(address: str | None = None, *, key: str | None = None,
-                tls: ClientTls | None | bool = True, options: ChannelOptions = ()
+                tls: ClientTls | bool | None = True, options: ChannelOptions = ()
                 ) -> grpc.aio.Channel:
     """An asyncio channel to ``address``, like :func:`connect`; ``async with`` closes it."""
     address = address or default_address()

@@ -39,8 +39,9 @@ from router.store.recorder import Recorder
 log = structlog.get_logger("router.service")
 MAX_RESTORED_DECISIONS = 100_000  # unreported decisions held again at start, oldest first
 
-__all__ = ["AnomalyService", "AuditLog", "BudgetService", "KeyService", "ReportService", "RouteResult", "RoutingService",
-           "Services", "UsageResult", "UsageService", "build_services"]
+__all__ = ["AnomalyService", "AuditLog", "BudgetService", "KeyService", "ReportService",
+           "RouteResult", "RoutingService", "Services", "UsageResult", "UsageService",
+           "build_services"]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from router.auth import AuditEvent, Keyring, KeyRecord, KeySpec, Principal
+from router.auth import AuditEvent, KeyRecord, Keyring, KeySpec, Principal
 from router.auth.audit import ACTIONS
 from router.auth.keys import check_key_id, digest, new_key
 from router.core.clock import Clock
