@@ -149,16 +149,23 @@ class Principal:
                                   "with an admin key (or ROUTER_ADMIN_TOKEN)")
         raise PermissionDenied(f"{action} needs an admin key; this is a {self.role.value} key")
 
-    def budget_scope(self, scope: Scope, action: str) -> Scope:
-        """The scope a budget mutation of this caller may touch: an admin's as given; a team
-        key with the ``budgets`` permission only inside its team (an empty team filled)."""
+    def require_budget_rights(self, action: str) -> None:
+        """PermissionDenied (Unauthenticated for an open server's caller) unless this caller
+        may change budgets at all: an admin, or a team key with the ``budgets`` permission."""
         if self.role is Role.ADMIN:
-            return scope
+            return
         if self.role is not Role.TEAM:
             self.require_admin(action)  # raises: not an admin
         if "budgets" not in self.permissions:
             raise PermissionDenied(f"{action} needs an admin key, or a team key with the "
                                    "'budgets' permission")
+
+    def budget_scope(self, scope: Scope, action: str) -> Scope:
+        """The scope a budget mutation of this caller may touch: an admin's as given; a team
+        key with the ``budgets`` permission only inside its team (an empty team filled)."""
+        self.require_budget_rights(action)
+        if self.role is Role.ADMIN:
+            return scope
         if scope.team is None:
             scope = dataclasses.replace(scope, team=self.team)
         if scope.team != self.team:

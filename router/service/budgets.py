@@ -53,11 +53,14 @@ class BudgetService:
         return rule
 
     def _existing(self, budget_id: str, who: Principal, action: str) -> BudgetRule | None:
-        """The budget ``budget_id`` if one exists, after checking ``who`` may change it."""
+        """The budget ``budget_id`` if one exists, after checking ``who`` may change it (one of
+        another team's is refused in the words a missing one is)."""
         try:
             rule = self.book.get(budget_id)
         except NotFound:
             return None
+        if not who.sees_scope(rule.scope):
+            raise who.missing("the budget", NotFound(f"budget {quoted(budget_id)} not found"))
         who.budget_scope(rule.scope, action)
         return rule
 
@@ -78,9 +81,9 @@ class BudgetService:
 
     def delete(self, budget_id: str, who: Principal = SYSTEM) -> None:
         _check_id(budget_id)
+        who.require_budget_rights("deleting budgets")  # the same whether or not it exists
         rule = self._existing(budget_id, who, "deleting budgets")
         if rule is None:
-            who.budget_scope(Scope(), "deleting budgets")  # may this caller delete at all?
             raise who.missing("the budget", NotFound(f"budget {quoted(budget_id)} not found"))
         self.book.delete(budget_id)
         self._audit.record(who, "budget.delete", budget_id, rule_to_mapping(rule), None)
