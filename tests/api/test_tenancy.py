@@ -312,3 +312,22 @@ def test_every_rpc_under_every_caller(request: pytest.FixtureRequest, tmp_path: 
     with open_world(tmp_path, url, transport, tls_material) as world:
         failures = run_table(world)
     assert not failures, "\n".join(failures)
+
+
+def test_a_team_keys_report_without_any_attribution_is_its_teams(tmp_path: Path):
+    """As a Route's: the key names the team (and, for a key of one agent, the agent). Open
+    servers' and admins' reports still need an attribution or a decision."""
+    with open_world(tmp_path, f"sqlite:///{tmp_path / 'store.db'}") as world:
+        narrowed = world.admin.CreateApiKey(pb.CreateApiKeyRequest(key=pb.ApiKey(
+            role=pb.ROLE_TEAM, team=B, agents=["bot"])))
+        world.secrets["narrowed"] = narrowed.secret
+        for principal, team, agent in (("team_a", A, ""), ("narrowed", B, "bot")):
+            code, details, _ = world.call(principal, "ReportUsage", pb.ReportUsageRequest(
+                usage_id=f"bare-{principal}", model="gpt-4o-mini",
+                tokens=pb.TokenUsage(input=10)))
+            assert code is OK, details
+            usage = world.server.app.store.get_usage(f"bare-{principal}")
+            assert (usage.attribution.team, usage.attribution.agent) == (team, agent)
+        code, _, _ = world.call("admin", "ReportUsage", pb.ReportUsageRequest(
+            usage_id="bare-admin", model="gpt-4o-mini", tokens=pb.TokenUsage(input=10)))
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
