@@ -26,7 +26,7 @@ class Material:
     server: Pair
     client: Pair  # subject CN=agent-a,O=team-a
     stranger: Pair  # subject CN=stranger: signed by the CA, mapped to no key
-    other_ca: Path  # a CA that signed nothing here: a client that trusts it trusts no server
+    other_ca: Path  # a CA that signed neither the server's nor the clients' certificates
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -100,8 +100,8 @@ def make_material(directory: Path) -> Material:
     _write(directory / "ca.pem", ca, ca_key)
     server, server_key = _leaf(ca, ca_key, _name(CN="router"), server=True)
     _write(directory / "server.pem", server, server_key)
-    other, _ = _ca("some other CA")
-    _write(directory / "other-ca.pem", other)
+    other, other_key = _ca("some other CA")
+    _write(directory / "other-ca.pem", other, other_key)
     client = client_pair(directory, directory / "ca.pem", "client", CN="agent-a", O="team-a")
     stranger = client_pair(directory, directory / "ca.pem", "stranger", CN="stranger")
     return Material(directory / "ca.pem", Pair(directory / "server.pem", directory / "server.key"),
