@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from router.core.budgets import Scope
 from router.core.errors import PermissionDenied, Unauthenticated, quoted
@@ -78,7 +79,7 @@ class Principal:
             return a
         if self.role is not Role.TEAM:
             raise PermissionDenied(f"a {self.role.value} key may read, not route or report usage")
-        fill: dict[str, str] = {}
+        fill: dict[str, Any] = {}
         if not a.team:
             fill["team"] = self.team
         if not a.agent and len(self.agents) == 1:
