@@ -260,3 +260,29 @@ def test_an_open_server_still_refuses_administration_without_a_key(tmp_path: Pat
                                       metadata=(("authorization", f"Bearer {TOKEN}"),))
     finally:
         running.stop()
+
+
+def test_a_budget_over_every_team_shows_no_team_its_totals(world: World):
+    """Its spend is every team's: Route and ReportUsage show a team's caller only its team's
+    budgets (as ListBudgets does), though the budget over every team still applies."""
+    code, _, _ = world.call("team_b", "ReportUsage", pb.ReportUsageRequest(
+        usage_id="b-big", model="gpt-4o", tokens=pb.TokenUsage(input=10**6, output=10**5)))
+    assert code is grpc.StatusCode.OK
+    shown = {}
+    for principal in ("team_a", "admin"):
+        code, _, routed = world.call(principal, "Route", pb.RouteRequest(
+            task_description=TASK, attribution=pb.Attribution(team=A, agent="bot")))
+        assert code is grpc.StatusCode.OK
+        code, _, reported = world.call(principal, "ReportUsage", pb.ReportUsageRequest(
+            usage_id=f"shown-{principal}", decision_id=routed.decision_id,
+            tokens=pb.TokenUsage(input=10)))
+        assert code is grpc.StatusCode.OK
+        shown[principal] = ({b.budget_id for b in routed.budgets},
+                            {b.budget_id for b in reported.budgets})
+    assert shown == {"team_a": ({"a-day"}, {"a-day"}),
+                     "admin": ({"a-day", "everyone"}, {"a-day", "everyone"})}
+    world.admin.SetBudget(pb.SetBudgetRequest(budget=pb.Budget(
+        id="everyone", limit=pb.Money(currency_code="USD", nanos=10**6),
+        window=pb.BUDGET_WINDOW_DAY)))
+    assert world.call("team_a", "Route", pb.RouteRequest(task_description=TASK))[0] is \
+        grpc.StatusCode.RESOURCE_EXHAUSTED
