@@ -5,6 +5,9 @@ without a key against administration. Every refused call must leave the state as
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,8 @@ from google.protobuf.message import Message
 
 from router import v1 as pb
 from router.client import stub
+from router.core.anomalies import Anomaly, Kind
+from router.service.notify import Detected
 from tests.api.tenancy import LIMIT, TASK, TOKEN, USERS, A, B, World, open_world, ts
 from tests.conftest import RunningServer, make_settings
 
@@ -286,3 +291,37 @@ def test_a_budget_over_every_team_shows_no_team_its_totals(world: World):
         window=pb.BUDGET_WINDOW_DAY)))
     assert world.call("team_a", "Route", pb.RouteRequest(task_description=TASK))[0] is \
         grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_a_live_watch_shows_only_the_teams_anomalies_and_ends_when_its_key_is_revoked(
+        world: World):
+    hub = world.server.app.services.anomalies.hub
+    got: queue.Queue[object] = queue.Queue()
+    stream = world.stub("team_b").WatchAnomalies(pb.WatchAnomaliesRequest(),
+                                                 metadata=world.metadata("team_b"), timeout=30)
+
+    def read() -> None:
+        try:
+            for item in stream:
+                got.put(item)
+        except grpc.RpcError as err:
+            got.put(err.code())
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not hub._subscribers:  # the stream is subscribed once its caller is authenticated
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    now = world.clock.now_us()
+
+    def detected(team: str, agent: str) -> Detected:
+        return Detected(Anomaly(Kind.SPEND_SPIKE, team, agent, "", now - 7_200_000_000,
+                                now - 3_600_000_000, 1e10, 1e9, "live"), now)
+
+    hub.publish([detected(A, "a-live"), detected(B, "b-live")])
+    first = got.get(timeout=10)
+    assert (first.team, first.agent) == (B, "b-live")
+    world.admin.RevokeApiKey(pb.RevokeApiKeyRequest(key_id=world.key_ids["team_b"]))
+    hub.publish([detected(B, "b-after")])  # checked again before it is sent: refused
+    assert got.get(timeout=10) is UNAUTH
+    assert got.empty()
