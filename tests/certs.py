@@ -85,6 +85,23 @@ def _leaf(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, subject: x50
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
+def self_signed(directory: Path) -> Pair:
+    """A server certificate for 127.0.0.1 and localhost that signs itself (no CA)."""
+    key = _key()
+    now = dt.datetime.now(dt.UTC)
+    name = _name(CN="router")
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    _write(directory / "self-signed.pem", cert, key)
+    return Pair(directory / "self-signed.pem", directory / "self-signed.key")
+
+
 def client_pair(directory: Path, ca_path: Path, name: str, **subject: str) -> Pair:
     """Another client certificate signed by the CA at ``ca_path`` (its key beside it)."""
     ca = x509.load_pem_x509_certificate(ca_path.read_bytes())

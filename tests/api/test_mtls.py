@@ -26,8 +26,8 @@ from router.auth.tls import ClientTls
 from router.client import bearer, connect, connect_aio, stub
 from router.core.clock import ManualClock
 from tests.api.tenancy import TASK, TOKEN, server_settings, ts
-from tests.certs import Material, Pair, client_pair
-from tests.conftest import RunningServer
+from tests.certs import Material, Pair, client_pair, self_signed
+from tests.conftest import RunningServer, make_settings
 
 CLIENT_SUBJECT = "O=team-a,CN=agent-a"  # tls_material.client's, as gRPC reports it
 
@@ -206,3 +206,25 @@ def test_connect_takes_tls_and_the_key_from_the_environment(
     monkeypatch.setenv("ROUTER_TLS_CLIENT_CERT", str(tls_material.client.cert))
     with pytest.raises(ValueError, match="go together"):
         connect(mtls.address)
+
+
+def test_a_self_signed_server_is_trusted_through_router_tls_cert(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """On one machine the server and its clients read the same ROUTER_TLS_CERT: without
+    ROUTER_TLS_CA, the client trusts that (self-signed) certificate itself."""
+    pair = self_signed(tmp_path)
+    running = RunningServer(make_settings(tmp_path, admin_token=TOKEN, tls_cert=str(pair.cert),
+                                          tls_key=str(pair.key)))
+    try:
+        for name in ("ROUTER_TLS_CA", "ROUTER_TLS_CLIENT_CERT", "ROUTER_TLS_CLIENT_KEY",
+                     "ROUTER_TLS_SERVER_NAME", "ROUTER_API_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("ROUTER_TLS_CERT", str(pair.cert))
+        with connect(running.address, key=TOKEN) as channel:
+            assert stub(channel).ListApiKeys(pb.ListApiKeysRequest(), timeout=10)
+        monkeypatch.delenv("ROUTER_TLS_CERT")
+        monkeypatch.setenv("ROUTER_TLS", "on")  # the system's trust store: not this certificate
+        with connect(running.address, key=TOKEN) as channel:
+            assert route(channel)[0] is grpc.StatusCode.UNAVAILABLE
+    finally:
+        running.stop()
