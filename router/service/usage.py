@@ -7,10 +7,11 @@ answered (``finish``), which is also where a first-time report teaches the calib
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from router.auth import SYSTEM, Principal
+from router.auth import SYSTEM, Principal, Role
 from router.budgeting import BudgetBook, Ledger
 from router.core import decision_token
 from router.core.budgets import BudgetRule, BudgetStatus, applicable, charges_for
@@ -82,6 +83,10 @@ class UsageService:
         is filled from its key), and replay only its own reports.
         """
         digest = payload_hash(usage_payload(req))
+        if (who.role is Role.TEAM and not req.decision_id
+                and (req.attribution is None or req.attribution.is_empty())):
+            # a team key's report names its team by the key, as its Route does
+            req = dataclasses.replace(req, attribution=who.attribute(Attribution()))
         try:
             validate_usage(req, catalog=self.catalog)
             recorded_us = self._occurred(req)

@@ -7,7 +7,7 @@ from typing import Any
 from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import Callers
-from router.api.grpc.base import Context, Offload, RpcBase, log_keys
+from router.api.grpc.base import Context, Offload, RpcBase, budgets_seen_by, log_keys
 from router.auth import Principal
 from router.service.routing import RoutingService
 
@@ -33,7 +33,7 @@ class RoutingRpcs(RpcBase):
             line.update(decision_id=d.decision_id, model=d.model,
                         predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
                         replayed=result.replayed, **log_keys(d.attribution))
-            return convert.route_response(result)
+            return convert.route_response(budgets_seen_by(who, result))
 
         return await self._handle("Route", request, context, body)
 

@@ -7,7 +7,7 @@ from typing import Any
 from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import Callers
-from router.api.grpc.base import Context, Offload, RpcBase, log_keys
+from router.api.grpc.base import Context, Offload, RpcBase, budgets_seen_by, log_keys
 from router.auth import Principal
 from router.service.usage import UsageService
 from router.store.base import UsageWrite
@@ -39,6 +39,6 @@ class UsageRpcs(RpcBase):
             line.update(model=u.model, cost_nanos=u.cost.total,
                         predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
                         **log_keys(u.attribution))
-            return convert.usage_response(result)
+            return convert.usage_response(budgets_seen_by(who, result))
 
         return await self._handle("ReportUsage", request, context, body)
