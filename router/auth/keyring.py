@@ -108,6 +108,11 @@ class Keyring:
         if by_digest:
             self._enforce = True  # sticky: revoking every key never opens the server
 
+    def holder_of(self, subject: str) -> str | None:
+        """The id of the unrevoked key a certificate subject authenticates as, if any."""
+        record = self._by_subject.get(subject)
+        return record.key_id if record is not None else None
+
     def add(self, record: KeyRecord) -> None:
         self.load([*self._by_digest.values(), record])
 

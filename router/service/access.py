@@ -12,7 +12,7 @@ from router.auth import AuditEvent, KeyRecord, Keyring, KeySpec, Principal
 from router.auth.audit import ACTIONS
 from router.auth.keys import check_key_id, digest, new_key
 from router.core.clock import Clock
-from router.core.errors import InvalidRequest, NotFound, quoted
+from router.core.errors import Conflict, InvalidRequest, NotFound, quoted
 from router.store.base import AccessStore
 
 log = structlog.get_logger("router.access")
@@ -72,6 +72,9 @@ class KeyService:
         who.require_admin("making API keys")
         now = self._clock.now_us()
         spec.validate(now)
+        if spec.subject and (holder := self.keyring.holder_of(spec.subject)) is not None:
+            raise Conflict(f"the subject {quoted(spec.subject)} already authenticates as key "
+                           f"{holder}; revoke that key first")
         key_id, secret = new_key()
         record = KeyRecord(key_id, digest(self._pepper, secret), spec, now, who.key_id)
         self._store.insert_api_key(record, self._audit.event(

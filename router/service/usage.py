@@ -90,9 +90,7 @@ class UsageService:
         try:
             validate_usage(req, catalog=self.catalog)
             recorded_us = self._occurred(req)
-            decision = self._decision_of(req) if req.decision_id else None
-            if decision is not None:
-                who.check_owns(decision.attribution, "the decision")
+            decision = self._decision_of(req, who) if req.decision_id else None
             model = self._model_for(req, decision)
         except InvalidRequest:
             # a retry of a report that was valid when it was stored (its model has left the
@@ -197,17 +195,21 @@ class UsageService:
         except StoreUnavailable:
             return ()  # the usage is recorded; only its report of the budgets is missing
 
-    def _decision_of(self, req: UsageInput) -> DecisionRecord:
-        """The usage's decision: known here, in the queue or the store; else, with a valid
-        token, the decision it carries, restored (queued for commit before the usage, so the
-        store has it as the caller was told)."""
+    def _decision_of(self, req: UsageInput, who: Principal) -> DecisionRecord:
+        """The usage's decision, if ``who`` owns it: known here, in the queue or the store;
+        else, with a valid token, the decision it carries, restored (queued for commit before
+        the usage, so the store has it as the caller was told; never for another team)."""
         if not req.decision_token:
-            return self._decisions.find(req.decision_id)
+            found = self._decisions.find(req.decision_id)
+            who.check_owns(found.attribution, "the decision")
+            return found
         found = self._decisions.get(req.decision_id)
         if found is not None:
+            who.check_owns(found.attribution, "the decision")
             return found
         restored = decision_token.verify(req.decision_token, self._decision_key,
                                          req.decision_id)
+        who.check_owns(restored.attribution, "the decision")
         self._recorder.record_decision(restored)
         self._decisions.remember(restored)
         return restored

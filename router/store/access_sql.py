@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from router.auth.audit import AuditEvent
 from router.auth.keys import KeyRecord, spec_from
+from router.core.errors import Conflict
 from router.store.engine import SqlBase
 from router.store.tables import api_keys, audit_events
 
@@ -46,9 +47,13 @@ class SqlAccess(SqlBase):
                 sa.select(api_keys).order_by(api_keys.c.created_us, api_keys.c.key_id))]
 
     def insert_api_key(self, record: KeyRecord, event: AuditEvent) -> None:
-        with self._connect(write=True) as conn:
-            conn.execute(api_keys.insert().values(**_key_row(record)))
-            conn.execute(audit_events.insert().values(**_event_row(event)))
+        try:
+            with self._connect(write=True) as conn:
+                conn.execute(api_keys.insert().values(**_key_row(record)))
+                conn.execute(audit_events.insert().values(**_event_row(event)))
+        except sa.exc.IntegrityError as exc:  # ux_api_keys_subject: another replica was first
+            raise Conflict(f"the subject {record.spec.subject!r} already authenticates as "
+                           "another key; revoke that key first") from exc
 
     def revoke_api_key(self, key_id: str, now_us: int,
                        audit: Callable[[KeyRecord, KeyRecord], AuditEvent]

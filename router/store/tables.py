@@ -288,6 +288,9 @@ class ApiKeyRow(SQLModel, table=True):
     revoked keys stay, so a revoked key is named as such and its id is never reused."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ux_api_keys_subject", "subject", unique=True,
+                            sqlite_where=sa.text("subject <> '' AND revoked_us IS NULL"),
+                            postgresql_where=sa.text("subject <> '' AND revoked_us IS NULL")),)
 
     key_id: str = Field(primary_key=True, max_length=32)
     digest: str = Field(max_length=64, unique=True)

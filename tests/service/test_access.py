@@ -145,3 +145,46 @@ def test_a_decision_never_stores_the_task_text(svc, store, recorder, tmp_path: P
     database = b"".join(p.read_bytes() for p in tmp_path.glob("r.db*"))
     assert result.decision.decision_id.encode() in database  # the decision is stored
     assert b"BLUEHERON" not in database and b"merger memo" not in database
+
+
+def test_a_certificate_subject_authenticates_as_one_key_at_a_time(
+        svc, store, recorder, catalog, classifier, clock):
+    from router.core.errors import Conflict
+
+    subject = "O=finance,CN=reconciler"
+    first, _ = svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "finance", subject=subject))
+    with pytest.raises(Conflict, match=first.key_id):
+        svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "growth", subject=subject))
+    # a replica that has not seen the first key yet is stopped by the store
+    stale = build_services(SETTINGS, catalog, classifier, store, recorder, clock)
+    stale.keys.keyring.load([])
+    with pytest.raises(Conflict):
+        stale.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "growth", subject=subject))
+    assert svc.keys.authenticate("", subject).team == "finance"
+    svc.keys.revoke(BOOTSTRAP, first.key_id)
+    second, _ = svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "growth", subject=subject))
+    assert svc.keys.authenticate("", subject).key_id == second.key_id
+
+
+def test_another_teams_decision_token_restores_nothing(svc, store, recorder):
+    """A replica that lost a decision restores it from its token: never for another team."""
+    import dataclasses
+
+    from router.core import decision_token
+    from router.core.requests import RouteInput, UsageInput
+
+    routed = svc.routing.route(RouteInput(task_description="Reconcile the ledger",
+                                          attribution=Attribution(team="finance")))
+    lost = dataclasses.replace(routed.decision, decision_id="d-lost-0001")  # never recorded
+    token = decision_token.sign(lost, svc.usage._decision_key)
+    growth, _ = svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "growth"))
+    with pytest.raises(PermissionDenied, match="outside"):
+        svc.usage.prepare(UsageInput(usage_id="u-1", decision_id=lost.decision_id,
+                                     decision_token=token), growth.principal)
+    recorder.flush()
+    assert store.get_decision(lost.decision_id) is None
+    finance, _ = svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "finance"))
+    svc.usage.prepare(UsageInput(usage_id="u-2", decision_id=lost.decision_id,
+                                 decision_token=token), finance.principal)
+    recorder.flush()
+    assert store.get_decision(lost.decision_id) is not None  # its own team's: restored

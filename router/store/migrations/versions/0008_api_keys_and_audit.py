@@ -29,6 +29,10 @@ def upgrade() -> None:
         sa.Column("expires_us", sa.BigInteger(), nullable=True),
         sa.Column("revoked_us", sa.BigInteger(), nullable=True),
     )
+    # a certificate subject authenticates as one key at a time (replicas may race to make two)
+    op.create_index("ux_api_keys_subject", "api_keys", ["subject"], unique=True,
+                    sqlite_where=sa.text("subject <> '' AND revoked_us IS NULL"),
+                    postgresql_where=sa.text("subject <> '' AND revoked_us IS NULL"))
     op.create_table(
         "audit_events",
         # BIGINT on PostgreSQL (an identity), INTEGER on SQLite (its rowid autoincrements)
@@ -47,4 +51,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_events_at", "audit_events")
     op.drop_table("audit_events")
+    op.drop_index("ux_api_keys_subject", "api_keys")
     op.drop_table("api_keys")
