@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import os
 import random
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -92,10 +93,13 @@ def _prompts(n: int = 512) -> list[str]:
 Call = Callable[[int], Awaitable[object]]
 
 
-async def _closed_loop(call: Call, seconds: float, concurrency: int) -> float:
-    """Calls completed per second with ``concurrency`` calls always in flight."""
+async def _closed_loop(call: Call, seconds: float, concurrency: int,
+                       ids: Iterator[int] | None = None) -> float:
+    """Calls completed per second with ``concurrency`` calls always in flight. ``ids`` numbers
+    the calls; share one between the phases over the same call, or their request and usage ids
+    repeat and the later phase times idempotent replays instead of new calls."""
     done = 0
-    counter = iter(range(10**9))
+    counter = itertools.count() if ids is None else ids
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
@@ -109,8 +113,10 @@ async def _closed_loop(call: Call, seconds: float, concurrency: int) -> float:
     return done / (time.perf_counter() - start)
 
 
-async def _open_loop(call: Call, rate: float, seconds: float) -> list[float]:
+async def _open_loop(call: Call, rate: float, seconds: float,
+                     ids: Iterator[int] | None = None) -> list[float]:
     """Latencies (ms) of calls started at a fixed ``rate``, from their scheduled start."""
+    counter = itertools.count() if ids is None else ids
     latencies: list[float] = []
     tasks = []
     interval = 1.0 / rate
@@ -126,7 +132,7 @@ async def _open_loop(call: Call, rate: float, seconds: float) -> list[float]:
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i, scheduled)))
+        tasks.append(asyncio.create_task(one(next(counter), scheduled)))
     await asyncio.gather(*tasks)
     return latencies
 
@@ -139,9 +145,10 @@ def _pct(values: list[float], q: float) -> float:
 async def _measure(name: str, call: Call, seconds: float, concurrency: int) -> dict[str, float]:
     for i in range(200):  # warm up: connections, caches, JIT-less but allocator-warm
         await call(-i - 1)
-    rps = await _closed_loop(call, seconds, concurrency)
+    ids = itertools.count()  # one numbering for both loops: every call is a new one
+    rps = await _closed_loop(call, seconds, concurrency, ids)
     rate = 0.7 * rps
-    lat = await _open_loop(call, rate, seconds)
+    lat = await _open_loop(call, rate, seconds, ids)
     result = {f"{name}_rps": round(rps, 1), f"{name}_p50_ms": _pct(lat, 0.5),
               f"{name}_p99_ms": _pct(lat, 0.99), f"{name}_latency_at_rps": round(rate, 1)}
     print(f"{name:>7}: {rps:8.0f} RPS max; at {rate:.0f} RPS p50 {result[f'{name}_p50_ms']} ms, "
