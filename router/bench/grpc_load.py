@@ -8,18 +8,23 @@ and month), optionally over several server processes sharing one database (``--r
      (so queueing delay counts, no coordinated omission).
 Then it checks that every acknowledged report is in the database.
 
-What authentication costs (``--auth-rounds``): two more fresh servers, identical (each on its own
-temporary SQLite database, both given an admin token, neither running the periodic anomaly
-detectors) but for one thing: on the second, a team key is made with CreateApiKey, which turns
-authentication on there, and every Route sends it as ``authorization: Bearer``; the first has
-no key, so it runs open. Route's closed-loop rate on each, in short rounds whose order goes
-A B, B A, B A, A B, ... (ABBA): the medians are ``route_noauth_rps`` and ``route_auth_rps``, and
-``auth_overhead_pct`` = (noauth - auth) / noauth * 100, how much slower the authenticated Route
-is (must stay under 5%); ``auth_overhead_paired_pct`` is the median of the rounds' own such
-figures. The rate on a shared machine swings with everything else that runs on it, so each
-server's CPU time per Route is read as well (``route_*_cpu_us``, ``auth_cpu_overhead_pct``;
-Linux /proc), which others' load changes far less. ``auth_us_per_call`` is the in-process cost
-of ``Keyring.authenticate`` for a team key, ``auth_bootstrap_us_per_call`` for the admin token
+What authentication costs (``--auth-rounds``): one more fresh server (on its own temporary
+SQLite database, without the periodic anomaly detectors, which would land a burst of unrelated
+work on whichever round they hit) with ``ROUTER_AUTH=off`` and an admin token. A team key is
+made there with CreateApiKey. With authentication off a call without a credential is served as
+on a server that runs open, while a call that sends one has it checked all the same (the same
+HMAC, lookup and team-scope checks as when keys are required): so one process serves Route
+without a key and Route with the team key (``authorization: Bearer``), and the comparison is
+free of what differs between two processes (start order, database, heap: in trials on a 2-core
+machine a comparison over two servers moved by 10-15% with which of them started first). A
+wrong key is checked to be refused first. Route's closed-loop rate, each way in turn, in short
+rounds ordered A B, B A, B A, A B, ... (ABBA): the medians are ``route_noauth_rps`` and
+``route_auth_rps``, and ``auth_overhead_pct`` = (noauth - auth) / noauth * 100, how much slower
+the authenticated Route is (must stay under 5%); ``auth_overhead_paired_pct`` is the median of
+the rounds' own such figures. The rate on a shared machine swings with whatever else runs, so
+the server's CPU time per Route is read as well (``route_*_cpu_us``, ``auth_cpu_overhead_pct``;
+Linux /proc), which others' load moves less. ``auth_us_per_call`` is the in-process cost of
+``Keyring.authenticate`` for a team key, ``auth_bootstrap_us_per_call`` for the admin token
 (``router.bench.auth``).
 
 The last line printed is one JSON object with the numbers.
@@ -314,21 +319,23 @@ def overhead_pct(noauth: float, auth: float) -> float:
     return round(100 * (noauth - auth) / noauth, 2)
 
 
-async def _auth_bench(args: argparse.Namespace, open_port: int, auth_port: int,
-                      admin_token: str, pids: dict[str, int]) -> dict[str, Any]:
+async def _auth_bench(args: argparse.Namespace, port: int, admin_token: str,
+                      pid: int) -> dict[str, Any]:
     prompts = _prompts()
-    async with connect_aio(f"127.0.0.1:{auth_port}", key=admin_token) as admin:
+    address = f"127.0.0.1:{port}"
+    async with connect_aio(address, key=admin_token) as admin:
         made = await stub(admin).CreateApiKey(pb.CreateApiKeyRequest(key=pb.ApiKey(
             role=pb.ROLE_TEAM, team=AUTH_TEAM, description="router.bench")))
-    # key="": neither channel sends $ROUTER_API_KEY or has an interceptor; the team key goes
-    # in each call's metadata, as a client sends it
-    async with connect_aio(f"127.0.0.1:{open_port}", key="") as open_ch, \
-            connect_aio(f"127.0.0.1:{auth_port}", key="") as auth_ch:
-        def route(channel: grpc.aio.Channel, tag: str, token: str) -> Call:
-            call, metadata = stub(channel).Route, bearer(token) or None
+    # key="": the channel sends no $ROUTER_API_KEY and has no interceptor; the team key goes in
+    # each call's metadata, as a client sends it
+    async with connect_aio(address, key="") as channel:
+        router = stub(channel)
+
+        def route(tag: str, token: str) -> Call:
+            metadata = bearer(token) or None
 
             async def one(i: int) -> object:
-                return await call(pb.RouteRequest(
+                return await router.Route(pb.RouteRequest(
                     request_id=f"bench-{os.getpid()}-{tag}-{i}",
                     task_description=prompts[i % len(prompts)],
                     attribution=pb.Attribution(team=AUTH_TEAM, agent=f"agent-{i % 31}",
@@ -336,28 +343,32 @@ async def _auth_bench(args: argparse.Namespace, open_port: int, auth_port: int,
                                                user=f"user-{i % 101}")), metadata=metadata)
             return one
 
-        calls = {"noauth": route(open_ch, "open", ""), "auth": route(auth_ch, "auth", made.secret)}
-        for name, call in calls.items():  # warm up both alike, each call checked once
-            try:
-                for i in range(300):
-                    await call(-i - 1)
-            except grpc.aio.AioRpcError as exc:
-                raise RuntimeError(f"Route ({name}) failed: {exc.details()}") from exc
+        wrong = made.secret[:-1] + ("A" if made.secret[-1] != "A" else "B")
+        try:  # the key is checked: a wrong one is refused
+            await route("wrong", wrong)(0)
+            raise RuntimeError("the server accepted a wrong key: it does not authenticate")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
+                raise
+        calls = {"noauth": route("open", ""), "auth": route("auth", made.secret)}
+        for i in range(300):  # warm up both alike
+            for call in calls.values():
+                await call(-i - 1)
         rounds = await interleaved(calls, args.auth_rounds, args.auth_seconds, args.concurrency,
-                                   pids)
+                                   {"noauth": pid, "auth": pid})
     noauth, auth = rounds["noauth"], rounds["auth"]
     noauth_rps, auth_rps = statistics.median(noauth.rps), statistics.median(auth.rps)
     result: dict[str, Any] = {
         "route_noauth_rps": round(noauth_rps, 1), "route_auth_rps": round(auth_rps, 1),
         "auth_overhead_pct": overhead_pct(noauth_rps, auth_rps),
-        # the same, round by round (each round's two sides ran back to back)
+        # the same, round by round (each round's two ways ran back to back)
         "auth_overhead_paired_pct": round(statistics.median(
             overhead_pct(a, b) for a, b in zip(noauth.rps, auth.rps, strict=True)), 2),
         "auth_rounds": args.auth_rounds, "auth_round_seconds": args.auth_seconds,
         "route_noauth_rounds_rps": [round(x) for x in noauth.rps],
         "route_auth_rounds_rps": [round(x) for x in auth.rps]}
-    line = (f"   auth: Route {noauth_rps:.0f} RPS open, {auth_rps:.0f} RPS with a team key "
-            f"(medians of {args.auth_rounds} interleaved {args.auth_seconds:g} s rounds): "
+    line = (f"   auth: Route {noauth_rps:.0f} RPS without a key, {auth_rps:.0f} RPS with a team "
+            f"key (medians of {args.auth_rounds} ABBA rounds of {args.auth_seconds:g} s): "
             f"{result['auth_overhead_pct']}% slower ({result['auth_overhead_paired_pct']}% "
             "the median round)")
     if noauth.cpu_us and auth.cpu_us:
@@ -365,28 +376,21 @@ async def _auth_bench(args: argparse.Namespace, open_port: int, auth_port: int,
         result |= {"route_noauth_cpu_us": round(noauth_cpu, 1),
                    "route_auth_cpu_us": round(auth_cpu, 1),
                    "auth_cpu_overhead_pct": round(100 * (auth_cpu - noauth_cpu) / noauth_cpu, 2)}
-        line += (f"; server CPU per Route {noauth_cpu:.0f} us open, {auth_cpu:.0f} us with the "
-                 f"key ({result['auth_cpu_overhead_pct']:+}%)")
+        line += (f"; server CPU per Route {noauth_cpu:.0f} us without, {auth_cpu:.0f} us with "
+                 f"({result['auth_cpu_overhead_pct']:+}%)")
     print(line, file=sys.stderr)
     return result
 
 
-def _auth_pair(args: argparse.Namespace, tmp: Path, budgets: Path) -> dict[str, Any]:
-    """Route with and without a key on two fresh servers alike but for the key (see above)."""
+def _auth_server(args: argparse.Namespace, tmp: Path, budgets: Path) -> dict[str, Any]:
+    """Route with and without a team key on one fresh server (see above)."""
     token = secrets.token_urlsafe(32)
-    # the anomaly detectors' periodic run is off on both: a burst of work on whichever server
-    # it hits, nothing to do with authentication, in rounds of a second or two
-    env = {"ROUTER_ADMIN_TOKEN": token, "ROUTER_AUTH": "auto", "ROUTER_ANOMALY_INTERVAL_S": "0"}
-    procs: list[subprocess.Popen] = []
+    env = {"ROUTER_ADMIN_TOKEN": token, "ROUTER_AUTH": "off", "ROUTER_ANOMALY_INTERVAL_S": "0"}
+    proc, port = _serve(f"sqlite:///{tmp / 'auth.db'}", budgets, env)
     try:
-        open_proc, open_port = _serve(f"sqlite:///{tmp / 'open.db'}", budgets, env)
-        procs.append(open_proc)
-        auth_proc, auth_port = _serve(f"sqlite:///{tmp / 'auth.db'}", budgets, env)
-        procs.append(auth_proc)
-        return asyncio.run(_auth_bench(args, open_port, auth_port, token,
-                                       {"noauth": open_proc.pid, "auth": auth_proc.pid}))
+        return asyncio.run(_auth_bench(args, port, token, proc.pid))
     finally:
-        _stop(procs)
+        _stop([proc])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -399,8 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="budgets applying to every call of the budgeted phases (3; 0 skips)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="server processes sharing the database (needs PostgreSQL for > 1)")
-    parser.add_argument("--auth-rounds", type=int, default=16,
-                        help="rounds of Route with and without a key, alternating (16; 0 skips)")
+    parser.add_argument("--auth-rounds", type=int, default=20,
+                        help="rounds of Route with and without a key, ABBA (20; 0 skips)")
     parser.add_argument("--auth-seconds", type=float, default=1.5,
                         help="closed loop per round and side (default 1.5)")
     parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
@@ -425,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             _stop([empty, *procs])
         if args.auth_rounds > 0:  # after the others stopped: nothing else on the machine
-            results |= _auth_pair(args, Path(tmp), budgets)
+            results |= _auth_server(args, Path(tmp), budgets)
         micro = auth_bench()
         results["auth_us_per_call"] = round(micro["team_p50_us"], 3)
         results["auth_bootstrap_us_per_call"] = round(micro["bootstrap_p50_us"], 3)
