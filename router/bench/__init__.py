@@ -1,3 +1,4 @@
 """Benchmarks (``make bench``), never timed unit tests: the gRPC load test against real server
-processes (``grpc_load``, the default), reports over 10M rows (``spend``), and classifier
-latency (``classifier``)."""
+processes (``grpc_load``, the default; it includes Route with and without an API key), reports
+over 10M rows (``spend``), classifier latency (``classifier``) and the in-process cost of
+authenticating a call (``auth``)."""

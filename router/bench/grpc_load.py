@@ -6,8 +6,28 @@ and month), optionally over several server processes sharing one database (``--r
   1. closed loop, N calls in flight, for a few seconds -> the maximum rate (RPS);
   2. open loop at 70% of that rate -> p50/p99 latency, timed from each call's scheduled start
      (so queueing delay counts, no coordinated omission).
-Then it checks that every acknowledged report is in the database. The last line printed is one
-JSON object with the numbers.
+Then it checks that every acknowledged report is in the database.
+
+What authentication costs (``--auth-rounds``): one more fresh server (on its own temporary
+SQLite database, without the periodic anomaly detectors, which would land a burst of unrelated
+work on whichever round they hit) with ``ROUTER_AUTH=off`` and an admin token. A team key is
+made there with CreateApiKey. With authentication off a call without a credential is served as
+on a server that runs open, while a call that sends one has it checked all the same (the same
+HMAC, lookup and team-scope checks as when keys are required): so one process serves Route
+without a key and Route with the team key (``authorization: Bearer``), and the comparison is
+free of what differs between two processes (start order, database, heap: in trials on a 2-core
+machine a comparison over two servers moved by 10-15% with which of them started first). A
+wrong key is checked to be refused first. Route's closed-loop rate, each way in turn, in short
+rounds ordered A B, B A, B A, A B, ... (ABBA): the medians are ``route_noauth_rps`` and
+``route_auth_rps``, and ``auth_overhead_pct`` = (noauth - auth) / noauth * 100, how much slower
+the authenticated Route is (must stay under 5%); ``auth_overhead_paired_pct`` is the median of
+the rounds' own such figures. The rate on a shared machine swings with whatever else runs, so
+the server's CPU time per Route is read as well (``route_*_cpu_us``, ``auth_cpu_overhead_pct``;
+Linux /proc), which others' load moves less. ``auth_us_per_call`` is the in-process cost of
+``Keyring.authenticate`` for a team key, ``auth_bootstrap_us_per_call`` for the admin token
+(``router.bench.auth``).
+
+The last line printed is one JSON object with the numbers.
 """
 
 from __future__ import annotations
@@ -15,22 +35,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import os
 import random
+import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
 
 from router import v1 as pb
-from router.client import connect_aio, stub
+from router.bench.auth import bench as auth_bench
+from router.client import bearer, connect_aio, stub
 from router.settings import ROOT
 
 EMPTY_METHOD = "/bench.Empty/Ping"
@@ -55,9 +81,9 @@ async def _empty_server() -> None:
 
 # -- processes -----------------------------------------------------------------------------------
 
-def _start(cmd: list[str]) -> tuple[subprocess.Popen, int]:
+def _start(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -92,10 +118,20 @@ def _prompts(n: int = 512) -> list[str]:
 Call = Callable[[int], Awaitable[object]]
 
 
-async def _closed_loop(call: Call, seconds: float, concurrency: int) -> float:
-    """Calls completed per second with ``concurrency`` calls always in flight."""
+async def _closed_loop(call: Call, seconds: float, concurrency: int,
+                       ids: Iterator[int] | None = None) -> float:
+    """Calls completed per second with ``concurrency`` calls always in flight. ``ids`` numbers
+    the calls; share one between the phases over the same call, or their request and usage ids
+    repeat and the later phase times idempotent replays instead of new calls."""
+    done, elapsed = await _closed_loop_n(call, seconds, concurrency, ids)
+    return done / elapsed
+
+
+async def _closed_loop_n(call: Call, seconds: float, concurrency: int,
+                         ids: Iterator[int] | None = None) -> tuple[int, float]:
+    """(calls completed, seconds taken) of a closed loop (see ``_closed_loop``)."""
     done = 0
-    counter = iter(range(10**9))
+    counter = itertools.count() if ids is None else ids
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
@@ -106,11 +142,13 @@ async def _closed_loop(call: Call, seconds: float, concurrency: int) -> float:
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - start)
+    return done, time.perf_counter() - start
 
 
-async def _open_loop(call: Call, rate: float, seconds: float) -> list[float]:
+async def _open_loop(call: Call, rate: float, seconds: float,
+                     ids: Iterator[int] | None = None) -> list[float]:
     """Latencies (ms) of calls started at a fixed ``rate``, from their scheduled start."""
+    counter = itertools.count() if ids is None else ids
     latencies: list[float] = []
     tasks = []
     interval = 1.0 / rate
@@ -126,7 +164,7 @@ async def _open_loop(call: Call, rate: float, seconds: float) -> list[float]:
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i, scheduled)))
+        tasks.append(asyncio.create_task(one(next(counter), scheduled)))
     await asyncio.gather(*tasks)
     return latencies
 
@@ -139,9 +177,10 @@ def _pct(values: list[float], q: float) -> float:
 async def _measure(name: str, call: Call, seconds: float, concurrency: int) -> dict[str, float]:
     for i in range(200):  # warm up: connections, caches, JIT-less but allocator-warm
         await call(-i - 1)
-    rps = await _closed_loop(call, seconds, concurrency)
+    ids = itertools.count()  # one numbering for both loops: every call is a new one
+    rps = await _closed_loop(call, seconds, concurrency, ids)
     rate = 0.7 * rps
-    lat = await _open_loop(call, rate, seconds)
+    lat = await _open_loop(call, rate, seconds, ids)
     result = {f"{name}_rps": round(rps, 1), f"{name}_p50_ms": _pct(lat, 0.5),
               f"{name}_p99_ms": _pct(lat, 0.99), f"{name}_latency_at_rps": round(rate, 1)}
     print(f"{name:>7}: {rps:8.0f} RPS max; at {rate:.0f} RPS p50 {result[f'{name}_p50_ms']} ms, "
@@ -219,6 +258,141 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
     return results
 
 
+AUTH_TEAM = "bench-auth"
+
+
+def _serve(url: str, budgets: Path, env: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen, int]:
+    return _start([sys.executable, "-m", "router.cli", "serve", "--address", "127.0.0.1:0",
+                   "--database-url", url, "--budgets-path", str(budgets), "--log-level", "info"],
+                  env)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(30)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) process ``pid`` has used so far; None where /proc is not."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Rounds:
+    """One side of an interleaved comparison: its rate and, where the server's CPU time can
+    be read, the server's CPU time per call, round by round."""
+
+    rps: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)
+
+
+async def interleaved(calls: dict[str, Call], rounds: int, seconds: float, concurrency: int,
+                      pids: dict[str, int] | None = None) -> dict[str, Rounds]:
+    """The closed-loop rate of each of ``calls``, ``rounds`` times, the order reversed every
+    round (A B, B A, B A, A B, ...: ABBA, so neither always runs first, and a steady drift
+    falls on both alike), and, for the calls served by a process in ``pids``, that process's
+    CPU time per call (which others' load on the machine barely changes, unlike the rate)."""
+    ids = {name: itertools.count() for name in calls}  # never a request_id twice
+    out = {name: Rounds() for name in calls}
+    names = list(calls)
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            pid = (pids or {}).get(name)
+            before = cpu_seconds(pid) if pid else None
+            done, elapsed = await _closed_loop_n(calls[name], seconds, concurrency, ids[name])
+            after = cpu_seconds(pid) if pid else None
+            out[name].rps.append(done / elapsed)
+            if before is not None and after is not None and done:
+                out[name].cpu_us.append((after - before) / done * 1e6)
+    return out
+
+
+def overhead_pct(noauth: float, auth: float) -> float:
+    """How much lower the authenticated rate is, in percent of the open one."""
+    return round(100 * (noauth - auth) / noauth, 2)
+
+
+async def _auth_bench(args: argparse.Namespace, port: int, admin_token: str,
+                      pid: int) -> dict[str, Any]:
+    prompts = _prompts()
+    address = f"127.0.0.1:{port}"
+    async with connect_aio(address, key=admin_token) as admin:
+        made = await stub(admin).CreateApiKey(pb.CreateApiKeyRequest(key=pb.ApiKey(
+            role=pb.ROLE_TEAM, team=AUTH_TEAM, description="router.bench")))
+    # key="": the channel sends no $ROUTER_API_KEY and has no interceptor; the team key goes in
+    # each call's metadata, as a client sends it
+    async with connect_aio(address, key="") as channel:
+        router = stub(channel)
+
+        def route(tag: str, token: str) -> Call:
+            metadata = bearer(token) or None
+
+            async def one(i: int) -> object:
+                return await router.Route(pb.RouteRequest(
+                    request_id=f"bench-{os.getpid()}-{tag}-{i}",
+                    task_description=prompts[i % len(prompts)],
+                    attribution=pb.Attribution(team=AUTH_TEAM, agent=f"agent-{i % 31}",
+                                               task_id=f"task-{i // 5}",
+                                               user=f"user-{i % 101}")), metadata=metadata)
+            return one
+
+        wrong = made.secret[:-1] + ("A" if made.secret[-1] != "A" else "B")
+        try:  # the key is checked: a wrong one is refused
+            await route("wrong", wrong)(0)
+            raise RuntimeError("the server accepted a wrong key: it does not authenticate")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAUTHENTICATED:
+                raise
+        calls = {"noauth": route("open", ""), "auth": route("auth", made.secret)}
+        for i in range(300):  # warm up both alike
+            for call in calls.values():
+                await call(-i - 1)
+        rounds = await interleaved(calls, args.auth_rounds, args.auth_seconds, args.concurrency,
+                                   {"noauth": pid, "auth": pid})
+    noauth, auth = rounds["noauth"], rounds["auth"]
+    noauth_rps, auth_rps = statistics.median(noauth.rps), statistics.median(auth.rps)
+    result: dict[str, Any] = {
+        "route_noauth_rps": round(noauth_rps, 1), "route_auth_rps": round(auth_rps, 1),
+        "auth_overhead_pct": overhead_pct(noauth_rps, auth_rps),
+        # the same, round by round (each round's two ways ran back to back)
+        "auth_overhead_paired_pct": round(statistics.median(
+            overhead_pct(a, b) for a, b in zip(noauth.rps, auth.rps, strict=True)), 2),
+        "auth_rounds": args.auth_rounds, "auth_round_seconds": args.auth_seconds,
+        "route_noauth_rounds_rps": [round(x) for x in noauth.rps],
+        "route_auth_rounds_rps": [round(x) for x in auth.rps]}
+    line = (f"   auth: Route {noauth_rps:.0f} RPS without a key, {auth_rps:.0f} RPS with a team "
+            f"key (medians of {args.auth_rounds} ABBA rounds of {args.auth_seconds:g} s): "
+            f"{result['auth_overhead_pct']}% slower ({result['auth_overhead_paired_pct']}% "
+            "the median round)")
+    if noauth.cpu_us and auth.cpu_us:
+        noauth_cpu, auth_cpu = statistics.median(noauth.cpu_us), statistics.median(auth.cpu_us)
+        result |= {"route_noauth_cpu_us": round(noauth_cpu, 1),
+                   "route_auth_cpu_us": round(auth_cpu, 1),
+                   "auth_cpu_overhead_pct": round(100 * (auth_cpu - noauth_cpu) / noauth_cpu, 2)}
+        line += (f"; server CPU per Route {noauth_cpu:.0f} us without, {auth_cpu:.0f} us with "
+                 f"({result['auth_cpu_overhead_pct']:+}%)")
+    print(line, file=sys.stderr)
+    return result
+
+
+def _auth_server(args: argparse.Namespace, tmp: Path, budgets: Path) -> dict[str, Any]:
+    """Route with and without a team key on one fresh server (see above)."""
+    token = secrets.token_urlsafe(32)
+    env = {"ROUTER_ADMIN_TOKEN": token, "ROUTER_AUTH": "off", "ROUTER_ANOMALY_INTERVAL_S": "0"}
+    proc, port = _serve(f"sqlite:///{tmp / 'auth.db'}", budgets, env)
+    try:
+        return asyncio.run(_auth_bench(args, port, token, proc.pid))
+    finally:
+        _stop([proc])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="router.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -229,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="budgets applying to every call of the budgeted phases (3; 0 skips)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="server processes sharing the database (needs PostgreSQL for > 1)")
+    parser.add_argument("--auth-rounds", type=int, default=20,
+                        help="rounds of Route with and without a key, ABBA (20; 0 skips)")
+    parser.add_argument("--auth-seconds", type=float, default=1.5,
+                        help="closed loop per round and side (default 1.5)")
     parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.empty_server:
@@ -242,18 +420,22 @@ def main(argv: list[str] | None = None) -> int:
         budgets = _budgets_file(Path(tmp) / "budgets.toml", args.budgets)
         procs, ports = [], []
         for _ in range(args.replicas):  # one at a time: the first migrates the schema
-            proc, port = _start([sys.executable, "-m", "router.cli", "serve",
-                                 "--address", "127.0.0.1:0", "--database-url", url,
-                                 "--budgets-path", str(budgets), "--log-level", "info"])
+            proc, port = _serve(url, budgets)
             procs.append(proc)
             ports.append(port)
         empty, empty_port = _start([sys.executable, "-m", "router.bench", "--empty-server"])
         try:
-            results = asyncio.run(_bench(args, ports, empty_port))
+            results: dict[str, Any] = asyncio.run(_bench(args, ports, empty_port))
         finally:
-            for proc in (empty, *procs):
-                proc.terminate()
-                proc.wait(30)
+            _stop([empty, *procs])
+        if args.auth_rounds > 0:  # after the others stopped: nothing else on the machine
+            results |= _auth_server(args, Path(tmp), budgets)
+        micro = auth_bench()
+        results["auth_us_per_call"] = round(micro["team_p50_us"], 3)
+        results["auth_bootstrap_us_per_call"] = round(micro["bootstrap_p50_us"], 3)
+        print(f"   auth: Keyring.authenticate {micro['team_p50_us']:.2f} us per call for a team "
+              f"key, {micro['bootstrap_p50_us']:.2f} us for the admin token (p50 over "
+              f"{micro['n'] // 1000} batches of 1000)", file=sys.stderr)
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             stored = conn.execute(sa.text(
