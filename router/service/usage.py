@@ -200,9 +200,9 @@ class UsageService:
         else, with a valid token, the decision it carries, restored (queued for commit before
         the usage, so the store has it as the caller was told; never for another team)."""
         if not req.decision_token:
-            found = self._decisions.find(req.decision_id)
-            who.check_owns(found.attribution, "the decision")
-            return found
+            known = self._decisions.find(req.decision_id)
+            who.check_owns(known.attribution, "the decision")
+            return known
         found = self._decisions.get(req.decision_id)
         if found is not None:
             who.check_owns(found.attribution, "the decision")
