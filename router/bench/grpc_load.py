@@ -56,8 +56,10 @@ import sqlalchemy as sa
 
 from router import v1 as pb
 from router.bench.auth import bench as auth_bench
+from router.bench.classifier import bench as classifier_bench
 from router.client import bearer, connect_aio, stub
-from router.settings import ROOT
+from router.core.classifier import Classifier
+from router.settings import ROOT, Settings
 
 EMPTY_METHOD = "/bench.Empty/Ping"
 _DATA = ROOT.parent / "shared" / "data" / "routing" / "llmrouter_train.csv"
@@ -204,16 +206,38 @@ def _budgets_file(path: Path, n: int) -> Path:
     return path
 
 
+async def _overhead(empty: Call, route: Call, rate: float, seconds: float, rounds: int,
+                    ids: Iterator[int]) -> dict[str, float]:
+    """Route's latency minus the empty handler's at the same fixed, moderate ``rate``: what the
+    service adds to a call when neither is saturated. Alternating rounds, so drift in the
+    machine's load reaches both alike; percentiles over all rounds' calls."""
+    lat: dict[str, list[float]] = {"empty": [], "route": []}
+    for _ in range(rounds):
+        lat["empty"] += await _open_loop(empty, rate, seconds / rounds)
+        lat["route"] += await _open_loop(route, rate, seconds / rounds, ids)
+    out = {"fixed_rate": rate}
+    for q, name in ((0.5, "p50"), (0.99, "p99")):
+        e, r = _pct(lat["empty"], q), _pct(lat["route"], q)
+        out |= {f"empty_{name}_at_fixed_ms": e, f"route_{name}_at_fixed_ms": r,
+                f"route_overhead_{name}_ms": round(r - e, 3)}
+    print(f"at {rate:.0f}/s: empty p50 {out['empty_p50_at_fixed_ms']} ms p99 "
+          f"{out['empty_p99_at_fixed_ms']} ms; Route p50 {out['route_p50_at_fixed_ms']} ms p99 "
+          f"{out['route_p99_at_fixed_ms']} ms; overhead p50 {out['route_overhead_p50_ms']} ms, "
+          f"p99 {out['route_overhead_p99_ms']} ms", file=sys.stderr)
+    return out
+
+
 async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: int) -> dict:
     prompts = _prompts()
     results: dict[str, float] = {}
-    async with connect_aio(f"127.0.0.1:{empty_port}") as ch:
-        ping = ch.unary_unary(EMPTY_METHOD, request_serializer=None, response_deserializer=None)
+    empty_channel = connect_aio(f"127.0.0.1:{empty_port}")
+    ping = empty_channel.unary_unary(EMPTY_METHOD, request_serializer=None,
+                                     response_deserializer=None)
 
-        async def empty(i: int) -> object:
-            return await ping(b"")
+    async def empty(i: int) -> object:
+        return await ping(b"")
 
-        results |= await _measure("empty", empty, args.seconds, args.concurrency)
+    results |= await _measure("empty", empty, args.seconds, args.concurrency)
 
     acked: list[str] = []
     channels = [connect_aio(f"127.0.0.1:{p}") for p in router_ports]
@@ -237,6 +261,9 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
                 return resp
 
             results |= await _measure(f"route{suffix}", route, args.seconds, args.concurrency)
+            if not suffix and args.fixed_rate > 0:
+                results |= await _overhead(empty, route, args.fixed_rate, args.fixed_seconds,
+                                           4, itertools.count(10**9))
 
             async def report(i: int, decisions: list[str] = decisions,
                              suffix: str = suffix) -> object:
@@ -254,6 +281,7 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
     finally:
         for ch in channels:
             await ch.close()
+        await empty_channel.close()
     results["acked_reports"] = len(set(acked))
     return results
 
@@ -407,6 +435,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds of Route with and without a key, ABBA (20; 0 skips)")
     parser.add_argument("--auth-seconds", type=float, default=1.5,
                         help="closed loop per round and side (default 1.5)")
+    parser.add_argument("--fixed-rate", type=float, default=200.0,
+                        help="the moderate rate at which Route's overhead over the empty "
+                             "handler is measured (default 200/s; 0: skip)")
+    parser.add_argument("--fixed-seconds", type=float, default=8.0,
+                        help="seconds of each at the fixed rate, in 4 alternating rounds")
     parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.empty_server:
@@ -444,7 +477,13 @@ def main(argv: list[str] | None = None) -> int:
     results["replicas"] = args.replicas
     results["budgets"] = args.budgets
     results["stored_reports"] = stored
-    results["route_pct_of_empty"] = round(100 * results["route_rps"] / results["empty_rps"], 1)
+    for name in ("route", "route_budgets", "report", "report_budgets"):
+        if f"{name}_rps" in results:
+            results[f"{name}_pct_of_empty"] = round(
+                100 * results[f"{name}_rps"] / results["empty_rps"], 1)
+    # the classifier alone, on the same prompts the Routes carried (issue 14's measure)
+    results["classifier_p50_us"] = round(classifier_bench(
+        Classifier.load(Settings().classifier_path), _prompts(), n=2000)["p50"], 1)
     results["durable"] = stored >= results["acked_reports"]
     print(json.dumps(results))
     return 0 if results["durable"] else 1

@@ -76,3 +76,17 @@ def test_auth_micro_benchmark() -> None:
     assert result["n"] == 2000 and result["keys"] == 5
     for name in ("team", "bootstrap"):
         assert 0 < result[f"{name}_p50_us"] <= result[f"{name}_p99_us"]
+
+
+def test_the_overhead_at_a_fixed_rate_is_route_minus_the_empty_handler() -> None:
+    async def empty(i: int) -> None:
+        await asyncio.sleep(0)
+
+    async def route(i: int) -> None:
+        await asyncio.sleep(0.005)
+
+    out = asyncio.run(grpc_load._overhead(empty, route, 200.0, 0.2, 2, itertools.count()))
+    assert out["fixed_rate"] == 200.0
+    assert 4.0 <= out["route_overhead_p50_ms"] <= 50.0  # the route's 5 ms, not the empty's
+    assert out["route_overhead_p50_ms"] == round(
+        out["route_p50_at_fixed_ms"] - out["empty_p50_at_fixed_ms"], 3)
