@@ -153,7 +153,8 @@ EDGE = [
     "Which is right?\nA. one\nB. two\nC) three\n(D) four",
     "the cat sat on the mat and the cat sat on the mat",
     "\x00\x01\x1f\x7f control \u2028 line\u2029 sep \x0c\x1c\x1d",
-    "İ" * 6_000,  # lower-cased, twice as many characters: more tokens than the bound
+    # lower-cased, "İ" is two characters: more tokens than the bounded text has characters
+    "İ" * 3_000 + " the cat sat" * 400,
 ]
 
 
