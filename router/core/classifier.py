@@ -169,27 +169,36 @@ class Classifier:
     def _set_slots(self) -> None:
         """Per-slot gathers from the linear outputs ``out``: a slot's logit is out[pick] + add
         (a head's own logit, or ability - z = ability + out[n]); its log output tokens are
-        out[tokens] (a head's own length model, else the global one)."""
+        out[tokens] (a head's own length model, else the global one).
+
+        ``assess`` reads both through one gather, index = pick then tokens: it computes
+        exp(min(sign * (out[index] + add), cap)) with sign -1 and cap +inf on the logits (add 0,
+        sign 1 and cap the log of the output cap on the tokens), which is exactly exp(-logit)
+        and exp(min(log tokens, cap)).
+        """
         n, extra = self._n, np.array(self._extra, dtype=np.float64)
         pick = np.concatenate([np.arange(n), np.full(len(extra), n)])
         add = np.concatenate([np.zeros(n), extra])
         tokens = np.concatenate([np.arange(n + 2, 2 * n + 2), np.full(len(extra), n + 1)])
-        self._slots = (pick, add, tokens)  # one tuple: a concurrent ``assess`` sees old or new
+        s = len(pick)
+        # one tuple: a concurrent ``assess`` sees old or new
+        self._slots = (np.concatenate([pick, tokens]), np.concatenate([add, np.zeros(s)]),
+                       np.concatenate([np.full(s, -1.0), np.ones(s)]),
+                       np.concatenate([np.full(s, np.inf), np.full(s, _LOG_MAX_OUTPUT)]), s)
 
     def assess(self, text: str) -> Assessment:
         """Quality per slot, difficulty and output tokens for one task description."""
         out = self._linear(text)
-        pick, add, tokens = self._slots
-        quality = out[pick]  # a fresh array: sigmoid(logit) in place, as 1 / (1 + exp(-x))
-        quality += add
-        np.negative(quality, out=quality)
-        np.exp(quality, out=quality)
-        quality += 1.0
+        index, add, sign, cap, s = self._slots
+        e = out[index]  # a fresh array, worked in place (see _set_slots)
+        e += add
+        e *= sign
+        np.minimum(e, cap, out=e)
+        np.exp(e, out=e)
+        quality, expected = e[:s], e[s:]
+        quality += 1.0  # 1 / (1 + exp(-logit))
         np.divide(1.0, quality, out=quality)
-        expected = out[tokens]  # max(exp(min(log tokens, the cap)) + 0.5, 1), floored
-        np.minimum(expected, _LOG_MAX_OUTPUT, out=expected)
-        np.exp(expected, out=expected)
-        expected += 0.5
+        expected += 0.5  # tokens: max(expected + 0.5, 1), floored
         np.maximum(expected, 1.0, out=expected)
         score = self._score(-float(out[self._n]))
         return Assessment(score, LABELS[min(int(score * 3.0), 2)], tuple(quality.tolist()),
@@ -216,24 +225,21 @@ class Classifier:
         z = ((np.minimum(np.maximum(z, self._cue_lo), self._cue_hi) - self._cue_mean)
              * self._cue_scale)
         out: np.ndarray = np.multiply.outer(z, z).ravel().dot(self._w_struct)
-        # terms: token ids, then the keys of the unigrams and of the bigrams (_layout_terms);
-        # sorted, so the terms found come out grouped, each run one term
+        # terms: token ids, then the keys of the unigrams and of the bigrams between the two
+        # sentinel keys (_layout_terms); sorted, the terms found come out in runs, one a term
         ids = np.array(list(map(self._token_ids.get, tokens, repeat(self._unknown))),
                        dtype=np.intp)
-        keys = np.concatenate((ids, ids[:-1] * self._radix + ids[1:]))
+        keys = np.concatenate((self._sentinels, ids, ids[:-1] * self._radix + ids[1:]))
         keys.sort()
         at = self._keys.searchsorted(keys)
-        at = at[self._keys[at] == keys]
-        if n := at.size:
-            first = np.empty(n + 1, dtype=bool)  # where each run starts, then the end
-            first[0] = first[n] = True
-            np.not_equal(at[1:], at[:-1], out=first[1:n])
-            edges = first.nonzero()[0]
-            rows, counts = at[edges[:-1]], edges[1:] - edges[:-1]
+        at = at[self._keys[at] == keys]  # the sentinels' places, first and last, and the terms'
+        if at.size > 2:
+            ends = (at[1:] != at[:-1]).nonzero()[0]  # 0 (the low sentinel), then each run's last
+            last = ends[1:]
+            rows, counts = at[last], last - ends[:-1]
             tf = self._tf[counts] if len(tokens) < len(self._tf) else 1.0 + np.log(counts)
             v = self._idf[rows] * tf
-            w = self._w.take(rows, axis=0).astype(np.float64, copy=False)
-            out += v.dot(w) / math.sqrt(v.dot(v))
+            out += v.dot(self._w.take(rows, axis=0)) / math.sqrt(v.dot(v))
         return out
 
     def _layout_terms(self, vocab: list[str], idf: np.ndarray, w: np.ndarray) -> None:
@@ -242,10 +248,10 @@ class Classifier:
         The tokens of the terms get ids 1..U, any other token ``_unknown`` = U + 1; with radix
         R = U + 2 a unigram's key is its id and a bigram's t1 * R + t2: distinct, the bigrams'
         above the unigrams', and never the key of a pair holding an unknown token. ``_keys`` is
-        sorted and ends with a key larger than any a text makes, so a search always lands on an
-        element; ``_idf`` and ``_w`` hold the terms' rows in the same order, so where a key is
-        found is the row to read. ``_w`` stays float32, as stored, when that loses nothing (half
-        the memory the gather reads); the arithmetic is float64 either way.
+        sorted between two sentinels, 0 and R * R, below and above any key a text makes: a
+        search lands on an element, and ``_linear`` adds both to a text's keys so that the terms'
+        runs are bracketed. ``_idf`` and ``_w`` hold the terms' rows in the same order (row 0,
+        the low sentinel's, is never read), so where a key is found is the row to read.
         """
         token_ids: dict[str, int] = {}
         for term in vocab:
@@ -261,13 +267,13 @@ class Classifier:
             elif len(parts) == 2:  # longer terms are never looked up (terms are 1 or 2 tokens)
                 row_of[parts[0] * radix + parts[1]] = i
         keys = sorted(row_of)
-        rows = np.array([row_of[k] for k in keys], dtype=np.intp)
+        rows = [row_of[k] for k in keys]
         self._token_ids, self._unknown, self._radix = token_ids, unknown, radix
-        self._keys = np.array([*keys, radix * radix], dtype=np.intp)
-        self._idf = idf.astype(np.float64)[rows]
-        w = w[rows]
-        w32 = w.astype(np.float32)
-        self._w = w32 if np.array_equal(w32, w) else w.astype(np.float64)
+        self._sentinels = np.array([0, radix * radix], dtype=np.intp)
+        self._keys = np.array([0, *keys, radix * radix], dtype=np.intp)
+        self._idf = np.concatenate([[0.0], idf.astype(np.float64)[rows]])
+        w = w.astype(np.float64)
+        self._w = np.concatenate([np.zeros((1, w.shape[1])), w[rows]])
         # 1 + ln n for every count n a bounded text can reach (each token is a character or more;
         # lower-casing can lengthen a text, which _linear checks)
         counts = np.arange(HEAD_CHARS + TAIL_CHARS + 2, dtype=np.float64)
