@@ -10,6 +10,7 @@ under test but numpy.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 import re
@@ -21,7 +22,7 @@ from itertools import chain, pairwise
 import numpy as np
 import pytest
 
-from router.core.classifier import LABELS, Classifier, QualityRef
+from router.core.classifier import LABELS, Classifier, QualityRef, save_artifact, unpack_text
 from router.settings import ROOT, Settings
 
 DATA = ROOT.parent / "shared" / "data" / "routing"
@@ -186,3 +187,25 @@ def test_the_linear_outputs_match_the_reference(clf, oracle):
     """``_linear`` is what training's parity check compares with its own predictions."""
     for text in [*EDGE, *real_prompts(30)]:
         assert np.abs(clf._linear(text) - oracle.linear(text)).max() <= TOL, text[:80]
+
+
+def test_the_output_cap_the_floor_and_saturated_qualities_match_the_reference(tmp_path):
+    """An artifact with its biases pushed out: output tokens past the cap and below the floor
+    of 1, qualities near 0 and 1 (the shipped model reaches none of them)."""
+    with np.load(Settings().classifier_path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta, vocab = json.loads(unpack_text(arrays.pop("meta"))), unpack_text(arrays.pop("vocab"))
+    h = len(meta["heads"])
+    push = np.where(np.arange(h) % 2 == 0, 30.0, -30.0)
+    arrays["bias"] = arrays["bias"].astype(np.float64)
+    arrays["bias"][:h] += push
+    arrays["bias"][h + 1] += 30.0
+    arrays["bias"][h + 2:] += push
+    path = tmp_path / "pushed.npz"
+    save_artifact(path, meta=meta, vocab=vocab.split("\n"), arrays=arrays)
+    oracle, clf = Oracle(str(path)), Classifier.load(path)
+    clf.resolve(QualityRef(ability=-40.0))
+    tokens = [oracle.assess(text, [-40.0])[3] for text in EDGE]
+    assert 100_000 in tokens[0] and 1 in tokens[0]  # both ends reached
+    for text in EDGE:
+        check(clf, oracle, text, [-40.0])
