@@ -31,7 +31,8 @@ _LINE_MARK = re.compile(
     re.MULTILINE)
 _CODE_MARKS = ("```", "def ", "return ", "function", "class ", "import ", "#include", "=>", "};")
 _MATH_BYTES = b"$^=+*/"  # single ASCII math symbols, counted in one pass over the bytes
-_MATH_MARKS = ("\\frac", "\\sqrt", "√", "∑", "∫")
+_TEX_MARKS = ("\\frac", "\\sqrt")  # the ASCII math marks: both open with a backslash
+_MATH_MARKS = (*_TEX_MARKS, "√", "∑", "∫")
 _DIGIT_BYTES = b"0123456789"
 
 CUES = ("log_chars", "log_tokens", "log_lines", "log_digits", "code", "math", "choices",
@@ -54,6 +55,11 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(bounded(text).lower())
 
 
+def tokenize_bounded(head: str) -> list[str]:
+    """``tokenize`` of a text whose ``bounded`` part is ``head`` (for a caller that has it)."""
+    return _TOKEN.findall(head.lower())
+
+
 def bigrams(tokens: list[str]) -> list[str]:
     """Adjacent token pairs joined by a space."""
     return list(map(" ".join, pairwise(tokens)))
@@ -73,10 +79,16 @@ def cues(text: str, tokens: list[str]) -> np.ndarray:
     """Structure cues of ``text`` in ``CUES`` order, unscaled (the artifact stores their range and
     scaling). Counts are logged, not divided by the length: a share explodes on short texts.
 
-    ``tokens`` is ``tokenize(text)``, passed in because the caller already has it. Written for
-    speed: every count is one C-level pass (bytes.translate, str.count, one regex).
+    ``tokens`` is ``tokenize(text)``, passed in because the caller already has it.
     """
-    head = bounded(text)
+    return np.array(cue_values(text, bounded(text), len(tokens)))
+
+
+def cue_values(text: str, head: str, n_tokens: int) -> list[float]:
+    """``cues`` as a list, from ``head = bounded(text)`` and the number of its tokens.
+
+    Written for speed: every count is one C-level pass (bytes.translate, str.count, one regex).
+    """
     raw = head.encode("utf-8", "ignore")
     if "\n" in head:
         marks = _LINE_MARK.findall(head)
@@ -84,10 +96,14 @@ def cues(text: str, tokens: list[str]) -> np.ndarray:
         first = _LINE_MARK.match(head)
         marks = [first.group(1) or ""] if first else []
     choices = sum(map(bool, marks))
-    maths = len(raw) - len(raw.translate(None, _MATH_BYTES)) + sum(map(head.count, _MATH_MARKS))
-    return np.array([
+    maths = len(raw) - len(raw.translate(None, _MATH_BYTES))
+    if not head.isascii():
+        maths += sum(map(head.count, _MATH_MARKS))
+    elif "\\" in head:  # (an ASCII text can only hold the TeX marks)
+        maths += sum(map(head.count, _TEX_MARKS))
+    return [
         math.log1p(len(text)),
-        math.log1p(len(tokens)),
+        math.log1p(n_tokens),
         math.log1p(head.count("\n")),
         math.log1p(len(raw) - len(raw.translate(None, _DIGIT_BYTES))),
         float(any(map(head.__contains__, _CODE_MARKS))),
@@ -95,7 +111,7 @@ def cues(text: str, tokens: list[str]) -> np.ndarray:
         float(choices >= 2),
         math.log1p(len(marks) - choices),
         math.log1p(head.count("?")),
-    ])
+    ]
 
 
 def cue_pairs(standardised: np.ndarray) -> np.ndarray:
