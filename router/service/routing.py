@@ -134,9 +134,11 @@ class RoutingService:
             | paused_models,
             max_output_tokens=req.max_output_tokens,
         )
-        factor = self._calibration.factor_for(req.attribution.task_type, req.attribution.agent)
-        candidates = evaluate(self._table, assessment, input_tokens, constraints, target,
-                              budget, factor, token_budget, model_room)
+        table = self._table
+        factors = self._calibration.factors_for(req.attribution.task_type,
+                                                req.attribution.agent, table.ids)
+        candidates = evaluate(table, assessment, input_tokens, constraints, target, budget,
+                              factors, token_budget, model_room)
         try:
             decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
         except BudgetExhausted as exc:
