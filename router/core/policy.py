@@ -116,8 +116,9 @@ class CandidateTable:
         n = self.size = len(specs)
         self.ids = tuple(s.id for s in specs)
         self.slots = tuple(m.slot for m in self.models)
+        self.providers = tuple(s.provider for s in specs)
         self.id_array = np.array(self.ids, dtype=object)
-        self.provider_array = np.array([s.provider for s in specs], dtype=object)
+        self.provider_array = np.array(self.providers, dtype=object)
         positions: dict[str, list[int]] = {}
         for i, mid in enumerate(self.ids):
             positions.setdefault(mid, []).append(i)
@@ -201,33 +202,34 @@ class Candidates(Sequence[CandidateRecord]):
         return f"Candidates({list(self.records())!r})"
 
     def columns(self) -> tuple[list[Any], ...]:
-        """The fields as Python lists, cheapest first: model, provider, quality, output tokens,
+        """The arrays as Python lists, cheapest first: table position, quality, output tokens,
         cost, exclusion (an int; ``Exclusion(e)`` names it). Built once."""
         if self._columns is None:
-            o = self.order
-            self._columns = (self._table.id_array[o].tolist(),
-                             self._table.provider_array[o].tolist(), self.quality.tolist(),
+            self._columns = (self.order.tolist(), self.quality.tolist(),
                              self.output_tokens.tolist(), self.cost.tolist(),
                              self.exclusion.tolist())
         return self._columns
 
     def record(self, i: int) -> CandidateRecord:
         """The ``i``-th cheapest candidate."""
-        model, provider, quality, output, cost, exclusion = self.columns()
-        return _new_record((model[i], provider[i], quality[i], output[i], cost[i],
-                            _EXCLUSIONS[exclusion[i]]))
+        position, quality, output, cost, exclusion = self.columns()
+        j = position[i]
+        return _new_record((self._table.ids[j], self._table.providers[j], quality[i], output[i],
+                            cost[i], _EXCLUSIONS[exclusion[i]]))
 
     def records(self) -> tuple[CandidateRecord, ...]:
         """Every candidate, cheapest first (what a decision records)."""
         if self._records is None:
-            *fields, exclusion = self.columns()
+            _, *numbers, exclusion = self.columns()
+            table, order = self._table, self.order
             self._records = tuple(map(_new_record, zip(
-                *fields, map(_EXCLUSIONS.__getitem__, exclusion), strict=True)))
+                table.id_array[order].tolist(), table.provider_array[order].tolist(), *numbers,
+                map(_EXCLUSIONS.__getitem__, exclusion), strict=True)))
         return self._records
 
     def first(self, exclusion: Exclusion) -> CandidateRecord | None:
         """The cheapest candidate excluded for ``exclusion`` (NONE: the cheapest eligible)."""
-        codes = self.columns()[5]
+        codes = self.columns()[4]
         return self.record(codes.index(exclusion)) if exclusion in codes else None
 
 
@@ -391,7 +393,7 @@ def choose(
     else BudgetExhausted (something fits the constraints, nothing fits the money) or
     PreconditionFailed (nothing fits the constraints at all).
     """
-    codes = candidates.columns()[5]
+    codes = candidates.columns()[4]
     adequate = _first_positions(codes, _NONE, 1 + MAX_FALLBACKS)
     if adequate:
         chosen, *rest = map(candidates.record, adequate)
@@ -404,7 +406,7 @@ def choose(
         return Decision(chosen, tuple(rest), code, why, candidates, quality_target, input_tokens)
 
     if _BELOW_QUALITY in codes:
-        quality = candidates.columns()[2]
+        quality = candidates.columns()[1]
         # best quality first; a stable sort keeps equal qualities cheapest (then smallest id) first
         ranked = sorted((i for i, e in enumerate(codes) if e == _BELOW_QUALITY),
                         key=lambda i: -quality[i])
