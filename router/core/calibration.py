@@ -42,6 +42,7 @@ class OutputCalibrator:
         self.max_keys = max_keys
         self._factors: OrderedDict[Key, Factor] = OrderedDict()
         self._dirty: set[Key] = set()
+        self.version = 0  # bumped on every change: what is derived from the factors keys on it
 
     def __len__(self) -> int:
         return len(self._factors)
@@ -82,6 +83,7 @@ class OutputCalibrator:
             self._put(key, Factor(*key, value, count, now_us), dirty=True)
 
     def _put(self, key: Key, factor: Factor, *, dirty: bool) -> None:
+        self.version += 1
         self._factors[key] = factor
         self._factors.move_to_end(key)
         if dirty:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from router.core.catalog import RateCard, TokenPrices
 from router.core.errors import InvalidRequest
 from router.core.money import mul_div_round
@@ -72,6 +74,19 @@ def predicted_cost(prices: TokenPrices, input_tokens: int, output_tokens: int) -
     """Nanos for a call predicted to send ``input_tokens`` and receive ``output_tokens``."""
     per_mtok = input_tokens * prices.input + output_tokens * prices.output
     return (per_mtok + _PER_MTOK // 2) // _PER_MTOK  # non-negative: floor of x + 1/2 is half-up
+
+
+def predicted_costs(input_prices: np.ndarray, output_prices: np.ndarray, input_tokens: int,
+                    output_tokens: np.ndarray) -> np.ndarray:
+    """``predicted_cost`` of many models at once: numpy arrays of prices (nanos per 1M tokens)
+    and of output tokens, one element per model.
+
+    The same integer expression, so the same integers: the arrays are int64 where no term can
+    overflow it, else object arrays of Python ints (the caller decides; see
+    ``router.core.policy.CandidateTable``). Floor division floors in numpy as in Python.
+    """
+    per_mtok = input_tokens * input_prices + output_tokens * output_prices
+    return (per_mtok + _PER_MTOK // 2) // _PER_MTOK
 
 
 def usage_cost(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+
+import numpy as np
 
 from router.core.calibration import OutputCalibrator
 from router.core.records import DecisionRecord, UsageRecord
@@ -13,6 +14,7 @@ from router.store.base import RecordStore
 from router.store.recorder import Recorder
 
 SAVE_INTERVAL_S = 1.0  # changed factors are queued for commit at most this often
+MAX_CACHED_FACTORS = 4096  # (task_type, agent) pairs whose per-model factors are kept
 
 
 class Calibration:
@@ -22,18 +24,32 @@ class Calibration:
         self._recorder = recorder
         self._lock = threading.Lock()
         self._saved = time.monotonic()
+        # (task_type, agent) -> (calibrator version, model ids, factor per model)
+        self._cached: dict[tuple[str, str], tuple[int, tuple[str, ...], np.ndarray]] = {}
 
-    def factor_for(self, task_type: str, agent: str) -> Callable[[str], float] | None:
-        """The per-model correction for this task type and agent; None while nothing is
-        calibrated (routing then skips the per-model lookups)."""
-        if len(self.calibrator) == 0:
-            return None
+    def factors_for(self, task_type: str, agent: str, models: tuple[str, ...]
+                    ) -> np.ndarray | None:
+        """The correction of each of ``models`` (ids, in routing's order) for this task type and
+        agent; None while nothing is calibrated (routing then skips the correction).
+
+        Kept until the calibration changes: a Route reads one cached array instead of asking the
+        calibrator about every model.
+        """
         calibrator = self.calibrator
-
-        def factor(model: str) -> float:
-            return calibrator.factor(model, task_type, agent)
-
-        return factor
+        if len(calibrator) == 0:
+            return None
+        version = calibrator.version  # read first: a change while building means a rebuild
+        key = (task_type, agent)
+        hit = self._cached.get(key)
+        if hit is not None and hit[0] == version and hit[1] is models:
+            return hit[2]
+        factors = np.array([calibrator.factor(m, task_type, agent) for m in models],
+                           dtype=np.float64)
+        factors.flags.writeable = False
+        if len(self._cached) >= MAX_CACHED_FACTORS:
+            self._cached.clear()
+        self._cached[key] = (version, models, factors)
+        return factors
 
     def learn(self, decision: DecisionRecord, usage: UsageRecord) -> None:
         """Fold the actual output of a routed call into the calibration."""

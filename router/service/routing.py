@@ -19,6 +19,7 @@ from router.core.classifier import Classifier
 from router.core.clock import Clock
 from router.core.errors import BudgetExhausted, Conflict, quoted
 from router.core.policy import (
+    CandidateTable,
     Constraints,
     Exclusion,
     ReasonCode,
@@ -59,7 +60,7 @@ class RoutingService:
         self._default_target = settings.default_quality_target
         self._local_reads = local_reads
         self._decision_key = decision_key
-        self._routable = tuple(
+        self._table = CandidateTable(
             RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
         )
 
@@ -133,13 +134,15 @@ class RoutingService:
             | paused_models,
             max_output_tokens=req.max_output_tokens,
         )
-        factor = self._calibration.factor_for(req.attribution.task_type, req.attribution.agent)
-        candidates = evaluate(self._routable, assessment, input_tokens, constraints, target,
-                              budget, factor, token_budget, model_room)
+        table = self._table
+        factors = self._calibration.factors_for(req.attribution.task_type,
+                                                req.attribution.agent, table.ids)
+        candidates = evaluate(table, assessment, input_tokens, constraints, target, budget,
+                              factors, token_budget, model_room)
         try:
             decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
         except BudgetExhausted as exc:
-            over = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET), None)
+            over = candidates.first(Exclusion.OVER_BUDGET)
             if over is not None and statuses:
                 raise gate.refusal(statuses, over, input_tokens, now, all_rules=True) from exc
             raise
@@ -172,7 +175,7 @@ class RoutingService:
             reason_code=int(decision.reason),
             reason_message=decision.reason_message,
             fallbacks=tuple(c.model for c in decision.fallbacks),
-            candidates=decision.candidates,
+            candidates=decision.candidates.records(),
             classifier_version=self.classifier.version,
         )
         held: tuple[BudgetStatus, ...] = ()
