@@ -203,10 +203,10 @@ class UsageService:
             found = self._decisions.find(req.decision_id)
             who.check_owns(found.attribution, "the decision")
             return found
-        found = self._decisions.get(req.decision_id)
-        if found is not None:
-            who.check_owns(found.attribution, "the decision")
-            return found
+        known = self._decisions.get(req.decision_id)
+        if known is not None:
+            who.check_owns(known.attribution, "the decision")
+            return known
         restored = decision_token.verify(req.decision_token, self._decision_key,
                                          req.decision_id)
         who.check_owns(restored.attribution, "the decision")
