@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -64,6 +64,34 @@ class CandidateRecord(NamedTuple):
     exclusion: int  # router.core.policy.Exclusion
 
 
+TOP_CANDIDATES = 5  # the others a decision keeps besides its chosen model and fallbacks
+
+
+def kept_candidates(candidates: Sequence[CandidateRecord], model: str,
+                    fallbacks: Collection[str], others: int = TOP_CANDIDATES
+                    ) -> tuple[CandidateRecord, ...]:
+    """What a decision record keeps of the policy's candidates (sorted cheapest first): the
+    chosen ``model``, its ``fallbacks`` (so a usage on any of them finds its prediction), and
+    ``others`` more, the nearest the chosen one in that order: first the ones the policy passed
+    over just before it (why nothing cheaper was chosen), then the next pricier ones. Still
+    cheapest first.
+
+    Every candidate is computed for the live Route (and may be answered with
+    ``include_candidates``); only these few are recorded, signed into nothing and serialised
+    once per decision by the group commit."""
+    keep = {model, *fallbacks}
+    if len(candidates) <= len(keep) + others:
+        return tuple(candidates)
+    pos = next((i for i, c in enumerate(candidates) if c.model == model), len(candidates))
+    picked: set[int] = set()
+    for i in (*range(pos - 1, -1, -1), *range(pos + 1, len(candidates))):
+        if len(picked) == others:
+            break
+        if candidates[i].model not in keep:
+            picked.add(i)
+    return tuple(c for i, c in enumerate(candidates) if i in picked or c.model in keep)
+
+
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     decision_id: str
@@ -84,6 +112,7 @@ class DecisionRecord:
     reason_code: int
     reason_message: str
     fallbacks: tuple[str, ...]
+    # the candidates kept (``kept_candidates``): the chosen model, the fallbacks, a few others
     candidates: tuple[CandidateRecord, ...]
     classifier_version: str
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 
 from router.budgeting import BudgetBook, LocalLedger
 from router.core.budgets import Scope, rule_from_mapping
 from router.core.errors import Conflict, InvalidRequest, PreconditionFailed, StoreUnavailable
-from router.core.records import Attribution
+from router.core.records import TOP_CANDIDATES, Attribution, kept_candidates
 from router.core.requests import RouteInput
 from router.server import build_app
 from router.service import Services, build_services
 from router.service.routing import RoutingService
 from router.settings import Settings
 from router.store.recorder import Recorder
+from router.store.tables import decisions
 from tests.conftest import make_settings
 
 TASK = "Draft a polite reply declining the meeting invitation."
@@ -37,6 +41,22 @@ def test_a_route_records_its_decision_through_the_recorder(svc, store, recorder)
     recorder.flush()
     assert store.get_decision(d.decision_id) == d
     assert recorder.pending_decision(d.decision_id) is None
+
+
+def test_a_decision_records_its_chosen_model_fallbacks_and_a_few_others(svc, store, recorder):
+    result = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+    d = result.decision
+    assert len(result.considered) == len(svc.routing.catalog.enabled())  # for the live answer
+    assert d.candidates == kept_candidates(result.considered, d.model, d.fallbacks)
+    assert len(d.candidates) == 1 + len(d.fallbacks) + TOP_CANDIDATES
+    assert {d.model, *d.fallbacks} <= {c.model for c in d.candidates}
+    recorder.flush()
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(decisions.c.candidates)
+                           .where(decisions.c.decision_id == d.decision_id)).scalar_one()
+    assert [c[0] for c in json.loads(row)] == [c.model for c in d.candidates]  # only those
+    svc.decisions.forget()  # GetDecision from the store: the same record
+    assert svc.reports.decision(d.decision_id)[0] == d
 
 
 def test_the_same_request_id_and_payload_replay_the_same_decision(svc, store, recorder):

@@ -33,7 +33,8 @@ class RoutingRpcs(RpcBase):
             line.update(decision_id=d.decision_id, model=d.model,
                         predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
                         replayed=result.replayed, **log_keys(d.attribution))
-            return convert.route_response(budgets_seen_by(who, result))
+            return convert.route_response(budgets_seen_by(who, result),
+                                          request.include_candidates)
 
         return await self._handle("Route", request, context, body)
 
