@@ -71,9 +71,9 @@ class GatedStore:
     def __init__(self, store: SqlStore) -> None:
         self.store, self.gate = store, threading.Event()
 
-    def write_batch(self, decisions, usages, factors=()):
+    def write_batch(self, decisions, usages, factors=(), taken=None):
         self.gate.wait(5)
-        return self.store.write_batch(decisions, usages, factors)
+        return self.store.write_batch(decisions, usages, factors, taken)
 
 
 def test_pending_decisions_are_visible_until_committed(store):
@@ -92,11 +92,11 @@ def test_store_outage_fails_usage_futures_and_retries_decisions(store):
     failures = {"left": 2}
 
     class FlakyStore:
-        def write_batch(self, decisions, usages, factors=()):
+        def write_batch(self, decisions, usages, factors=(), taken=None):
             if failures["left"] > 0:
                 failures["left"] -= 1
                 raise StoreUnavailable("down")
-            return store.write_batch(decisions, usages, factors)
+            return store.write_batch(decisions, usages, factors, taken)
 
     rec = Recorder(FlakyStore(), retry_backoff_s=0.01).start()  # type: ignore[arg-type]
     rec.record_decision(decision("d-retry", None))
@@ -153,11 +153,11 @@ def test_a_crashing_batch_fails_its_callers_and_the_writer_goes_on(store):
     class Exploding:
         calls = 0
 
-        def write_batch(self, decisions, usages, factors=()):
+        def write_batch(self, decisions, usages, factors=(), taken=None):
             Exploding.calls += 1
             if Exploding.calls == 1:
                 raise RuntimeError("boom")
-            return store.write_batch(decisions, usages, factors)
+            return store.write_batch(decisions, usages, factors, taken)
 
     rec = Recorder(Exploding()).start()  # type: ignore[arg-type]
     first = rec.record_usage(usage("u-boom", did=None))
