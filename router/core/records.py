@@ -80,16 +80,23 @@ def kept_candidates(candidates: Sequence[CandidateRecord], model: str,
     ``include_candidates``); only these few are recorded, signed into nothing and serialised
     once per decision by the group commit."""
     keep = {model, *fallbacks}
-    if len(candidates) <= len(keep) + others:
+    n = len(candidates)
+    if n <= len(keep) + others:
         return tuple(candidates)
-    pos = next((i for i, c in enumerate(candidates) if c.model == model), len(candidates))
-    picked: set[int] = set()
-    for i in (*range(pos - 1, -1, -1), *range(pos + 1, len(candidates))):
-        if len(picked) == others:
-            break
-        if candidates[i].model not in keep:
-            picked.add(i)
-    return tuple(c for i, c in enumerate(candidates) if i in picked or c.model in keep)
+    pos = next((i for i, c in enumerate(candidates) if c.model == model), n)
+    # widen a window around the chosen one until it holds ``others`` candidates not kept anyway:
+    # downwards first, then upwards (it runs on every Route, so no per-index sets)
+    lo, hi, room = pos, pos + 1, others
+    while room and lo > 0:
+        lo -= 1
+        if candidates[lo].model not in keep:
+            room -= 1
+    while room and hi < n:
+        if candidates[hi].model not in keep:
+            room -= 1
+        hi += 1
+    return (*(c for c in candidates[:lo] if c.model in keep), *candidates[lo:hi],
+            *(c for c in candidates[hi:] if c.model in keep))
 
 
 @dataclass(frozen=True, slots=True)
