@@ -210,18 +210,18 @@ class Recorder:
                     self.on_commit(inserted)
                 except Exception:
                     log.exception("recorder.on_commit_failed", usages=len(inserted))
-        if taken and self.on_request_taken is not None:
-            lost = set(taken)
-            try:
-                self.on_request_taken([d for d in decisions if d.decision_id in lost])
-            except Exception:
-                log.exception("recorder.on_request_taken_failed", decisions=len(lost))
         for item, result in zip(usage_items, results, strict=True):
             if not item.future.done():  # isolated failures already carry their exception
                 item.future.set_result(result)
         with self._cond:
             for d in decisions:
                 self._pending.pop(d.decision_id, None)
+        if taken and self.on_request_taken is not None:  # once the queue no longer has them
+            lost = set(taken)
+            try:
+                self.on_request_taken([d for d in decisions if d.decision_id in lost])
+            except Exception:
+                log.exception("recorder.on_request_taken_failed", decisions=len(lost))
         for item in batch:
             if isinstance(item, _Barrier) and not item.future.done():
                 item.future.set_result(None)

@@ -55,6 +55,23 @@ def test_many_concurrent_records_are_batched_into_few_transactions(store):
     rec.close()
 
 
+def test_the_writer_tells_which_decisions_lost_their_request_id_once_committed(store):
+    store.write_batch([decision("d1", "r1")], [])  # another replica's, committed first
+    rec = Recorder(store)  # started once all is queued: one batch
+    told: list[list[tuple[str, object]]] = []
+    rec.on_request_taken = lambda lost: told.append(
+        [(d.decision_id, rec.pending_decision(d.decision_id)) for d in lost])
+    for d in (decision("d2", "r1"), decision("d3", "r3"), decision("d4", "r3"),
+              decision("d5", None)):
+        rec.record_decision(d)
+    rec.start()
+    rec.flush()
+    rec.close()
+    assert told == [[("d2", None), ("d4", None)]]  # and no longer in the queue by then
+    assert store.get_decision("d2").request_id is None
+    assert store.find_decision_by_request("r3").decision_id == "d3"
+
+
 def test_close_commits_everything_queued(store):
     rec = Recorder(store).start()
     for i in range(500):
