@@ -3,6 +3,7 @@ rule every request shares and only its message can check (no NUL in any string).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -27,7 +28,13 @@ from router.core.catalog import ModelSpec
 from router.core.errors import FieldViolation, InvalidRequest
 from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
-from router.core.records import Attribution, DecisionRecord, UsageRecord, prediction_error
+from router.core.records import (
+    Attribution,
+    CandidateRecord,
+    DecisionRecord,
+    UsageRecord,
+    prediction_error,
+)
 from router.core.requests import RouteInput, ToolInput, UsageInput, Violations
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
@@ -231,18 +238,20 @@ def _prediction(d: DecisionRecord) -> pb.Prediction:
     )
 
 
-def _add_candidates(field: Any, d: DecisionRecord) -> None:
+def _add_candidates(field: Any, candidates: Sequence[CandidateRecord], currency: str) -> None:
     # add() then set fields: about twice as fast as building Candidate and Money messages
-    # separately, and this runs for every catalog model on every Route.
-    add, currency = field.add, d.currency
-    for c in d.candidates:
+    # separately, and this runs for several models on every Route.
+    add = field.add
+    for c in candidates:
         m = add(model=c.model, provider=c.provider, predicted_quality=c.quality,
                 predicted_output_tokens=c.output_tokens, exclusion=c.exclusion)
         m.predicted_cost.currency_code = currency
         m.predicted_cost.nanos = c.cost
 
 
-def route_response(result: RouteResult) -> pb.RouteResponse:
+def route_response(result: RouteResult, include_candidates: bool = False) -> pb.RouteResponse:
+    """The response to a Route: its candidates are what the decision keeps (chosen, fallbacks,
+    a few others) unless the request asked for every one considered (``include_candidates``)."""
     d = result.decision
     resp = pb.RouteResponse(
         decision_id=d.decision_id, model=d.model, provider=d.provider,
@@ -251,7 +260,9 @@ def route_response(result: RouteResult) -> pb.RouteResponse:
         quality_target=d.quality_target, classifier_version=d.classifier_version,
         decision_token=result.token,
     )
-    _add_candidates(resp.candidates, d)
+    _add_candidates(resp.candidates,
+                    result.considered if include_candidates and result.considered
+                    else d.candidates, d.currency)
     if result.budgets:
         _add_statuses(resp.budgets, result.budgets, d.currency)
     return resp
@@ -317,7 +328,7 @@ def decision_response(d: DecisionRecord, usages: list[UsageRecord], actual_total
         ],
         actual_cost=money(actual_total, d.currency),
     )
-    _add_candidates(resp.candidates, d)
+    _add_candidates(resp.candidates, d.candidates, d.currency)
     return resp
 
 

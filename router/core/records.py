@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -64,6 +64,41 @@ class CandidateRecord(NamedTuple):
     exclusion: int  # router.core.policy.Exclusion
 
 
+TOP_CANDIDATES = 5  # the others a decision keeps besides its chosen model and fallbacks
+
+
+def kept_candidates(candidates: Sequence[CandidateRecord], model: str,
+                    fallbacks: Collection[str], others: int = TOP_CANDIDATES
+                    ) -> tuple[CandidateRecord, ...]:
+    """What a decision record keeps of the policy's candidates (sorted cheapest first): the
+    chosen ``model``, its ``fallbacks`` (so a usage on any of them finds its prediction), and
+    ``others`` more, the nearest the chosen one in that order: first the ones the policy passed
+    over just before it (why nothing cheaper was chosen), then the next pricier ones. Still
+    cheapest first.
+
+    Every candidate is computed for the live Route (and may be answered with
+    ``include_candidates``); only these few are recorded, signed into nothing and serialised
+    once per decision by the group commit."""
+    keep = {model, *fallbacks}
+    n = len(candidates)
+    if n <= len(keep) + others:
+        return tuple(candidates)
+    pos = next((i for i, c in enumerate(candidates) if c.model == model), n)
+    # widen a window around the chosen one until it holds ``others`` candidates not kept anyway:
+    # downwards first, then upwards (it runs on every Route, so no per-index sets)
+    lo, hi, room = pos, pos + 1, others
+    while room and lo > 0:
+        lo -= 1
+        if candidates[lo].model not in keep:
+            room -= 1
+    while room and hi < n:
+        if candidates[hi].model not in keep:
+            room -= 1
+        hi += 1
+    return (*(c for c in candidates[:lo] if c.model in keep), *candidates[lo:hi],
+            *(c for c in candidates[hi:] if c.model in keep))
+
+
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     decision_id: str
@@ -84,6 +119,7 @@ class DecisionRecord:
     reason_code: int
     reason_message: str
     fallbacks: tuple[str, ...]
+    # the candidates kept (``kept_candidates``): the chosen model, the fallbacks, a few others
     candidates: tuple[CandidateRecord, ...]
     classifier_version: str
 

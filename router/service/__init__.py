@@ -85,6 +85,7 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     gate = BudgetGate(book, ledger, fail_open=settings.budget_fail_open)
     decisions = Decisions(store, recorder, settings.decision_cache_size,
                           settings.decision_lookup_grace_ms)
+    recorder.on_request_taken = decisions.request_taken
     calibration = Calibration(store, recorder)
     # the key signing decision tokens: one per deployment, made by the first replica to start
     key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),

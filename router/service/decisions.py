@@ -3,6 +3,7 @@ or the store, and ids that are time-ordered and unguessable."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -45,13 +46,36 @@ class Lru(Generic[K, V]):
             if len(self._data) > self._capacity:
                 self._data.popitem(last=False)
 
+    def discard(self, key: K, value: V) -> bool:
+        """Forget ``key`` if it still maps to ``value`` (an identity check); True if it did."""
+        with self._lock:
+            if self._data.get(key) is not value:
+                return False
+            del self._data[key]
+            return True
+
+    def replace(self, key: K, old: V, new: V) -> None:
+        """Map ``key`` to ``new`` if it still maps to ``old``, keeping its recency."""
+        with self._lock:
+            if self._data.get(key) is old:
+                self._data[key] = new
+
     def __len__(self) -> int:
         return len(self._data)
 
 
 class Decisions:
     """Where a decision is found: this process's recent ones, the queue not yet committed, the
-    store; and, for replays, which decision a request_id produced."""
+    store; and, for replays, which decision a request_id produced.
+
+    A request_id is answered from memory whenever this process knows it: its own decisions
+    (remembered when routed, before their commit), and any decision it has read from the store
+    (by request_id or by id). Only an id it does not know costs a store read: after a restart,
+    or one another replica answered. The store's unique request_id decides a race (two replicas,
+    or two concurrent Routes here, answering one request_id before either committed): the first
+    committed keeps it, and the recorder tells this process of its decisions that lost
+    (``request_taken``), so its replays then answer what every replica answers.
+    """
 
     def __init__(self, store: RecordStore, recorder: Recorder, capacity: int,
                  lookup_grace_ms: int = 0) -> None:
@@ -78,11 +102,24 @@ class Decisions:
     def cached_request(self, request_id: str) -> bool:
         return self._by_request.get(request_id) is not None
 
+    def request_taken(self, lost: list[DecisionRecord]) -> None:
+        """The recorder committed ``lost`` without their request_ids (another decision had them
+        first): each is kept as stored, and its request_id is read again from the store, which
+        answers with the first decision."""
+        for d in lost:
+            if d.request_id:
+                self._by_request.discard(d.request_id, d)
+            self._by_id.replace(d.decision_id, d, dataclasses.replace(d, request_id=None))
+
     def get(self, decision_id: str) -> DecisionRecord | None:
-        found = self._by_id.get(decision_id) or self._recorder.pending_decision(decision_id) \
-            or self._store.get_decision(decision_id)
-        if found is not None:
-            self._by_id.put(decision_id, found)
+        found = self._by_id.get(decision_id)
+        if found is None:
+            found = self._recorder.pending_decision(decision_id) \
+                or self._store.get_decision(decision_id)
+            if found is not None:
+                self._by_id.put(decision_id, found)
+                if found.request_id:  # a replay of its request_id needs no store read
+                    self._by_request.put(found.request_id, found)
         return found
 
     def find(self, decision_id: str) -> DecisionRecord:
@@ -97,5 +134,11 @@ class Decisions:
         return decision
 
     def by_request(self, request_id: str) -> DecisionRecord | None:
-        return self._by_request.get(request_id) or \
-            self._store.find_decision_by_request(request_id)
+        """The decision ``request_id`` produced: from memory when this process knows it, else
+        one store read (remembered, so the replays after it are answered from memory)."""
+        found = self._by_request.get(request_id)
+        if found is None:
+            found = self._store.find_decision_by_request(request_id)
+            if found is not None:
+                self.remember(found)
+        return found

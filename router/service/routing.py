@@ -8,6 +8,7 @@ through the gate; the decision is queued for the group commit.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from router.auth import SYSTEM, Principal
@@ -27,7 +28,7 @@ from router.core.policy import (
     choose,
     evaluate,
 )
-from router.core.records import DecisionRecord, payload_hash
+from router.core.records import CandidateRecord, DecisionRecord, kept_candidates, payload_hash
 from router.core.requests import RouteInput, route_payload, validate_route
 from router.core.tokens import estimate_tokens
 from router.service.calibration import Calibration
@@ -42,6 +43,9 @@ class RouteResult:
     replayed: bool = False
     budgets: tuple[BudgetStatus, ...] = ()
     token: str = ""  # the decision, signed (router.core.decision_token)
+    # every model the policy considered, cheapest first, for a response that asks for them all;
+    # a replay has only what its decision record kept
+    considered: Sequence[CandidateRecord] = ()
 
 
 class RoutingService:
@@ -100,7 +104,8 @@ class RoutingService:
                 rules = self._gate.rules_for(prior.attribution, prior.model)
                 return RouteResult(prior, replayed=True, budgets=tuple(
                     self._gate.statuses(rules, self._clock.now_us())),
-                    token=decision_token.sign(prior, self._decision_key))
+                    token=decision_token.sign(prior, self._decision_key),
+                    considered=prior.candidates)
         try:
             return self._route(req, request_hash, fresh=False)
         except HoldRaced:  # a hold lost the race for a budget's last room: once more, fresh
@@ -156,6 +161,7 @@ class RoutingService:
                 if refusal.violations:
                     raise refusal
         chosen = decision.chosen
+        fallbacks = tuple(c.model for c in decision.fallbacks)
         record = DecisionRecord(
             decision_id=new_id("d", now),
             request_id=req.request_id or None,
@@ -174,8 +180,8 @@ class RoutingService:
             currency=self.catalog.currency,
             reason_code=int(decision.reason),
             reason_message=decision.reason_message,
-            fallbacks=tuple(c.model for c in decision.fallbacks),
-            candidates=decision.candidates.records(),
+            fallbacks=fallbacks,
+            candidates=kept_candidates(decision.candidates.records(), chosen.model, fallbacks),
             classifier_version=self.classifier.version,
         )
         held: tuple[BudgetStatus, ...] = ()
@@ -191,4 +197,5 @@ class RoutingService:
             raise
         self._decisions.remember(record)
         return RouteResult(record, budgets=held,
-                           token=decision_token.sign(record, self._decision_key))
+                           token=decision_token.sign(record, self._decision_key),
+                           considered=decision.candidates)

@@ -64,11 +64,12 @@ class RecordStore(Protocol):
 
     def write_batch(
         self, decisions: Sequence[DecisionRecord], usages: Sequence[UsageRecord],
-        factors: Sequence[Factor] = (),
+        factors: Sequence[Factor] = (), taken: list[str] | None = None,
     ) -> list[UsageWrite]:
         """Persist factors, decisions, then usages in one transaction; one result per usage.
 
-        Decisions whose request_id is already stored are kept without it (the first one wins); a
+        Decisions whose request_id is already stored are kept without it (the first one wins;
+        their ids are appended to ``taken`` when it is given); a
         usage whose usage_id is already stored (or repeated within the batch) is not written
         again. A usage written for the first time settles in the same transaction: its charges
         are added to the budget ledger and, when holds live here, its decision's holds released

@@ -95,11 +95,12 @@ class SqlBase:
         self._mark = "%s" if self.dialect == "postgresql" else "?"
         self._ledger = LedgerSql(self._mark)  # budget SQL: settled with usage, held on Route
 
-    def _probe(self, sql: str, params: tuple[Any, ...]) -> bool:
-        """Does ``sql`` return a row? On a per-thread DBAPI connection in autocommit mode.
+    def _probe(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The first row ``sql`` returns, or None. On a per-thread DBAPI connection in
+        autocommit mode.
 
-        The hot path asks this for every new request_id; SQLAlchemy's execution machinery costs
-        ~25x the query itself on SQLite, so this one indexed probe skips it.
+        The hot path asks this for every request_id it does not know; SQLAlchemy's execution
+        machinery costs ~25x the query itself on SQLite, so this one indexed read skips it.
         """
         raw = getattr(self._local, "raw", None)
         try:
@@ -112,7 +113,8 @@ class SqlBase:
             cur = raw.cursor()
             try:
                 cur.execute(sql, params)
-                return cur.fetchone() is not None
+                row = cur.fetchone()
+                return None if row is None else tuple(row)
             finally:
                 cur.close()
         except Exception as exc:

@@ -55,6 +55,9 @@ class Recorder:
         self._store = store
         # told of every newly recorded usage, after its commit and before its caller is answered
         self.on_commit = on_commit
+        # told, after their commit, of the decisions whose request_id another decision (another
+        # replica's, or a racing one of this process) had stored first: they are kept without it
+        self.on_request_taken: Callable[[list[DecisionRecord]], None] | None = None
         self._max_batch = max_batch
         self._queue_limit = queue_limit
         self._retry_backoff_s = retry_backoff_s
@@ -171,9 +174,11 @@ class Recorder:
                 latest.update({(f.model, f.task_type, f.agent): f for f in item.rows})
         factors = list(latest.values())
         backoff = self._retry_backoff_s
+        taken: list[str] = []
         while True:
             try:
-                results = self._write(decisions, usage_items, factors)
+                taken.clear()  # what a failed attempt saw was rolled back with it
+                results = self._write(decisions, usage_items, factors, taken)
                 break
             except StoreUnavailable as exc:
                 self.failures += 1
@@ -211,15 +216,21 @@ class Recorder:
         with self._cond:
             for d in decisions:
                 self._pending.pop(d.decision_id, None)
+        if taken and self.on_request_taken is not None:  # once the queue no longer has them
+            lost = set(taken)
+            try:
+                self.on_request_taken([d for d in decisions if d.decision_id in lost])
+            except Exception:
+                log.exception("recorder.on_request_taken_failed", decisions=len(lost))
         for item in batch:
             if isinstance(item, _Barrier) and not item.future.done():
                 item.future.set_result(None)
 
     def _write(self, decisions: list[DecisionRecord], usage_items: list[_Usage],
-               factors: list[Factor]) -> list[UsageWrite]:
+               factors: list[Factor], taken: list[str]) -> list[UsageWrite]:
         usages = [i.record for i in usage_items]
         try:
-            return self._store.write_batch(decisions, usages, factors)
+            return self._store.write_batch(decisions, usages, factors, taken)
         except StoreUnavailable:
             raise
         except Exception:
@@ -236,7 +247,7 @@ class Recorder:
             log.exception("recorder.factors_rejected", count=len(factors))
         for d in decisions:
             try:
-                self._store.write_batch([d], [])
+                self._store.write_batch([d], [], (), taken)
             except StoreUnavailable:
                 raise
             except Exception:

@@ -8,9 +8,11 @@ usage settles its budget charges and enters the rollups in the same transaction.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -39,19 +41,20 @@ class SqlRecords(SqlBase):
         super().__init__(*args, **kwargs)
         mark = self._mark
         self._rollups = rollups(mark)
-        self._request_exists_sql = f"SELECT 1 FROM decisions WHERE request_id = {mark}"
         self._usage_columns = tuple(c.name for c in usages.columns)
         self._usage_columns_sql = ", ".join(self._usage_columns)
         self._usage_row_marks = "(" + ", ".join([mark] * len(self._usage_columns)) + ")"
         self._usage_chunk = 30_000 // len(self._usage_columns)  # under SQLite's variable limit
         self._decision_columns = tuple(c.name for c in decisions.columns)
+        self._decision_by_request_sql = (f"SELECT {', '.join(self._decision_columns)} "
+                                         f"FROM decisions WHERE request_id = {mark}")
         self._decision_insert_sql = (
             f"INSERT INTO decisions ({', '.join(self._decision_columns)}) VALUES "
             f"({', '.join([mark] * len(self._decision_columns))}) ON CONFLICT DO NOTHING")
 
     def write_batch(
         self, decision_records: Sequence[DecisionRecord], usage_records: Sequence[UsageRecord],
-        factors: Sequence[Factor] = (),
+        factors: Sequence[Factor] = (), taken: list[str] | None = None,
     ) -> list[UsageWrite]:
         with self._connect(write=True) as conn:
             if factors:
@@ -64,7 +67,9 @@ class SqlRecords(SqlBase):
                      "log_factor": f.log_factor, "count": f.count, "updated_us": f.updated_us}
                     for f in sorted(factors, key=lambda f: (f.model, f.task_type, f.agent))])
             if decision_records:
-                self._insert_decisions(conn, decision_records)
+                losers = self._insert_decisions(conn, decision_records)
+                if taken is not None:
+                    taken.extend(losers)
             if not usage_records:
                 return []
             first: dict[str, UsageRecord] = {}
@@ -112,12 +117,14 @@ class SqlRecords(SqlBase):
         finally:
             cursor.close()
 
-    def _insert_decisions(self, conn: Connection, records: Sequence[DecisionRecord]) -> None:
+    def _insert_decisions(self, conn: Connection, records: Sequence[DecisionRecord]
+                          ) -> list[str]:
         """The busiest insert (one row per Route), straight to the DBAPI cursor: SQLAlchemy's
         per-row parameter processing costs ~4x the database's own work.
 
-        A decision whose request_id another replica stored first is still kept, without the
-        request_id, so the decision id its client holds keeps resolving.
+        A decision whose request_id another replica (or another decision of this batch) stored
+        first is still kept, without the request_id, so the decision id its client holds keeps
+        resolving; their ids are returned.
         """
         rows = sorted(map(_decision_row, records), key=lambda r: r["decision_id"])
         cursor = conn.connection.cursor()
@@ -135,8 +142,10 @@ class SqlRecords(SqlBase):
                 if losers:
                     cursor.executemany(self._decision_insert_sql, [
                         tuple(r[c] for c in self._decision_columns) for r in losers])
+                    return [r["decision_id"] for r in losers]
         finally:
             cursor.close()
+        return []
 
     def _insert_usages(self, conn: Connection, records: list[UsageRecord]) -> set[str]:
         """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING usage_id`` per chunk,
@@ -164,13 +173,10 @@ class SqlRecords(SqlBase):
         return _decision_record(row) if row else None
 
     def find_decision_by_request(self, request_id: str) -> DecisionRecord | None:
-        if not self._probe(self._request_exists_sql, (request_id,)):
-            return None
-        with self._connect() as conn:
-            row = conn.execute(
-                sa.select(decisions).where(decisions.c.request_id == request_id)
-            ).first()
-        return _decision_record(row) if row else None
+        """One indexed read on the hot path's own connection (a miss is the common case: every
+        Route with a request_id this process does not know asks)."""
+        row = self._probe(self._decision_by_request_sql, (request_id,))
+        return _decision_record(_DecisionRow(*row)) if row is not None else None
 
     def usages_for_decision(self, decision_id: str) -> list[UsageRecord]:
         with self._connect() as conn:
@@ -207,6 +213,10 @@ class SqlRecords(SqlBase):
                     for r in conn.execute(sa.select(calibration))]
 
 
+# a decision row read straight from the DBAPI cursor, by column name like SQLAlchemy's rows
+_DecisionRow = namedtuple("_DecisionRow", [c.name for c in decisions.columns])  # type: ignore[misc]
+
+
 def _keys_row(a: Attribution) -> dict[str, Any]:
     return {"team": a.team, "agent": a.agent, "task_id": a.task_id, "task_type": a.task_type,
             "user_name": a.user, "labels": json.dumps(dict(a.labels), sort_keys=True)}
@@ -215,6 +225,17 @@ def _keys_row(a: Attribution) -> dict[str, Any]:
 def _attribution(row: Any) -> Attribution:
     return Attribution(team=row.team, agent=row.agent, task_id=row.task_id,
                        task_type=row.task_type, user=row.user_name, labels=json.loads(row.labels))
+
+
+def _candidates_json(candidates: Sequence[CandidateRecord]) -> str:
+    """The kept candidates as JSON arrays, by orjson: the group commit serialises one list per
+    decision, on a thread that shares the GIL with Route (the standard encoder only for what
+    orjson refuses, such as an integer past 64 bits). Read back with ``json.loads``."""
+    rows = [tuple(c) for c in candidates]  # orjson encodes tuples, not their subclasses
+    try:
+        return orjson.dumps(rows).decode()
+    except TypeError:
+        return json.dumps(rows)
 
 
 def _decision_row(d: DecisionRecord) -> dict[str, Any]:
@@ -228,7 +249,7 @@ def _decision_row(d: DecisionRecord) -> dict[str, Any]:
         "output_tokens": d.output_tokens, "predicted_cost": d.predicted_cost,
         "currency": d.currency, "reason_code": d.reason_code,
         "reason_message": d.reason_message, "fallbacks": json.dumps(list(d.fallbacks)),
-        "candidates": json.dumps(d.candidates),  # named tuples: compact JSON arrays
+        "candidates": _candidates_json(d.candidates),
         "classifier_version": d.classifier_version,
     }
 

@@ -59,7 +59,7 @@ EXCLUSION_CONTEXT_TOO_SMALL: Exclusion
 EXCLUSION_NOT_ALLOWED: Exclusion
 
 class RouteRequest(_message.Message):
-    __slots__ = ("request_id", "task_description", "attribution", "remaining_budget", "estimated_input_tokens", "max_output_tokens", "quality_target", "capabilities", "min_context_tokens", "allowed_models", "excluded_models")
+    __slots__ = ("request_id", "task_description", "attribution", "remaining_budget", "estimated_input_tokens", "max_output_tokens", "quality_target", "capabilities", "min_context_tokens", "allowed_models", "excluded_models", "include_candidates")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,7 @@ class RouteRequest(_message.Message):
     MIN_CONTEXT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_MODELS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     task_description: str
     attribution: _common_pb2.Attribution
@@ -82,7 +83,8 @@ class RouteRequest(_message.Message):
     min_context_tokens: int
     allowed_models: _containers.RepeatedScalarFieldContainer[str]
     excluded_models: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., task_description: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., remaining_budget: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., estimated_input_tokens: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., quality_target: _Optional[float] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., min_context_tokens: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., excluded_models: _Optional[_Iterable[str]] = ...) -> None: ...
+    include_candidates: bool
+    def __init__(self, request_id: _Optional[str] = ..., task_description: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., remaining_budget: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., estimated_input_tokens: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., quality_target: _Optional[float] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., min_context_tokens: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., excluded_models: _Optional[_Iterable[str]] = ..., include_candidates: _Optional[bool] = ...) -> None: ...
 
 class Complexity(_message.Message):
     __slots__ = ("label", "score")

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from router import v1 as pb
+from router.core.records import TOP_CANDIDATES
 
 KEYS = pb.Attribution(team="finance", agent="reconciler", task_id="t-42", task_type="match",
                       user="ana", labels={"env": "prod"})
@@ -51,12 +52,42 @@ def test_route_picks_a_catalog_model_and_explains_why(stub):
     assert resp.predicted.complexity.label in ("easy", "medium", "hard")
     assert resp.predicted.input_tokens > 0 and resp.predicted.output_tokens > 0
     assert resp.reason.code != pb.REASON_CODE_UNSPECIFIED and resp.reason.message
-    assert len(resp.candidates) == len(models)
-    chosen = next(c for c in resp.candidates if c.model == resp.model)
-    assert chosen.predicted_cost.nanos == resp.predicted.cost.nanos
+    # by default the chosen model, its fallbacks and a few others; every one when asked
+    shown = [c.model for c in resp.candidates]
+    assert {resp.model, *resp.fallbacks} <= set(shown) <= models
+    assert len(shown) == 1 + len(resp.fallbacks) + TOP_CANDIDATES
+    every = stub.Route(pb.RouteRequest(task_description=EASY, attribution=KEYS,
+                                       include_candidates=True))
+    assert len(every.candidates) == len(models)
+    chosen = next(c for c in every.candidates if c.model == every.model)
+    assert chosen.predicted_cost.nanos == every.predicted.cost.nanos
     # nothing cheaper was adequate: every cheaper candidate is excluded for a reason
-    cheaper = [c for c in resp.candidates if c.predicted_cost.nanos < chosen.predicted_cost.nanos]
+    cheaper = [c for c in every.candidates if c.predicted_cost.nanos < chosen.predicted_cost.nanos]
     assert all(c.exclusion != pb.EXCLUSION_UNSPECIFIED for c in cheaper)
+
+
+def test_every_candidate_only_on_request_and_a_replay_or_getdecision_has_what_was_kept(stub):
+    def names(resp) -> list[str]:
+        return [c.model for c in resp.candidates]
+
+    req = pb.RouteRequest(task_description=HARD, request_id="cands-1", attribution=KEYS,
+                          include_candidates=True)
+    every = stub.Route(req)
+    assert len(every.candidates) == len(stub.ListModels(pb.ListModelsRequest()).models)
+    kept = stub.GetDecision(pb.GetDecisionRequest(decision_id=every.decision_id))
+    assert len(kept.candidates) == 1 + len(every.fallbacks) + TOP_CANDIDATES
+    assert set(names(kept)) <= set(names(every))
+    assert {every.model, *every.fallbacks} <= set(names(kept))
+    # cheapest first, with the same predictions as the live answer
+    by_model = {c.model: c for c in every.candidates}
+    assert names(kept) == [m for m in names(every) if m in set(names(kept))]
+    assert all(c == by_model[c.model] for c in kept.candidates)
+    # the flag is not part of the request: a replay with or without it is the same decision,
+    # answered from its record (what it kept)
+    for flag in (True, False):
+        req.include_candidates = flag
+        again = stub.Route(req)
+        assert again.decision_id == every.decision_id and names(again) == names(kept)
 
 
 def test_a_higher_quality_target_never_picks_a_cheaper_model(stub):

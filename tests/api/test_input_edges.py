@@ -4,6 +4,7 @@ INTERNAL, a metadata overflow on the client, or a silent transport refusal."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from router import logs
 from router import v1 as pb
 from router.api.grpc import base
 from router.client import bearer, connect, stub
@@ -235,6 +237,7 @@ class Lines:
 def lines(monkeypatch) -> Lines:
     recorded = Lines()
     monkeypatch.setattr(base, "log", recorded)
+    monkeypatch.setattr(logs, "_level", logging.INFO)  # a logger at info: RPC lines are made
     return recorded
 
 

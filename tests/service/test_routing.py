@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 
 from router.budgeting import BudgetBook, LocalLedger
 from router.core.budgets import Scope, rule_from_mapping
 from router.core.errors import Conflict, InvalidRequest, PreconditionFailed, StoreUnavailable
-from router.core.records import Attribution
+from router.core.records import TOP_CANDIDATES, Attribution, kept_candidates
 from router.core.requests import RouteInput
 from router.server import build_app
 from router.service import Services, build_services
 from router.service.routing import RoutingService
 from router.settings import Settings
 from router.store.recorder import Recorder
+from router.store.tables import decisions
 from tests.conftest import make_settings
 
 TASK = "Draft a polite reply declining the meeting invitation."
@@ -39,6 +43,22 @@ def test_a_route_records_its_decision_through_the_recorder(svc, store, recorder)
     assert recorder.pending_decision(d.decision_id) is None
 
 
+def test_a_decision_records_its_chosen_model_fallbacks_and_a_few_others(svc, store, recorder):
+    result = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS))
+    d = result.decision
+    assert len(result.considered) == len(svc.routing.catalog.enabled())  # for the live answer
+    assert d.candidates == kept_candidates(result.considered, d.model, d.fallbacks)
+    assert len(d.candidates) == 1 + len(d.fallbacks) + TOP_CANDIDATES
+    assert {d.model, *d.fallbacks} <= {c.model for c in d.candidates}
+    recorder.flush()
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(decisions.c.candidates)
+                           .where(decisions.c.decision_id == d.decision_id)).scalar_one()
+    assert [c[0] for c in json.loads(row)] == [c.model for c in d.candidates]  # only those
+    svc.decisions.forget()  # GetDecision from the store: the same record
+    assert svc.reports.decision(d.decision_id)[0] == d
+
+
 def test_the_same_request_id_and_payload_replay_the_same_decision(svc, store, recorder):
     req = RouteInput(task_description=TASK, request_id="req-1", attribution=KEYS)
     first = svc.routing.route(req)
@@ -49,6 +69,75 @@ def test_the_same_request_id_and_payload_replay_the_same_decision(svc, store, re
     from_store = svc.routing.route(req)
     assert from_store.replayed and from_store.decision.decision_id == first.decision.decision_id
     assert store.find_decision_by_request("req-1").decision_id == first.decision.decision_id
+
+
+class StoreReads:
+    """Counts the decision reads the services make of ``store`` (the replay path's reads)."""
+
+    def __init__(self, store, monkeypatch) -> None:
+        self.calls: list[str] = []
+        for name in ("find_decision_by_request", "get_decision"):
+            monkeypatch.setattr(store, name, self._counting(name, getattr(store, name)))
+
+    def _counting(self, name, read):
+        def counted(*args):
+            self.calls.append(name)
+            return read(*args)
+        return counted
+
+    def take(self) -> list[str]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def test_a_replayed_request_id_is_answered_from_memory(svc, store, recorder, monkeypatch):
+    reads = StoreReads(store, monkeypatch)
+    req = RouteInput(task_description=TASK, request_id="mem-1", attribution=KEYS)
+    first = svc.routing.route(req)
+    assert reads.take() == ["find_decision_by_request"]  # a true miss: the one store read
+    for _ in range(3):
+        assert svc.routing.route(req).decision is first.decision
+    recorder.flush()
+    assert svc.routing.route(req).decision is first.decision
+    assert reads.take() == []  # before and after its commit
+    svc.decisions.forget()  # a restart: the store answers once, then memory does
+    assert svc.routing.route(req).decision == first.decision
+    assert reads.take() == ["find_decision_by_request"]
+    assert svc.routing.route(req).replayed and reads.take() == []
+    # a decision this process read by its id (a report, GetDecision) answers its request_id too
+    other = svc.routing.route(RouteInput(task_description=TASK, request_id="mem-2"))
+    recorder.flush()
+    svc.decisions.forget()
+    svc.reports.decision(other.decision.decision_id)
+    reads.take()
+    assert svc.routing.route(RouteInput(task_description=TASK, request_id="mem-2")).replayed
+    assert reads.take() == []
+
+
+def test_a_request_id_another_replica_stored_first_replays_as_that_replicas_decision(
+        store, recorder, catalog, classifier, clock):
+    """Two replicas answer one request_id before either commits: the store keeps the first
+    commit's, and the other replica's replays follow it once its own commit lost."""
+    late = Recorder(store)  # replica A: its writes wait until it starts
+    a = services(store, late, catalog, classifier, clock)
+    b = services(store, recorder, catalog, classifier, clock)
+    req = RouteInput(task_description=TASK, request_id="race-1", attribution=KEYS)
+    lost = a.routing.route(req).decision
+    won = b.routing.route(req).decision  # A has not committed: B cannot know
+    assert won.decision_id != lost.decision_id
+    recorder.flush()
+    assert a.routing.route(req).decision is lost  # until A commits, A answers its own
+    late.start()
+    try:
+        late.flush()
+        assert store.find_decision_by_request("race-1").decision_id == won.decision_id
+        again = a.routing.route(req)
+        assert again.replayed and again.decision.decision_id == won.decision_id
+        # the losing decision still resolves (its client holds its id), without the request_id
+        assert store.get_decision(lost.decision_id).request_id is None
+        assert a.decisions.get(lost.decision_id).request_id is None
+    finally:
+        late.close()
 
 
 def test_the_same_request_id_with_a_different_payload_is_a_conflict(svc):

@@ -68,14 +68,32 @@ def test_a_report_is_attributed_to_its_decision_keys_overridden_by_its_own(svc, 
     assert store.get_usage("u1").attribution == expected
 
 
-def test_a_report_on_a_fallback_is_compared_with_that_models_prediction(svc):
-    d = route(svc, model="gpt-4o")
-    fallback = next(c for c in d.candidates if c.model == MODEL)
-    u = svc.usage.report(UsageInput(usage_id="u1", decision_id=d.decision_id, model=MODEL,
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_report_on_a_fallback_is_compared_with_that_models_prediction(svc, recorder,
+                                                                         restarted):
+    d = svc.routing.route(RouteInput(task_description=TASK, attribution=KEYS)).decision
+    assert len(d.fallbacks) == 3  # the last one: the furthest from the chosen model
+    fallback = next(c for c in d.candidates if c.model == d.fallbacks[-1])
+    if restarted:  # the decision as the store keeps it
+        recorder.flush()
+        svc.decisions.forget()
+    u = svc.usage.report(UsageInput(usage_id="u1", decision_id=d.decision_id,
+                                    model=fallback.model,
                                     tokens=TokenCounts(input=100, output=40))).usage
-    assert u.model == MODEL
+    assert u.model == fallback.model
     assert u.predicted_cost == fallback.cost != d.predicted_cost
     assert u.predicted_output_tokens == fallback.output_tokens
+
+
+def test_a_report_on_a_model_the_decision_did_not_keep_has_no_prediction(svc):
+    """The record keeps the chosen model, its fallbacks and a few others, not the whole
+    catalog: a call on some other model is priced and recorded, just not compared."""
+    d = route(svc, model="gpt-4o")
+    assert MODEL not in {c.model for c in d.candidates}
+    u = svc.usage.report(UsageInput(usage_id="u1", decision_id=d.decision_id, model=MODEL,
+                                    tokens=TokenCounts(input=100, output=40))).usage
+    assert u.model == MODEL and u.decision_id == d.decision_id and u.cost.tokens > 0
+    assert u.predicted_cost is None and u.predicted_output_tokens is None
 
 
 def test_a_replay_answers_with_the_stored_record(svc, clock):

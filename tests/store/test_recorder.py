@@ -55,6 +55,23 @@ def test_many_concurrent_records_are_batched_into_few_transactions(store):
     rec.close()
 
 
+def test_the_writer_tells_which_decisions_lost_their_request_id_once_committed(store):
+    store.write_batch([decision("d1", "r1")], [])  # another replica's, committed first
+    rec = Recorder(store)  # started once all is queued: one batch
+    told: list[list[tuple[str, object]]] = []
+    rec.on_request_taken = lambda lost: told.append(
+        [(d.decision_id, rec.pending_decision(d.decision_id)) for d in lost])
+    for d in (decision("d2", "r1"), decision("d3", "r3"), decision("d4", "r3"),
+              decision("d5", None)):
+        rec.record_decision(d)
+    rec.start()
+    rec.flush()
+    rec.close()
+    assert told == [[("d2", None), ("d4", None)]]  # and no longer in the queue by then
+    assert store.get_decision("d2").request_id is None
+    assert store.find_decision_by_request("r3").decision_id == "d3"
+
+
 def test_close_commits_everything_queued(store):
     rec = Recorder(store).start()
     for i in range(500):
@@ -71,9 +88,9 @@ class GatedStore:
     def __init__(self, store: SqlStore) -> None:
         self.store, self.gate = store, threading.Event()
 
-    def write_batch(self, decisions, usages, factors=()):
+    def write_batch(self, decisions, usages, factors=(), taken=None):
         self.gate.wait(5)
-        return self.store.write_batch(decisions, usages, factors)
+        return self.store.write_batch(decisions, usages, factors, taken)
 
 
 def test_pending_decisions_are_visible_until_committed(store):
@@ -92,11 +109,11 @@ def test_store_outage_fails_usage_futures_and_retries_decisions(store):
     failures = {"left": 2}
 
     class FlakyStore:
-        def write_batch(self, decisions, usages, factors=()):
+        def write_batch(self, decisions, usages, factors=(), taken=None):
             if failures["left"] > 0:
                 failures["left"] -= 1
                 raise StoreUnavailable("down")
-            return store.write_batch(decisions, usages, factors)
+            return store.write_batch(decisions, usages, factors, taken)
 
     rec = Recorder(FlakyStore(), retry_backoff_s=0.01).start()  # type: ignore[arg-type]
     rec.record_decision(decision("d-retry", None))
@@ -153,11 +170,11 @@ def test_a_crashing_batch_fails_its_callers_and_the_writer_goes_on(store):
     class Exploding:
         calls = 0
 
-        def write_batch(self, decisions, usages, factors=()):
+        def write_batch(self, decisions, usages, factors=(), taken=None):
             Exploding.calls += 1
             if Exploding.calls == 1:
                 raise RuntimeError("boom")
-            return store.write_batch(decisions, usages, factors)
+            return store.write_batch(decisions, usages, factors, taken)
 
     rec = Recorder(Exploding()).start()  # type: ignore[arg-type]
     first = rec.record_usage(usage("u-boom", did=None))

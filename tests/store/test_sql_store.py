@@ -82,12 +82,18 @@ def test_duplicates_within_one_batch_insert_once(store):
 
 def test_first_decision_for_a_request_id_owns_it_and_later_ones_keep_their_ids(store):
     """Two replicas answering the same request_id: both decision ids stay resolvable."""
-    store.write_batch([decision("d1", "r1")], [])
-    store.write_batch([decision("d2", "r1"), decision("d3", None), decision("d4", None)], [])
+    taken: list[str] = []
+    store.write_batch([decision("d1", "r1")], [], (), taken)
+    assert taken == []
+    store.write_batch([decision("d2", "r1"), decision("d3", None), decision("d4", None),
+                       decision("d5", "r5"), decision("d6", "r5")], [], (), taken)
+    assert taken == ["d2", "d6"]  # the writer is told which lost (in one batch: the later id)
     assert store.find_decision_by_request("r1").decision_id == "d1"
+    assert store.find_decision_by_request("r5").decision_id == "d5"
     assert store.get_decision("d2").request_id is None
-    store.write_batch([decision("d2", "r1")], [])  # a replay of the same batch changes nothing
-    assert store.get_decision("d2").request_id is None
+    taken.clear()
+    store.write_batch([decision("d2", "r1")], [], (), taken)  # a replay changes nothing
+    assert store.get_decision("d2").request_id is None and taken == []
     assert store.get_decision("d3") is not None and store.get_decision("d4") is not None
 
 

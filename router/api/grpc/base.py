@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 from google.protobuf.message import DecodeError, Message
 
+from router import logs
 from router.api import convert
 from router.api.errors import internal_status, to_status
 from router.api.grpc.auth import Callers
@@ -34,6 +36,20 @@ from router.core.records import Attribution
 
 log = structlog.get_logger("router.rpc")
 T = TypeVar("T")
+
+
+class _Unlogged(dict[str, Any]):
+    """The line of an RPC while info lines are off: what a body writes to it is dropped (and a
+    body with costly fields checks ``line is UNLOGGED`` to compute none of them)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+UNLOGGED: dict[str, Any] = _Unlogged()
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
 
 
@@ -164,7 +180,7 @@ class RpcBase:
         learns nothing of what the server would accept), run ``body`` as that caller, map its
         errors, and write the RPC's one log line (naming the key by its id)."""
         started = time.perf_counter()
-        line: dict[str, Any] = {}
+        line: dict[str, Any] = {} if logs.enabled(logging.INFO) else UNLOGGED
         code = "OK"
         try:
             who = self._callers.of(context)
@@ -184,8 +200,9 @@ class RpcBase:
             log.exception("rpc.internal_error", rpc=rpc)
             await context.abort_with_status(internal_status())
         finally:
-            log.info("rpc", rpc=rpc, code=code,
-                     latency_ms=round((time.perf_counter() - started) * 1000, 3), **line)
+            if line is not UNLOGGED:
+                log.info("rpc", rpc=rpc, code=code,
+                         latency_ms=round((time.perf_counter() - started) * 1000, 3), **line)
         raise AssertionError("unreachable")  # abort_with_status always raises
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:

@@ -7,7 +7,14 @@ from typing import Any
 from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import Callers
-from router.api.grpc.base import Context, Offload, RpcBase, budgets_seen_by, log_keys
+from router.api.grpc.base import (
+    UNLOGGED,
+    Context,
+    Offload,
+    RpcBase,
+    budgets_seen_by,
+    log_keys,
+)
 from router.auth import Principal
 from router.service.routing import RoutingService
 
@@ -30,10 +37,13 @@ class RoutingRpcs(RpcBase):
             if context.cancelled() or (remaining is not None and remaining <= 0):
                 self._routing.abandon(result)  # nobody will report usage against it
             d = result.decision
-            line.update(decision_id=d.decision_id, model=d.model,
-                        predicted_cost_nanos=d.predicted_cost, complexity=d.complexity_label,
-                        replayed=result.replayed, **log_keys(d.attribution))
-            return convert.route_response(budgets_seen_by(who, result))
+            if line is not UNLOGGED:
+                line.update(decision_id=d.decision_id, model=d.model,
+                            predicted_cost_nanos=d.predicted_cost,
+                            complexity=d.complexity_label, replayed=result.replayed,
+                            **log_keys(d.attribution))
+            return convert.route_response(budgets_seen_by(who, result),
+                                          request.include_candidates)
 
         return await self._handle("Route", request, context, body)
 

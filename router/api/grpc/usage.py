@@ -7,7 +7,14 @@ from typing import Any
 from router import v1 as pb
 from router.api import convert
 from router.api.grpc.auth import Callers
-from router.api.grpc.base import Context, Offload, RpcBase, budgets_seen_by, log_keys
+from router.api.grpc.base import (
+    UNLOGGED,
+    Context,
+    Offload,
+    RpcBase,
+    budgets_seen_by,
+    log_keys,
+)
 from router.auth import Principal
 from router.service.usage import UsageService
 from router.store.base import UsageWrite
@@ -36,9 +43,10 @@ class UsageRpcs(RpcBase):
             else:
                 result = self._usage.finish(write, inp.usage_id, who)
             u = result.usage
-            line.update(model=u.model, cost_nanos=u.cost.total,
-                        predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
-                        **log_keys(u.attribution))
+            if line is not UNLOGGED:
+                line.update(model=u.model, cost_nanos=u.cost.total,
+                            predicted_cost_nanos=u.predicted_cost, replayed=result.replayed,
+                            **log_keys(u.attribution))
             return convert.usage_response(budgets_seen_by(who, result))
 
         return await self._handle("ReportUsage", request, context, body)
