@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Callable
 
@@ -80,4 +81,10 @@ def _redact(url: str) -> str:
 
 def serve(settings: Settings) -> None:
     app = build_app(settings)
+    # Everything built so far (modules, the catalog, the classifier, the engines) lives as long
+    # as the process: out of the collector's sight, so a full collection, which pauses the
+    # event loop for as long as it takes to walk every tracked object, walks only what serving
+    # made (~65 ms of every such pause here before).
+    gc.collect()
+    gc.freeze()
     asyncio.run(run(app))

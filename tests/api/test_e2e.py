@@ -332,3 +332,26 @@ def test_a_replay_is_answered_even_when_its_decision_is_gone(server, stub):
     server.app.services.decisions.forget()  # forget the cached decision
     again = stub.ReportUsage(report)
     assert again.replayed and again.cost == first.cost
+
+
+
+def test_what_start_up_built_is_out_of_the_collectors_sight(monkeypatch, settings):
+    """A full garbage collection pauses the event loop while it walks every tracked object; the
+    modules, catalog, classifier and engines that ``router serve`` builds at start-up are
+    frozen out of that walk before it serves."""
+    import gc
+    import importlib
+
+    running = importlib.import_module("router.server.run")  # the module, not its run()
+    seen: list[int] = []
+
+    async def serving(app):
+        seen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(running, "build_app", lambda s: object())
+    monkeypatch.setattr(running, "run", serving)
+    try:
+        running.serve(settings)
+    finally:
+        gc.unfreeze()
+    assert seen and seen[0] > 50_000  # the start-up heap (~120k objects here)
