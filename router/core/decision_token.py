@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from typing import Any
+
+import orjson
 
 from router.core.errors import InvalidRequest
 from router.core.records import Attribution, CandidateRecord, DecisionRecord
@@ -52,7 +53,9 @@ def sign(d: DecisionRecord, key: bytes) -> str:
         "f": list(d.fallbacks), "k": [list(c) for c in d.candidates if c.model in kept],
         "v": d.classifier_version,
     }
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    # orjson: a third of the stdlib encoder's time on the hot path; the tag covers the body's
+    # bytes as sent, so tokens of either encoder verify alike
+    body = _b64(orjson.dumps(payload))
     return f"{VERSION}.{body}.{_tag(key, body)}"
 
 
@@ -68,7 +71,7 @@ def verify(token: str, key: bytes, decision_id: str) -> DecisionRecord:
     if not hmac.compare_digest(tag, _tag(key, body)):
         raise InvalidRequest.of(FIELD, "was not signed by this deployment (or was altered)")
     try:
-        p: dict[str, Any] = json.loads(_unb64(body))
+        p: dict[str, Any] = orjson.loads(_unb64(body))
         record = DecisionRecord(
             decision_id=p["d"], request_id=p["r"], request_hash=p["h"], created_us=p["t"],
             attribution=Attribution(**p["a"]), model=p["m"], provider=p["p"],
@@ -79,6 +82,7 @@ def verify(token: str, key: bytes, decision_id: str) -> DecisionRecord:
             candidates=tuple(CandidateRecord(*c) for c in p["k"]),
             classifier_version=p["v"])
     except (ValueError, KeyError, TypeError) as exc:  # signed by us, so only a version skew
+        # (orjson.JSONDecodeError is a ValueError)
         raise InvalidRequest.of(FIELD, f"cannot be read: {exc}") from None
     if record.decision_id != decision_id:
         raise InvalidRequest.of(FIELD, "belongs to another decision than decision_id")

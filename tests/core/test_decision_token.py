@@ -61,3 +61,19 @@ def test_a_token_cannot_vouch_for_another_decision():
 def test_an_oversized_token_is_refused_before_any_work():
     with pytest.raises(InvalidRequest, match="at most"):
         decision_token.verify("v1." + "A" * decision_token.MAX_TOKEN_CHARS, KEY, "d0001")
+
+
+def test_a_token_issued_before_the_encoder_changed_still_verifies():
+    """Tokens in flight across an upgrade: the stdlib encoder's (ASCII-escaped) bodies verify,
+    since the tag covers the body as sent; non-ASCII keys and labels round-trip either way."""
+    import json
+
+    d = decision(attribution=Attribution(team="équipe", user="zoë@example.com",
+                                         labels={"région": "Zürich"}))
+    fresh = decision_token.verify(decision_token.sign(d, KEY), KEY, "d0001")
+    payload = json.loads(decision_token._unb64(decision_token.sign(d, KEY).split(".")[1]))
+    body = decision_token._b64(json.dumps(payload, separators=(",", ":")).encode())
+    assert "\\u00e9" in json.dumps(payload, separators=(",", ":"))  # the old, escaped form
+    old = f"v1.{body}.{decision_token._tag(KEY, body)}"
+    assert decision_token.verify(old, KEY, "d0001") == fresh
+    assert fresh.attribution == d.attribution
