@@ -12,6 +12,7 @@ self-signed certificate on the same machine); ``ROUTER_TLS_CLIENT_CERT`` +
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +38,26 @@ class ServerTls:
 
 
 def server_tls(cert: str, key: str, client_ca: str) -> ServerTls | None:
+    """The server's TLS material, checked as TLS will use it (the certificate parses and the
+    key is its key; the CA bundle parses): a bad file stops start-up naming its setting,
+    where gRPC would only say that it cannot bind the port."""
     if not cert:
         return None
-    return ServerTls(read_pem(cert, "ROUTER_TLS_CERT"), read_pem(key, "ROUTER_TLS_KEY"),
-                     read_pem(client_ca, "ROUTER_TLS_CLIENT_CA") if client_ca else None)
+    tls = ServerTls(read_pem(cert, "ROUTER_TLS_CERT"), read_pem(key, "ROUTER_TLS_KEY"),
+                    read_pem(client_ca, "ROUTER_TLS_CLIENT_CA") if client_ca else None)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise ValueError(f"ROUTER_TLS_CERT={cert!r} / ROUTER_TLS_KEY={key!r}: not a certificate "
+                         f"chain and its private key ({exc.reason or exc})") from None
+    if client_ca:
+        try:
+            context.load_verify_locations(cafile=client_ca)
+        except ssl.SSLError as exc:
+            raise ValueError(f"ROUTER_TLS_CLIENT_CA={client_ca!r}: not a CA bundle "
+                             f"({exc.reason or exc})") from None
+    return tls
 
 
 @dataclass(frozen=True, slots=True)

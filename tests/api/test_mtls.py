@@ -228,3 +228,19 @@ def test_a_self_signed_server_is_trusted_through_router_tls_cert(
             assert route(channel)[0] is grpc.StatusCode.UNAVAILABLE
     finally:
         running.stop()
+
+
+def test_bad_tls_material_stops_start_up_naming_the_setting(tls_material, tmp_path):
+    """Not gRPC's 'failed to bind' from deep inside the server: the setting at fault."""
+    from router.auth.tls import server_tls
+
+    m = tls_material
+    assert server_tls(str(m.server.cert), str(m.server.key), str(m.ca)) is not None
+    with pytest.raises(ValueError, match="ROUTER_TLS_CERT=.*not a certificate chain and its"):
+        server_tls(str(m.server.cert), str(m.client.key), "")  # another certificate's key
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ValueError, match="ROUTER_TLS_CLIENT_CA=.*not a CA bundle"):
+        server_tls(str(m.server.cert), str(m.server.key), str(junk))
+    with pytest.raises(ValueError, match="ROUTER_TLS_CERT="):
+        server_tls(str(junk), str(m.server.key), "")
