@@ -236,11 +236,11 @@ def test_bad_tls_material_stops_start_up_naming_the_setting(tls_material, tmp_pa
 
     m = tls_material
     assert server_tls(str(m.server.cert), str(m.server.key), str(m.ca)) is not None
-    with pytest.raises(ValueError, match="ROUTER_TLS_CERT=.*not a certificate chain and its"):
+    with pytest.raises(ValueError, match=r"ROUTER_TLS_CERT=.*not a certificate chain and its"):
         server_tls(str(m.server.cert), str(m.client.key), "")  # another certificate's key
     junk = tmp_path / "junk.pem"
     junk.write_text("-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n")
-    with pytest.raises(ValueError, match="ROUTER_TLS_CLIENT_CA=.*not a CA bundle"):
+    with pytest.raises(ValueError, match=r"ROUTER_TLS_CLIENT_CA=.*not a CA bundle"):
         server_tls(str(m.server.cert), str(m.server.key), str(junk))
     with pytest.raises(ValueError, match="ROUTER_TLS_CERT="):
         server_tls(str(junk), str(m.server.key), "")
