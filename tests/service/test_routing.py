@@ -96,9 +96,9 @@ def test_a_replayed_request_id_is_answered_from_memory(svc, store, recorder, mon
     first = svc.routing.route(req)
     assert reads.take() == ["find_decision_by_request"]  # a true miss: the one store read
     for _ in range(3):
-        assert svc.routing.route(req).decision is first.decision
+        assert svc.routing.route(req).decision == first.decision
     recorder.flush()
-    assert svc.routing.route(req).decision is first.decision
+    assert svc.routing.route(req).decision == first.decision
     assert reads.take() == []  # before and after its commit
     svc.decisions.forget()  # a restart: the store answers once, then memory does
     assert svc.routing.route(req).decision == first.decision
@@ -126,7 +126,7 @@ def test_a_request_id_another_replica_stored_first_replays_as_that_replicas_deci
     won = b.routing.route(req).decision  # A has not committed: B cannot know
     assert won.decision_id != lost.decision_id
     recorder.flush()
-    assert a.routing.route(req).decision is lost  # until A commits, A answers its own
+    assert a.routing.route(req).decision == lost  # until A commits, A answers its own
     late.start()
     try:
         late.flush()
