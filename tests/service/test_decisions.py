@@ -128,7 +128,8 @@ def test_new_ids_are_unique_within_one_microsecond():
 def test_cached_decisions_are_out_of_the_garbage_collectors_walk(store, recorder):
     """A full collection walks every tracked object while the event loop waits: a cache of
     100,000 decision objects made that a pause of ~0.5 s. Packed, an entry is a plain tuple of
-    strings and numbers (and flat tuples of them), which the collector stops tracking, and unpacks to the same decision."""
+    strings and numbers (and flat tuples of them), which the collector stops tracking, and it
+    unpacks to the same decision."""
     import gc
 
     from router.core.records import Attribution, CandidateRecord, DecisionRecord
