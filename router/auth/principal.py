@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from router.core.budgets import Scope
+from router.core.budgets import BudgetStatus, Scope
 from router.core.errors import PermissionDenied, Unauthenticated, quoted
 from router.core.records import Attribution
 
@@ -176,6 +177,25 @@ class Principal:
     def describe(self) -> str:
         scope = f" team={self.team}" if self.team else ""
         return f"{self.key_id} ({self.role.value}{scope})"
+
+
+R = TypeVar("R", bound="HasBudgets")
+
+
+class HasBudgets(Protocol):
+    @property
+    def budgets(self) -> tuple[BudgetStatus, ...]: ...
+
+
+def budgets_seen_by(who: Principal, result: R) -> R:
+    """A Route's or ReportUsage's ``result`` with only the budget statuses ``who`` may see: a
+    budget whose scope is not inside a team's caller's team (one over every team) would show
+    the other teams' spend. The budget still applies to the call; only its totals are not
+    shown (as ListBudgets and GetBudgetStatus do not show them)."""
+    shown = tuple(s for s in result.budgets if who.sees_scope(s.rule.scope))
+    if len(shown) == len(result.budgets):
+        return result
+    return dataclasses.replace(result, budgets=shown)  # type: ignore[type-var]
 
 
 ANONYMOUS = Principal("anonymous", Role.ANONYMOUS)

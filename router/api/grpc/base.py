@@ -14,13 +14,12 @@ never a hang.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from google.protobuf.message import DecodeError, Message
@@ -30,7 +29,6 @@ from router.api import convert
 from router.api.errors import internal_status, to_status
 from router.api.grpc.auth import Callers
 from router.auth import Principal
-from router.core.budgets import BudgetStatus
 from router.core.errors import FieldViolation, InvalidRequest, RouterError, StoreUnavailable
 from router.core.records import Attribution
 
@@ -57,25 +55,6 @@ def log_keys(a: Attribution) -> dict[str, str]:
     """The attribution keys worth a log field (the empty ones are left out)."""
     return {k: v for k, v in (("team", a.team), ("agent", a.agent), ("task_id", a.task_id),
                               ("user", a.user)) if v}
-
-
-R = TypeVar("R", bound="HasBudgets")
-
-
-class HasBudgets(Protocol):
-    @property
-    def budgets(self) -> tuple[BudgetStatus, ...]: ...
-
-
-def budgets_seen_by(who: Principal, result: R) -> R:
-    """A Route's or ReportUsage's ``result`` with only the budget statuses ``who`` may see: a
-    budget whose scope is not inside a team's caller's team (one over every team) would show
-    the other teams' spend. The budget still applies to the call; only its totals are not
-    shown (as ListBudgets and GetBudgetStatus do not show them)."""
-    shown = tuple(s for s in result.budgets if who.sees_scope(s.rule.scope))
-    if len(shown) == len(result.budgets):
-        return result
-    return dataclasses.replace(result, budgets=shown)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True, slots=True)

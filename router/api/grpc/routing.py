@@ -12,10 +12,10 @@ from router.api.grpc.base import (
     Context,
     Offload,
     RpcBase,
-    budgets_seen_by,
     log_keys,
 )
 from router.auth import Principal
+from router.auth.principal import budgets_seen_by
 from router.service.routing import RoutingService
 
 
