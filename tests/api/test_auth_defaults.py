@@ -50,15 +50,20 @@ def test_an_exposed_server_without_keys_or_token_is_refused(tmp_path: Path, addr
     assert address in message
 
 
+def assert_only_the_admin_token_is_taken(address: str) -> None:
+    """A call without a key is UNAUTHENTICATED; the bootstrap admin token is served."""
+    with connect(address, key="", tls=False) as channel:
+        router = stub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            router.ListModels(pb.ListModelsRequest(), timeout=10)
+        assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert router.ListModels(pb.ListModelsRequest(), timeout=10, metadata=bearer(TOKEN))
+
+
 def test_an_exposed_server_runs_with_the_admin_token_or_auth_off(tmp_path: Path):
     guarded = RunningServer(listening_on("0.0.0.0:0", tmp_path / "guarded", admin_token=TOKEN))
     try:
-        with connect(guarded.address, key="", tls=False) as channel:
-            router = stub(channel)
-            with pytest.raises(grpc.RpcError) as err:
-                router.ListModels(pb.ListModelsRequest(), timeout=10)
-            assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
-            assert router.ListModels(pb.ListModelsRequest(), timeout=10, metadata=bearer(TOKEN))
+        assert_only_the_admin_token_is_taken(guarded.address)
     finally:
         guarded.stop()
     open_ = RunningServer(listening_on("0.0.0.0:0", tmp_path / "open", auth="off"))
@@ -73,12 +78,7 @@ def test_an_exposed_server_runs_with_the_admin_token_or_auth_off(tmp_path: Path)
 def test_auth_on_without_keys_accepts_only_the_admin_token(tmp_path: Path):
     running = RunningServer(make_settings(tmp_path, auth="on", admin_token=TOKEN))
     try:
-        with connect(running.address, key="", tls=False) as channel:
-            router = stub(channel)
-            with pytest.raises(grpc.RpcError) as err:
-                router.ListModels(pb.ListModelsRequest(), timeout=10)
-            assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
-            assert router.ListModels(pb.ListModelsRequest(), timeout=10, metadata=bearer(TOKEN))
+        assert_only_the_admin_token_is_taken(running.address)
     finally:
         running.stop()
 
