@@ -188,3 +188,21 @@ def test_another_teams_decision_token_restores_nothing(svc, store, recorder):
                                  decision_token=token), finance.principal)
     recorder.flush()
     assert store.get_decision(lost.decision_id) is not None  # its own team's: restored
+
+
+def test_calls_are_authenticated_while_the_store_is_down(svc, store, monkeypatch):
+    """The keyring is in process: a store outage fails the refresh (the server's schedule logs
+    it and tries again), never a call whose key the keyring already holds."""
+    from router.core.errors import StoreUnavailable
+
+    made, secret = svc.keys.create(BOOTSTRAP, KeySpec(Role.TEAM, "eng"))
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("store unreachable: connection refused")
+
+    monkeypatch.setattr(store, "load_api_keys", down)
+    with pytest.raises(StoreUnavailable):
+        svc.keys.refresh()
+    assert svc.keys.authenticate(f"Bearer {secret}").key_id == made.key_id
+    with pytest.raises(Unauthenticated):
+        svc.keys.authenticate("Bearer rk_0123456789ab_" + "A" * 43)
