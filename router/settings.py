@@ -40,6 +40,9 @@ class Settings:
         "sees it")
     max_batch: int = _setting(1024, "most records committed in one group-commit transaction")
     queue_limit: int = _setting(100_000, "most records waiting to be written before UNAVAILABLE")
+    writer_linger_ms: float = _setting(
+        2.0, "how long a batch of decisions alone waits for more to join it before it is "
+        "committed (nobody waits for a decision's commit; a usage ends the wait at once)")
     pool_size: int = _setting(8, "database connections per process")
     sqlite_synchronous: str = _setting(
         "FULL", "SQLite fsync level: FULL (every commit durable) or NORMAL (faster, WAL-safe)")
@@ -99,6 +102,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.ledger not in ("auto", "local", "shared"):
             raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
+        if not 0 <= self.writer_linger_ms <= 1000:
+            raise ValueError(f"ROUTER_WRITER_LINGER_MS={self.writer_linger_ms!r}: use 0 to 1000")
         if self.auth not in ("auto", "on", "off"):
             raise ValueError(f"ROUTER_AUTH={self.auth!r}: use auto, on or off")
         if bool(self.tls_cert) != bool(self.tls_key):

@@ -61,8 +61,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     except BaseException:
         store.close()
         raise
-    recorder = Recorder(store, max_batch=settings.max_batch,
-                        queue_limit=settings.queue_limit).start()
+    recorder = Recorder(store, max_batch=settings.max_batch, queue_limit=settings.queue_limit,
+                        linger_s=settings.writer_linger_ms / 1000).start()
     try:
         services = build_services(settings, catalog, classifier, store, recorder, clock,
                                   budgets, enforce_auth=auth.enforce)

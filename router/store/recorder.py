@@ -4,6 +4,13 @@
 after its record is committed. While one batch commits, the next accumulates, so throughput grows
 with load instead of paying one commit per request. Everything is bounded: the queue, the batch,
 and the time ``close()`` spends draining.
+
+Nobody waits for a decision's commit, so a batch of decisions alone lingers up to ``linger_s``
+for more to join it (a usage or a barrier, which somebody waits for, ends the wait at once). At
+a thousand Routes a second that is one transaction of a few dozen rows instead of one per row or
+two: the writer thread takes the interpreter's lock a few times per batch rather than a few
+times per decision, and each handoff of that lock costs the event loop as much as a small
+handler does.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ class Recorder:
     """Batches decision and usage records into single transactions on a background thread."""
 
     def __init__(self, store: Store, *, max_batch: int = 1024, queue_limit: int = 100_000,
-                 retry_backoff_s: float = 0.05, max_backoff_s: float = 2.0,
+                 linger_s: float = 0.0, retry_backoff_s: float = 0.05, max_backoff_s: float = 2.0,
                  on_commit: Callable[[list[UsageWrite]], None] | None = None) -> None:
         self._store = store
         # told of every newly recorded usage, after its commit and before its caller is answered
@@ -60,10 +67,12 @@ class Recorder:
         self.on_request_taken: Callable[[list[DecisionRecord]], None] | None = None
         self._max_batch = max_batch
         self._queue_limit = queue_limit
+        self._linger_s = linger_s
         self._retry_backoff_s = retry_backoff_s
         self._max_backoff_s = max_backoff_s
         self._items: deque[_Decision | _Usage | _Factors | _Barrier] = deque()
         self._pending: dict[str, DecisionRecord] = {}
+        self._waited_for = 0  # queued usages and barriers: somebody waits for their commit
         self._cond = threading.Condition()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
@@ -86,6 +95,8 @@ class Recorder:
             self._items.append(item)
             if isinstance(item, _Decision):
                 self._pending[item.record.decision_id] = item.record
+            elif isinstance(item, _Usage | _Barrier):
+                self._waited_for += 1
             self._cond.notify()
 
     def record_decision(self, record: DecisionRecord) -> None:
@@ -136,8 +147,18 @@ class Recorder:
                 self._cond.wait()
             if not self._items:
                 return None
+            if self._linger_s > 0:
+                deadline = time.monotonic() + self._linger_s
+                while (not self._waited_for and not self._closing
+                       and len(self._items) < self._max_batch):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
             n = min(len(self._items), self._max_batch)
-            return [self._items.popleft() for _ in range(n)]
+            batch = [self._items.popleft() for _ in range(n)]
+            self._waited_for -= sum(isinstance(i, _Usage | _Barrier) for i in batch)
+            return batch
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
@@ -154,6 +175,7 @@ class Recorder:
             if not waiting:
                 return
             self._items = deque(i for i in self._items if not isinstance(i, _Usage))
+            self._waited_for -= len(waiting)
         for item in waiting:
             if not item.future.done():
                 item.future.set_exception(exc)

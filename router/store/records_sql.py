@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -46,6 +47,7 @@ class SqlRecords(SqlBase):
         self._usage_row_marks = "(" + ", ".join([mark] * len(self._usage_columns)) + ")"
         self._usage_chunk = 30_000 // len(self._usage_columns)  # under SQLite's variable limit
         self._decision_columns = tuple(c.name for c in decisions.columns)
+        self._decision_values = itemgetter(*self._decision_columns)  # a row's, in column order
         self._decision_by_request_sql = (f"SELECT {', '.join(self._decision_columns)} "
                                          f"FROM decisions WHERE request_id = {mark}")
         self._decision_insert_sql = (
@@ -129,8 +131,8 @@ class SqlRecords(SqlBase):
         rows = sorted(map(_decision_row, records), key=lambda r: r["decision_id"])
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(self._decision_insert_sql,
-                               [tuple(r[c] for c in self._decision_columns) for r in rows])
+            values = self._decision_values
+            cursor.executemany(self._decision_insert_sql, list(map(values, rows)))
             keyed = [r for r in rows if r["request_id"] is not None]
             if keyed:
                 marks = ", ".join([self._mark] * len(keyed))
@@ -140,8 +142,7 @@ class SqlRecords(SqlBase):
                 losers = [{**r, "request_id": None} for r in keyed
                           if r["decision_id"] not in stored]
                 if losers:
-                    cursor.executemany(self._decision_insert_sql, [
-                        tuple(r[c] for c in self._decision_columns) for r in losers])
+                    cursor.executemany(self._decision_insert_sql, list(map(values, losers)))
                     return [r["decision_id"] for r in losers]
         finally:
             cursor.close()
@@ -219,7 +220,8 @@ _DecisionRow = namedtuple("_DecisionRow", [c.name for c in decisions.columns])  
 
 def _keys_row(a: Attribution) -> dict[str, Any]:
     return {"team": a.team, "agent": a.agent, "task_id": a.task_id, "task_type": a.task_type,
-            "user_name": a.user, "labels": json.dumps(dict(a.labels), sort_keys=True)}
+            "user_name": a.user,
+            "labels": json.dumps(dict(a.labels), sort_keys=True) if a.labels else "{}"}
 
 
 def _attribution(row: Any) -> Attribution:
@@ -248,7 +250,7 @@ def _decision_row(d: DecisionRecord) -> dict[str, Any]:
         "predicted_quality": d.predicted_quality, "input_tokens": d.input_tokens,
         "output_tokens": d.output_tokens, "predicted_cost": d.predicted_cost,
         "currency": d.currency, "reason_code": d.reason_code,
-        "reason_message": d.reason_message, "fallbacks": json.dumps(list(d.fallbacks)),
+        "reason_message": d.reason_message, "fallbacks": orjson.dumps(d.fallbacks).decode(),
         "candidates": _candidates_json(d.candidates),
         "classifier_version": d.classifier_version,
     }

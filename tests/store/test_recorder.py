@@ -182,3 +182,45 @@ def test_a_crashing_batch_fails_its_callers_and_the_writer_goes_on(store):
         first.result(5)
     assert rec.record_usage(usage("u-ok", did=None)).result(5).status is WriteStatus.INSERTED
     rec.close()
+
+
+def test_decisions_alone_linger_into_one_batch(store):
+    rec = Recorder(store, linger_s=30.0).start()
+    for i in range(5):
+        rec.record_decision(decision(f"d{i}", f"r{i}"))
+    rec.flush(5)  # a barrier is waited for: it ends the linger at once
+    assert rec.batches == 1
+    assert all(store.get_decision(f"d{i}") is not None for i in range(5))
+    rec.close()
+
+
+def test_a_usage_ends_the_linger_at_once(store):
+    rec = Recorder(store, linger_s=30.0).start()
+    rec.record_decision(decision("d1", "r1"))
+    # the writer lingers on d1; the usage joins the batch and is committed without the 30 s
+    write = rec.record_usage(dataclasses.replace(usage("u1"), decision_id=None)).result(5)
+    assert write.status is WriteStatus.INSERTED
+    assert store.get_decision("d1") is not None
+    rec.close()
+
+
+def test_close_commits_lingering_decisions_without_waiting_out_the_linger(store):
+    rec = Recorder(store, linger_s=30.0).start()
+    rec.record_decision(decision("d1", "r1"))
+    closer = threading.Thread(target=rec.close, kwargs={"timeout": 5.0})
+    closer.start()
+    closer.join(10)
+    assert not closer.is_alive()
+    assert store.get_decision("d1") is not None
+
+
+def test_failed_usages_no_longer_count_as_waited_for(store):
+    """A usage refused while the store is down leaves the queue; the decisions behind it
+    linger again instead of being written one transaction each."""
+    rec = Recorder(store, linger_s=30.0)
+    fut = rec.record_usage(dataclasses.replace(usage("u1"), decision_id=None))
+    rec._fail_queued_usages(StoreUnavailable("down"))
+    with pytest.raises(StoreUnavailable):
+        fut.result(1)
+    assert rec._waited_for == 0
+    rec.start().close()
