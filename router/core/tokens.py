@@ -14,8 +14,11 @@ a chars / 4 rule by 5.9% (4.9%). The 4 is the chat framing every call adds. 0.7 
 character is not fitted (the data is English): CJK runs about one token per character, accented
 Latin letters less.
 
-Counting runs at C speed: one ``str.translate`` maps every ASCII character to its class, then
-``str.count`` tallies the classes; a 2,000-character prompt costs a few microseconds.
+Counting runs at C speed: one ``translate`` maps every ASCII character to its class, then
+``count`` tallies the classes; a 2,000-character prompt costs a few microseconds. An ASCII text
+(most prompts) is translated as bytes, by a 256-byte table, which is several times quicker than
+``str.translate``'s dictionary; any other text takes the ``str`` path, which leaves non-ASCII
+characters as they are (counted as "other", and no word starts after one).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ for _code in range(128):
     else:
         _CLASSES[_code] = "."
 _SEPARATORS = (" ", "0", ".", "\n")
+_BYTE_CLASSES = bytes(ord(_CLASSES[code]) for code in range(128)) + bytes(128)  # ASCII only
 
 
 def counts(text: str) -> tuple[int, int, int, int, int]:
@@ -44,6 +48,16 @@ def counts(text: str) -> tuple[int, int, int, int, int]:
     A word is a run of ASCII letters; symbols are printable ASCII other than letters, digits,
     spaces and "_" (which counts as a space).
     """
+    if text.isascii():
+        b = text.encode().translate(_BYTE_CLASSES)
+        words = (b.startswith(b"a") + b.count(b" a") + b.count(b"0a") + b.count(b".a")
+                 + b.count(b"\na"))
+        return words, b.count(b"0"), b.count(b"."), b.count(b"\n"), 0
+    return _counts_of_str(text)
+
+
+def _counts_of_str(text: str) -> tuple[int, int, int, int, int]:
+    """``counts`` of any text, by ``str.translate`` (the ASCII path must agree with it)."""
     s = text.translate(_CLASSES)
     letters, digits, symbols, newlines, spaces = (s.count(c) for c in ("a", "0", ".", "\n", " "))
     words = s.startswith("a") + sum(s.count(sep + "a") for sep in _SEPARATORS)

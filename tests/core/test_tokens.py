@@ -37,3 +37,19 @@ def test_digits_symbols_and_non_ascii_cost_tokens():
 def test_estimate_is_positive_and_grows_with_appended_text(a, b):
     assert estimate_tokens(a) >= 1
     assert estimate_tokens(a + "\n" + b) >= estimate_tokens(a)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=400))
+def test_the_ascii_path_counts_as_the_general_one(text):
+    from router.core.tokens import _counts_of_str
+
+    assert counts(text) == _counts_of_str(text)
+
+
+def test_the_ascii_path_on_the_bench_prompts():
+    from router.bench.grpc_load import _prompts
+    from router.core.tokens import _counts_of_str
+
+    prompts = [p for p in _prompts() if p.isascii()]
+    assert prompts
+    assert all(counts(p) == _counts_of_str(p) for p in prompts)
