@@ -29,13 +29,15 @@ scope): the window's own spend per hour elapsed in it, the run rate of the windo
 
 Assumptions, stated: the recent level continues to the window's end (no trend beyond it); the
 week is the season (daily and weekly cycles; not month-end or holiday effects); holds settle at
-their predicted cost. Everything is computed in exact fractions and rounded once, half up, to
-integer nanos or tokens: estimates, but no float touches money.
+their predicted cost. Rates and the profile are exact fractions, each hour's expectation is
+rounded to a millionth of a nano (or token) for the hour-by-hour walk, and the results are rounded
+once, half up, to integer nanos or tokens: estimates, but no float touches money.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -45,6 +47,7 @@ from router.core.budgets import BudgetStatus
 from router.core.timeunits import HOUR_US
 
 WEEK_US = 7 * 24 * HOUR_US
+SCALE = 10**6  # the walk adds hours' expectations in millionths of a nano (or token)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -117,8 +120,9 @@ def forecast(series: Sequence[tuple[int, int]] | None, *, now_us: int, end_us: i
         if so_far <= 0 or start < -(2**61):
             return _flat(Method.NO_HISTORY, now_us, end_us, so_far, limit, 0, 0)
         rate = Fraction(so_far, max(now_us - start, min_span))  # per microsecond
-        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: rate * HOUR_US,
-                     rate, max(0, (now_us - start) // HOUR_US), config)
+        own = _scaled(rate * HOUR_US)
+        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: own, rate,
+                     max(0, (now_us - start) // HOUR_US), config)
     amounts: dict[int, int] = {}
     for hour, amount in series:
         if hour <= now_hour:
@@ -132,9 +136,10 @@ def forecast(series: Sequence[tuple[int, int]] | None, *, now_us: int, end_us: i
     rate = Fraction(recent, max(now_us - rate_from, min_span))
     history_us = now_hour - first
     flat = rate * HOUR_US
+    flat_scaled = _scaled(flat)
     if history_us < WEEK_US:
-        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: flat, rate,
-                     history_us // HOUR_US, config)
+        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: flat_scaled,
+                     rate, history_us // HOUR_US, config)
     slot = _Slots(tz)
     sums = [0] * 168
     counts = [0] * 168
@@ -146,29 +151,30 @@ def forecast(series: Sequence[tuple[int, int]] | None, *, now_us: int, end_us: i
     level_from = max(first, recent_from)
     expected = sum((profile[slot(h)] for h in range(level_from, now_hour, HOUR_US)), Fraction(0))
     if expected == 0:  # the profile says these hours are idle, yet they spent: trust the rate
-        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: flat, rate,
-                     history_us // HOUR_US, config)
+        return _walk(Method.RUN_RATE, now_us, end_us, so_far, limit, lambda _h: flat_scaled,
+                     rate, history_us // HOUR_US, config)
     actual = sum(amounts.get(h, 0) for h in range(level_from, now_hour, HOUR_US))
     k = Fraction(actual) / expected
     w = min(Fraction(1), Fraction(history_us, config.full_weight_weeks * WEEK_US))
-    return _walk(Method.SEASONAL, now_us, end_us, so_far, limit,
-                 lambda h: w * k * profile[slot(h)] + (1 - w) * flat, rate,
-                 history_us // HOUR_US, config)
+    expect = [_scaled(w * k * p + (1 - w) * flat) for p in profile]  # per slot
+    return _walk(Method.SEASONAL, now_us, end_us, so_far, limit, lambda h: expect[slot(h)],
+                 rate, history_us // HOUR_US, config)
 
 
 class _Slots:
-    """Hour of the week (Monday 00:00 = 0) of a UTC hour in zone ``tz``, memoised."""
+    """Hour of the week (Monday 00:00 = 0) of a UTC hour in zone ``tz``."""
 
     def __init__(self, tz: tzinfo) -> None:
         self._tz = tz
-        self._memo: dict[int, int] = {}
 
     def __call__(self, hour_us: int) -> int:
-        s = self._memo.get(hour_us)
-        if s is None:
-            local = (_EPOCH + timedelta(microseconds=hour_us)).astimezone(self._tz)
-            s = self._memo[hour_us] = local.weekday() * 24 + local.hour
-        return s
+        return _slot(self._tz, hour_us)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # shared by every budget of a zone: ~9 weeks of hours
+def _slot(tz: tzinfo, hour_us: int) -> int:
+    local = (_EPOCH + timedelta(microseconds=hour_us)).astimezone(tz)
+    return local.weekday() * 24 + local.hour
 
 
 def _flat(method: Method, now_us: int, end_us: int, so_far: int, limit: int | None,
@@ -177,24 +183,31 @@ def _flat(method: Method, now_us: int, end_us: int, so_far: int, limit: int | No
     return Forecast(method, now_us, end_us, so_far, so_far, per_hour, run_out, history_hours)
 
 
+def _scaled(x: Fraction) -> int:
+    """An hour's expectation in integer units of 1 / SCALE (the walk's fixed point)."""
+    return _round(x * SCALE)
+
+
 def _walk(method: Method, now_us: int, end_us: int, so_far: int, limit: int | None,
-          per_hour_at: Callable[[int], Fraction], rate: Fraction, history_hours: int,
+          scaled_at: Callable[[int], int], rate: Fraction, history_hours: int,
           config: ForecastConfig) -> Forecast:
-    """Add each hour's expectation from now to ``end_us`` (pro rata at the ends), noting when the
-    running total first reaches ``limit``."""
+    """Add each hour's expectation (``scaled_at``: in units of 1 / SCALE) from now to
+    ``end_us``, pro rata at the ends, noting when the running total first reaches ``limit``."""
     end_us = min(end_us, now_us + config.max_horizon_hours * HOUR_US)
-    total = Fraction(so_far)
-    run_out = now_us if limit is not None and so_far >= limit else None
+    total = so_far * SCALE
+    cap = None if limit is None else limit * SCALE
+    run_out = now_us if cap is not None and total >= cap else None
     hour = now_us - now_us % HOUR_US
     while hour < end_us:
         start, stop = max(hour, now_us), min(hour + HOUR_US, end_us)
-        amount = per_hour_at(hour) * (stop - start) / HOUR_US
-        if run_out is None and limit is not None and amount > 0 and total + amount >= limit:
-            run_out = start + _ceil((limit - total) * (stop - start) / amount)
+        per_hour = scaled_at(hour)
+        amount = per_hour if stop - start == HOUR_US else per_hour * (stop - start) // HOUR_US
+        if run_out is None and cap is not None and amount > 0 and total + amount >= cap:
+            run_out = start + -(-(cap - total) * (stop - start) // amount)
         total += amount
         hour += HOUR_US
-    return Forecast(method, now_us, end_us, so_far, _round(total), _round(rate * HOUR_US),
-                    run_out, history_hours)
+    return Forecast(method, now_us, end_us, so_far, _round(Fraction(total, SCALE)),
+                    _round(rate * HOUR_US), run_out, history_hours)
 
 
 def _round(x: Fraction) -> int:
@@ -202,8 +215,6 @@ def _round(x: Fraction) -> int:
     return int(x + Fraction(1, 2)) if x >= 0 else -int(-x + Fraction(1, 2))
 
 
-def _ceil(x: Fraction) -> int:
-    return -((-x.numerator) // x.denominator)
 
 
 @dataclass(frozen=True, slots=True)
