@@ -59,6 +59,7 @@ class Kind(str, enum.Enum):  # noqa: UP042 - the interface the store and API cod
 
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
+DETECTOR_KINDS = tuple(k for k in Kind if k is not Kind.BUDGET_FORECAST)  # what detect() finds
 
 
 @dataclass(frozen=True, slots=True)
