@@ -26,6 +26,7 @@ from router.core.budgets import (
 )
 from router.core.catalog import ModelSpec
 from router.core.errors import FieldViolation, InvalidRequest
+from router.core.forecast import BudgetForecast, Method
 from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import (
@@ -405,7 +406,8 @@ def budget_rule(msg: pb.Budget, currency: str) -> BudgetRule:
         raise InvalidRequest.of("budget.window", "required: hour, day, week, month or total")
     raw["window"] = _WINDOWS[msg.window].value
     raw["timezone"] = msg.time_zone or "UTC"
-    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at"):
+    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at",
+                "forecast_alert_at"):
         if msg.HasField(key):
             raw[key] = getattr(msg, key)
     if msg.throttle_per_minute:
@@ -437,13 +439,33 @@ def budget(rule: BudgetRule, currency: str, from_file: bool) -> pb.Budget:
     )
     if rule.limit is not None:
         msg.limit.CopyFrom(money(rule.limit, currency))
-    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at"):
+    for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at",
+                "forecast_alert_at"):
         if (value := getattr(rule, key)) is not None:
             setattr(msg, key, value)
     return msg
 
 
-def budget_status(s: BudgetStatus, currency: str) -> pb.BudgetStatus:
+_METHODS = {Method.RUN_RATE: pb.FORECAST_METHOD_RUN_RATE,
+            Method.SEASONAL: pb.FORECAST_METHOD_SEASONAL,
+            Method.NO_HISTORY: pb.FORECAST_METHOD_NO_HISTORY}
+
+
+def budget_forecast(f: BudgetForecast, currency: str) -> pb.BudgetForecast:
+    msg = pb.BudgetForecast(
+        budget_id=f.status.rule.id, window_key=f.status.window.key,
+        as_of=_timestamp(f.money.now_us), forecast_end=_timestamp(f.money.end_us),
+        projected_spend=money(f.money.projected, currency), projected_tokens=f.tokens.projected,
+        spend_per_hour=money(f.money.per_hour, currency), tokens_per_hour=f.tokens.per_hour,
+        projected_fraction=f.fraction, method=_METHODS[f.method],
+        history_hours=f.history_hours, alert=f.alert)
+    if (run_out := f.run_out_us) is not None:
+        msg.run_out_at.CopyFrom(_timestamp(run_out))
+    return msg
+
+
+def budget_status(s: BudgetStatus, currency: str,
+                  forecast: BudgetForecast | None = None) -> pb.BudgetStatus:
     rule, t = s.rule, s.totals
     msg = pb.BudgetStatus(
         budget_id=rule.id, window_key=s.window.key,
@@ -458,6 +480,8 @@ def budget_status(s: BudgetStatus, currency: str) -> pb.BudgetStatus:
     if rule.limit is not None:
         msg.limit.CopyFrom(money(rule.limit, currency))
         msg.remaining.CopyFrom(money(s.remaining or 0, currency))
+    if forecast is not None:
+        msg.forecast.CopyFrom(budget_forecast(forecast, currency))
     return msg
 
 

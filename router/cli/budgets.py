@@ -3,6 +3,7 @@
     router budgets check examples/budgets.toml
     router budgets list   [--address 127.0.0.1:50051]
     router budgets status finance-monthly
+    router budgets forecast finance-monthly   [--horizon-days 30: for a total budget]
     router budgets pause --agent reconciler --reason "runaway loop"   # needs ROUTER_ADMIN_TOKEN
     router budgets resume --agent reconciler                          # needs ROUTER_ADMIN_TOKEN
 
@@ -35,15 +36,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     check = verbs.add_parser("check", help="validate a budgets file and show its rules")
     check.add_argument("path")
     for name, helptext in (("list", "budgets in force and paused scopes"),
-                           ("status", "a budget's current window"),
+                           ("status", "a budget's current window, with its forecast"),
+                           ("forecast", "where a budget's window will close, and when it "
+                                        "would run out"),
                            ("pause", "stop routing for a scope"),
                            ("resume", "resume a paused scope")):
         admin = name in ("pause", "resume")
         v = verbs.add_parser(name, help=helptext + (" (admin token)" if admin else ""),
                              description=helptext.capitalize() + "." + (_ADMIN if admin else ""))
         common.add_server_options(v, admin=admin)
-        if name == "status":
+        if name in ("status", "forecast"):
             v.add_argument("id")
+        if name == "forecast":
+            v.add_argument("--horizon-days", type=int, default=0,
+                           help="how far ahead to forecast a total budget (default 30)")
         if name in ("pause", "resume"):
             for key in SCOPE_KEYS:
                 v.add_argument(f"--{key.replace('_', '-')}", dest=key, default="")
@@ -73,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
             elif args.verb == "status":
                 _status(console, router.GetBudgetStatus(pb.GetBudgetStatusRequest(id=args.id),
                                                       timeout=10))
+            elif args.verb == "forecast":
+                f = router.ForecastBudget(pb.ForecastBudgetRequest(
+                    budget_id=args.id, horizon_seconds=args.horizon_days * 86_400), timeout=10)
+                console.print(f"[bold]{f.budget_id}[/] window {f.window_key}")
+                _forecast(console, f)
             else:
                 scope = pb.BudgetScope(**{k: getattr(args, k) for k in SCOPE_KEYS})
                 if args.verb == "pause":
@@ -155,6 +166,21 @@ def _status(console: Any, s: Any) -> None:
                       f"{s.tokens_held:,}, remaining {s.tokens_remaining:,}")
     if s.HasField("window_end"):
         console.print(f"  resets at {s.window_end.ToJsonString()}")
+    if s.HasField("forecast"):
+        _forecast(console, s.forecast)
+
+
+def _forecast(console: Any, f: Any) -> None:
+    from router import v1 as pb
+
+    method = pb.ForecastMethod.Name(f.method).removeprefix("FORECAST_METHOD_").lower()
+    console.print(f"  forecast at {f.forecast_end.ToJsonString()}: {_money(f.projected_spend)}, "
+                  f"{f.projected_tokens:,} tokens ({f.projected_fraction:.1%} of the limit; "
+                  f"{method}, {f.history_hours} h of history; now "
+                  f"{_money(f.spend_per_hour)} and {f.tokens_per_hour:,} tokens an hour)"
+                  + (" [bold red]alert[/]" if f.alert else ""))
+    console.print("  runs out at " + f.run_out_at.ToJsonString() if f.HasField("run_out_at")
+                  else "  does not run out in the window")
 
 
 def _fields(scope: Any) -> dict[str, str]:

@@ -53,9 +53,13 @@ class Kind(str, enum.Enum):  # noqa: UP042 - the interface the store and API cod
     COST_PER_CALL_RISE = "cost_per_call_rise"
     RETRY_LOOP = "retry_loop"
     PREDICTION_DRIFT = "prediction_drift"
+    # not a detector's: a budget forecast to close past its forecast_alert_at
+    # (router.service.budgets raises it through the same store, streams and webhook)
+    BUDGET_FORECAST = "budget_forecast"
 
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
+DETECTOR_KINDS = tuple(k for k in Kind if k is not Kind.BUDGET_FORECAST)  # what detect() finds
 
 
 @dataclass(frozen=True, slots=True)

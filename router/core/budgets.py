@@ -15,6 +15,7 @@ Pure: the ledger that tracks spend and holds per window lives behind the store s
     throttle_at = 0.95
     throttle_per_minute = 10
     on_exhausted = "block"               # or "downgrade": only models that still fit
+    forecast_alert_at = 0.9              # alert when the window is forecast to close past this
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SCOPE_KEYS = ("team", "agent", "user", "task_id", "task_type", "model")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _KEYS = {"id", "description", "scope", "limit", "limit_tokens", "window", "timezone", "alert_at",
          "downgrade_at", "downgrade_quality", "throttle_at", "throttle_per_minute",
-         "on_exhausted", "hold_ttl_seconds"}
+         "on_exhausted", "hold_ttl_seconds", "forecast_alert_at"}
 
 
 class BudgetError(ValueError):
@@ -124,6 +125,8 @@ class BudgetRule:
     on_exhausted: Action = Action.BLOCK
     hold_ttl_s: int = 300
     description: str = ""
+    # the forecast's alert: the window is forecast to close at or past this fraction of the limit
+    forecast_alert_at: float | None = None
     tz: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -178,7 +181,7 @@ def rule_to_mapping(rule: BudgetRule) -> dict[str, Any]:
     if rule.limit_tokens is not None:
         out["limit_tokens"] = rule.limit_tokens
     for key in ("alert_at", "downgrade_at", "downgrade_quality", "throttle_at",
-                "throttle_per_minute"):
+                "throttle_per_minute", "forecast_alert_at"):
         if (value := getattr(rule, key)) is not None:
             out[key] = value
     return out
@@ -236,7 +239,8 @@ class _Parser:
             raise self._fail(f"budget {rid!r}: window must be one of "
                              f"{', '.join(k.value for k in WindowKind)}", "window", i) from None
         thresholds = {k: self._fraction(i, rid, k, raw.get(k))
-                      for k in ("alert_at", "downgrade_at", "throttle_at", "downgrade_quality")}
+                      for k in ("alert_at", "downgrade_at", "throttle_at", "downgrade_quality",
+                                "forecast_alert_at")}
         # the ladder's rungs that are set, in order: each must not exceed the next, and the
         # error names the pair that does not, against the later one (the one out of place)
         rungs = [(k, t) for k in ("alert_at", "downgrade_at", "throttle_at")
@@ -245,6 +249,9 @@ class _Parser:
             if low_at > high_at:
                 raise self._fail(f"budget {rid!r}: thresholds must rise: {low} ({low_at:g}) "
                                  f"must not exceed {high} ({high_at:g})", high, i)
+        if window is WindowKind.TOTAL and thresholds["forecast_alert_at"] is not None:
+            raise self._fail(f"budget {rid!r}: forecast_alert_at needs a window that closes "
+                             "(hour, day, week or month)", "forecast_alert_at", i)
         per_minute = raw.get("throttle_per_minute")
         if thresholds["throttle_at"] is not None and not (
                 isinstance(per_minute, int) and not isinstance(per_minute, bool)
@@ -269,7 +276,8 @@ class _Parser:
                 downgrade_quality=thresholds["downgrade_quality"],
                 throttle_at=thresholds["throttle_at"], throttle_per_minute=per_minute,
                 on_exhausted=action, hold_ttl_s=ttl,
-                description=str(raw.get("description", "")))
+                description=str(raw.get("description", "")),
+                forecast_alert_at=thresholds["forecast_alert_at"])
         except ValueError as exc:  # the time zone
             raise self._fail(f"budget {rid!r}: {exc}", "timezone", i) from None
 

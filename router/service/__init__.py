@@ -25,7 +25,7 @@ from router.core.clock import Clock, SystemClock
 from router.core.timeunits import SECOND_US
 from router.service.access import AuditLog, KeyService
 from router.service.anomalies import AnomalyService, pause_kinds
-from router.service.budgets import BudgetService
+from router.service.budgets import BudgetService, ForecastAlerts
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
 from router.service.notify import Webhook
@@ -98,17 +98,20 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                                      mode=AuthMode(settings.auth), enforce=enforce_auth),
                       audit, clock, pepper=pepper)
     webhook = Webhook(settings.anomaly_webhook_url) if settings.anomaly_webhook_url else None
+    anomalies = AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,
+                               pause_on=pause_kinds(settings.anomaly_pause_kinds),
+                               webhook=webhook, audit=audit)
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
                                calibration, clock, local_reads=store.local_reads,
                                decision_key=key),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
                            calibration, clock, decision_key=key),
+        # forecast alerts go out the anomalies' way: their store, streams and webhook
         budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s,
-                              audit=audit),
+                              audit=audit, spend=store,
+                              alerts=ForecastAlerts(store, anomalies.hub, webhook, clock)),
         reports=ReportService(catalog, store, decisions),
-        anomalies=AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,
-                                 pause_on=pause_kinds(settings.anomaly_pause_kinds),
-                                 webhook=webhook, audit=audit),
+        anomalies=anomalies,
         keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
     )

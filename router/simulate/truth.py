@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from router.core.anomalies import Kind
+from router.core.anomalies import DETECTOR_KINDS, Kind
 
-KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
+KINDS: tuple[str, ...] = tuple(k.value for k in DETECTOR_KINDS)
 
 Key = tuple[str, str, str, str]  # kind, team, agent, task_id
 

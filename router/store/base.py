@@ -131,6 +131,14 @@ class BudgetStore(Protocol):
     def delete_pause(self, scope_key: str) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeSeries:
+    """One scope's spend per rollup bucket (an hour, or a UTC day from the daily rollup)."""
+
+    step_us: int
+    buckets: tuple[tuple[int, int, int], ...]  # (bucket start, cost nanos, tokens), oldest first
+
+
 @runtime_checkable
 class SpendStore(Protocol):
     """The reports' reads."""
@@ -143,6 +151,14 @@ class SpendStore(Protocol):
     def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
         """Usage summed per the query's keys (and time step when it buckets by time), from the
         coarsest table that answers exactly; the service folds them into the query's buckets."""
+
+    def scope_series(self, scopes: Sequence[Mapping[str, str]], since_us: int, until_us: int
+                     ) -> list[ScopeSeries | None]:
+        """For each scope (budget scope keys: team, agent, user, task_type, model; task_id
+        none), its total cost and tokens per bucket in [since_us, until_us), from the finest
+        rollup that holds its keys (hourly by team, agent and model; else daily), never the raw
+        usage; None for a scope no rollup holds (a task_id). Set-based: one statement per
+        rollup for many scopes."""
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ answers it exactly (``SpendQuery.source``); the raw ledger answers the rest.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from router.core.records import Outcome, UsageRecord
 from router.core.savings import UsageGroup
 from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
-from router.store.base import SpendGroup
+from router.store.base import ScopeSeries, SpendGroup
 from router.store.engine import SqlBase
 from router.store.tables import usage_daily, usage_hourly, usages
 
@@ -74,8 +74,46 @@ def roll_up(cursor: Any, tables: Sequence[Rollup], records: Sequence[UsageRecord
         cursor.executemany(rollup.sql, [(*k, *groups[k]) for k in sorted(groups)])
 
 
+_HOURLY_KEYS = frozenset({"team", "agent", "model"})
+_DAILY_KEYS = _HOURLY_KEYS | {"user", "task_type"}
+SERIES_PER_STATEMENT = 100  # scopes per UNION ALL (SQLite allows 500 compound terms)
+
+
 class SqlSpend(SqlBase):
-    """Reports' reads: savings groups and QuerySpend rows."""
+    """Reports' reads: savings groups and QuerySpend rows; forecasts' scope series."""
+
+    def scope_series(self, scopes: Sequence[Mapping[str, str]], since_us: int, until_us: int
+                     ) -> list[ScopeSeries | None]:
+        """Each scope's cost and tokens per bucket: one UNION ALL of per-scope GROUP BYs per
+        rollup (and per SERIES_PER_STATEMENT scopes), over the rollups' time ranges."""
+        out: list[ScopeSeries | None] = [None] * len(scopes)
+        for table, time_name, step, fits in (
+                (usage_hourly, "hour_us", HOUR_US, lambda k: k <= _HOURLY_KEYS),
+                (usage_daily, "day_us", DAY_US,
+                 lambda k: not k <= _HOURLY_KEYS and k <= _DAILY_KEYS)):
+            wanted = [i for i, s in enumerate(scopes) if fits(set(s))]
+            if not wanted:
+                continue
+            t = table.c
+            time_col = t[time_name]
+            tokens = t.input_tokens + t.cached_input_tokens + t.output_tokens + t.reasoning_tokens
+            start = since_us - since_us % step
+            found: dict[int, list[tuple[int, int, int]]] = {i: [] for i in wanted}
+            for at in range(0, len(wanted), SERIES_PER_STATEMENT):
+                chunk = wanted[at:at + SERIES_PER_STATEMENT]
+                selects = [sa.select(sa.literal_column(str(int(i))).label("i"),
+                                     time_col.label("at"),
+                                     sa.func.sum(t.cost_total).label("cost"),
+                                     sa.func.sum(tokens).label("tokens"))
+                           .where(time_col >= start, time_col < until_us,
+                                  *(t[_COLUMN.get(k, k)] == v for k, v in scopes[i].items()))
+                           .group_by(time_col) for i in chunk]
+                stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+                for r in self._rows(stmt, "forecast series"):
+                    found[int(r.i)].append((int(r.at), int(r.cost or 0), int(r.tokens or 0)))
+            for i, rows in found.items():
+                out[i] = ScopeSeries(step, tuple(sorted(rows)))
+        return out
 
     def usage_groups(self, since_us: int | None = None, until_us: int | None = None,
                      team: str | None = None) -> list[UsageGroup]:

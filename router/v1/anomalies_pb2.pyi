@@ -18,12 +18,14 @@ class AnomalyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ANOMALY_KIND_COST_PER_CALL_RISE: _ClassVar[AnomalyKind]
     ANOMALY_KIND_RETRY_LOOP: _ClassVar[AnomalyKind]
     ANOMALY_KIND_PREDICTION_DRIFT: _ClassVar[AnomalyKind]
+    ANOMALY_KIND_BUDGET_FORECAST: _ClassVar[AnomalyKind]
 ANOMALY_KIND_UNSPECIFIED: AnomalyKind
 ANOMALY_KIND_SPEND_SPIKE: AnomalyKind
 ANOMALY_KIND_NEW_AGENT_SPEND: AnomalyKind
 ANOMALY_KIND_COST_PER_CALL_RISE: AnomalyKind
 ANOMALY_KIND_RETRY_LOOP: AnomalyKind
 ANOMALY_KIND_PREDICTION_DRIFT: AnomalyKind
+ANOMALY_KIND_BUDGET_FORECAST: AnomalyKind
 
 class Anomaly(_message.Message):
     __slots__ = ("id", "kind", "team", "agent", "task_id", "window_start", "window_end", "observed", "baseline", "message", "evidence", "detected_at")

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from router.v1 import common_pb2 as router_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17router/v1/budgets.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16router/v1/common.proto\"k\n\x0b\x42udgetScope\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\"\x85\x04\n\x06\x42udget\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12%\n\x05scope\x18\x03 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x1f\n\x05limit\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\x05 \x01(\x03\x12\'\n\x06window\x18\x06 \x01(\x0e\x32\x17.router.v1.BudgetWindow\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12\x15\n\x08\x61lert_at\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x19\n\x0c\x64owngrade_at\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11\x64owngrade_quality\x18\n \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0bthrottle_at\x18\x0b \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x13throttle_per_minute\x18\x0c \x01(\x05\x12\x30\n\x0con_exhausted\x18\r \x01(\x0e\x32\x1a.router.v1.ExhaustedAction\x12\x18\n\x10hold_ttl_seconds\x18\x0e \x01(\x05\x12\'\n\x06source\x18\x0f \x01(\x0e\x32\x17.router.v1.BudgetSourceB\x0b\n\t_alert_atB\x0f\n\r_downgrade_atB\x14\n\x12_downgrade_qualityB\x0e\n\x0c_throttle_at\"5\n\x10SetBudgetRequest\x12!\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x11.router.v1.Budget\"\x1e\n\x10GetBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x14\n\x12ListBudgetsRequest\"a\n\x13ListBudgetsResponse\x12\"\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x11.router.v1.Budget\x12&\n\x06paused\x18\x02 \x03(\x0b\x32\x16.router.v1.PausedScope\"!\n\x13\x44\x65leteBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14\x44\x65leteBudgetResponse\"L\n\x16GetBudgetStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb7\x03\n\x0c\x42udgetStatus\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x12\n\nwindow_key\x18\x02 \x01(\t\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x05limit\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05spent\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x1e\n\x04held\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\tremaining\x18\x08 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\t \x01(\x03\x12\x14\n\x0ctokens_spent\x18\n \x01(\x03\x12\x13\n\x0btokens_held\x18\x0b \x01(\x03\x12\x18\n\x10tokens_remaining\x18\x0c \x01(\x03\x12%\n\x05state\x18\r \x01(\x0e\x32\x16.router.v1.BudgetState\x12\x15\n\rused_fraction\x18\x0e \x01(\x01\"s\n\x0bPausedScope\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12-\n\tpaused_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x11PauseScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\"<\n\x12PauseScopeResponse\x12&\n\x06paused\x18\x01 \x01(\x0b\x32\x16.router.v1.PausedScope\";\n\x12ResumeScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\")\n\x13ResumeScopeResponse\x12\x12\n\nwas_paused\x18\x01 \x01(\x08*\xa6\x01\n\x0c\x42udgetWindow\x12\x1d\n\x19\x42UDGET_WINDOW_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_WINDOW_HOUR\x10\x01\x12\x15\n\x11\x42UDGET_WINDOW_DAY\x10\x02\x12\x16\n\x12\x42UDGET_WINDOW_WEEK\x10\x03\x12\x17\n\x13\x42UDGET_WINDOW_MONTH\x10\x04\x12\x17\n\x13\x42UDGET_WINDOW_TOTAL\x10\x05*o\n\x0f\x45xhaustedAction\x12 \n\x1c\x45XHAUSTED_ACTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45XHAUSTED_ACTION_BLOCK\x10\x01\x12\x1e\n\x1a\x45XHAUSTED_ACTION_DOWNGRADE\x10\x02*\\\n\x0c\x42udgetSource\x12\x1d\n\x19\x42UDGET_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_SOURCE_FILE\x10\x01\x12\x15\n\x11\x42UDGET_SOURCE_API\x10\x02*\xab\x01\n\x0b\x42udgetState\x12\x1c\n\x18\x42UDGET_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x42UDGET_STATE_OK\x10\x01\x12\x16\n\x12\x42UDGET_STATE_ALERT\x10\x02\x12\x1a\n\x16\x42UDGET_STATE_DOWNGRADE\x10\x03\x12\x19\n\x15\x42UDGET_STATE_THROTTLE\x10\x04\x12\x1a\n\x16\x42UDGET_STATE_EXHAUSTED\x10\x05\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17router/v1/budgets.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16router/v1/common.proto\"k\n\x0b\x42udgetScope\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\r\n\x05\x61gent\x18\x02 \x01(\t\x12\x0c\n\x04user\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\t\x12\x11\n\ttask_type\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\"\xbb\x04\n\x06\x42udget\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12%\n\x05scope\x18\x03 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x1f\n\x05limit\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\x05 \x01(\x03\x12\'\n\x06window\x18\x06 \x01(\x0e\x32\x17.router.v1.BudgetWindow\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12\x15\n\x08\x61lert_at\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x19\n\x0c\x64owngrade_at\x18\t \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11\x64owngrade_quality\x18\n \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0bthrottle_at\x18\x0b \x01(\x01H\x03\x88\x01\x01\x12\x1b\n\x13throttle_per_minute\x18\x0c \x01(\x05\x12\x30\n\x0con_exhausted\x18\r \x01(\x0e\x32\x1a.router.v1.ExhaustedAction\x12\x18\n\x10hold_ttl_seconds\x18\x0e \x01(\x05\x12\'\n\x06source\x18\x0f \x01(\x0e\x32\x17.router.v1.BudgetSource\x12\x1e\n\x11\x66orecast_alert_at\x18\x10 \x01(\x01H\x04\x88\x01\x01\x42\x0b\n\t_alert_atB\x0f\n\r_downgrade_atB\x14\n\x12_downgrade_qualityB\x0e\n\x0c_throttle_atB\x14\n\x12_forecast_alert_at\"5\n\x10SetBudgetRequest\x12!\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x11.router.v1.Budget\"\x1e\n\x10GetBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x14\n\x12ListBudgetsRequest\"a\n\x13ListBudgetsResponse\x12\"\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x11.router.v1.Budget\x12&\n\x06paused\x18\x02 \x03(\x0b\x32\x16.router.v1.PausedScope\"!\n\x13\x44\x65leteBudgetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14\x44\x65leteBudgetResponse\"L\n\x16GetBudgetStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe4\x03\n\x0c\x42udgetStatus\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x12\n\nwindow_key\x18\x02 \x01(\t\x12\x30\n\x0cwindow_start\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x05limit\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05spent\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x1e\n\x04held\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\tremaining\x18\x08 \x01(\x0b\x32\x10.router.v1.Money\x12\x14\n\x0climit_tokens\x18\t \x01(\x03\x12\x14\n\x0ctokens_spent\x18\n \x01(\x03\x12\x13\n\x0btokens_held\x18\x0b \x01(\x03\x12\x18\n\x10tokens_remaining\x18\x0c \x01(\x03\x12%\n\x05state\x18\r \x01(\x0e\x32\x16.router.v1.BudgetState\x12\x15\n\rused_fraction\x18\x0e \x01(\x01\x12+\n\x08\x66orecast\x18\x0f \x01(\x0b\x32\x19.router.v1.BudgetForecast\"C\n\x15\x46orecastBudgetRequest\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x17\n\x0fhorizon_seconds\x18\x02 \x01(\x03\"\xb9\x03\n\x0e\x42udgetForecast\x12\x11\n\tbudget_id\x18\x01 \x01(\t\x12\x12\n\nwindow_key\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x66orecast_end\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x0fprojected_spend\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x18\n\x10projected_tokens\x18\x06 \x01(\x03\x12(\n\x0espend_per_hour\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12\x17\n\x0ftokens_per_hour\x18\x08 \x01(\x03\x12.\n\nrun_out_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12projected_fraction\x18\n \x01(\x01\x12)\n\x06method\x18\x0b \x01(\x0e\x32\x19.router.v1.ForecastMethod\x12\x15\n\rhistory_hours\x18\x0c \x01(\x03\x12\r\n\x05\x61lert\x18\r \x01(\x08\"s\n\x0bPausedScope\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12-\n\tpaused_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x11PauseScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\x12\x0e\n\x06reason\x18\x02 \x01(\t\"<\n\x12PauseScopeResponse\x12&\n\x06paused\x18\x01 \x01(\x0b\x32\x16.router.v1.PausedScope\";\n\x12ResumeScopeRequest\x12%\n\x05scope\x18\x01 \x01(\x0b\x32\x16.router.v1.BudgetScope\")\n\x13ResumeScopeResponse\x12\x12\n\nwas_paused\x18\x01 \x01(\x08*\xa6\x01\n\x0c\x42udgetWindow\x12\x1d\n\x19\x42UDGET_WINDOW_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_WINDOW_HOUR\x10\x01\x12\x15\n\x11\x42UDGET_WINDOW_DAY\x10\x02\x12\x16\n\x12\x42UDGET_WINDOW_WEEK\x10\x03\x12\x17\n\x13\x42UDGET_WINDOW_MONTH\x10\x04\x12\x17\n\x13\x42UDGET_WINDOW_TOTAL\x10\x05*o\n\x0f\x45xhaustedAction\x12 \n\x1c\x45XHAUSTED_ACTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45XHAUSTED_ACTION_BLOCK\x10\x01\x12\x1e\n\x1a\x45XHAUSTED_ACTION_DOWNGRADE\x10\x02*\\\n\x0c\x42udgetSource\x12\x1d\n\x19\x42UDGET_SOURCE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x42UDGET_SOURCE_FILE\x10\x01\x12\x15\n\x11\x42UDGET_SOURCE_API\x10\x02*\xab\x01\n\x0b\x42udgetState\x12\x1c\n\x18\x42UDGET_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x42UDGET_STATE_OK\x10\x01\x12\x16\n\x12\x42UDGET_STATE_ALERT\x10\x02\x12\x1a\n\x16\x42UDGET_STATE_DOWNGRADE\x10\x03\x12\x19\n\x15\x42UDGET_STATE_THROTTLE\x10\x04\x12\x1a\n\x16\x42UDGET_STATE_EXHAUSTED\x10\x05*\x8d\x01\n\x0e\x46orecastMethod\x12\x1f\n\x1b\x46ORECAST_METHOD_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46ORECAST_METHOD_RUN_RATE\x10\x01\x12\x1c\n\x18\x46ORECAST_METHOD_SEASONAL\x10\x02\x12\x1e\n\x1a\x46ORECAST_METHOD_NO_HISTORY\x10\x03\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,42 +34,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'router.v1.budgets_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030dev.costrouter.router.v1P\001'
-  _globals['_BUDGETWINDOW']._serialized_start=1871
-  _globals['_BUDGETWINDOW']._serialized_end=2037
-  _globals['_EXHAUSTEDACTION']._serialized_start=2039
-  _globals['_EXHAUSTEDACTION']._serialized_end=2150
-  _globals['_BUDGETSOURCE']._serialized_start=2152
-  _globals['_BUDGETSOURCE']._serialized_end=2244
-  _globals['_BUDGETSTATE']._serialized_start=2247
-  _globals['_BUDGETSTATE']._serialized_end=2418
+  _globals['_BUDGETWINDOW']._serialized_start=2483
+  _globals['_BUDGETWINDOW']._serialized_end=2649
+  _globals['_EXHAUSTEDACTION']._serialized_start=2651
+  _globals['_EXHAUSTEDACTION']._serialized_end=2762
+  _globals['_BUDGETSOURCE']._serialized_start=2764
+  _globals['_BUDGETSOURCE']._serialized_end=2856
+  _globals['_BUDGETSTATE']._serialized_start=2859
+  _globals['_BUDGETSTATE']._serialized_end=3030
+  _globals['_FORECASTMETHOD']._serialized_start=3033
+  _globals['_FORECASTMETHOD']._serialized_end=3174
   _globals['_BUDGETSCOPE']._serialized_start=95
   _globals['_BUDGETSCOPE']._serialized_end=202
   _globals['_BUDGET']._serialized_start=205
-  _globals['_BUDGET']._serialized_end=722
-  _globals['_SETBUDGETREQUEST']._serialized_start=724
-  _globals['_SETBUDGETREQUEST']._serialized_end=777
-  _globals['_GETBUDGETREQUEST']._serialized_start=779
-  _globals['_GETBUDGETREQUEST']._serialized_end=809
-  _globals['_LISTBUDGETSREQUEST']._serialized_start=811
-  _globals['_LISTBUDGETSREQUEST']._serialized_end=831
-  _globals['_LISTBUDGETSRESPONSE']._serialized_start=833
-  _globals['_LISTBUDGETSRESPONSE']._serialized_end=930
-  _globals['_DELETEBUDGETREQUEST']._serialized_start=932
-  _globals['_DELETEBUDGETREQUEST']._serialized_end=965
-  _globals['_DELETEBUDGETRESPONSE']._serialized_start=967
-  _globals['_DELETEBUDGETRESPONSE']._serialized_end=989
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_start=991
-  _globals['_GETBUDGETSTATUSREQUEST']._serialized_end=1067
-  _globals['_BUDGETSTATUS']._serialized_start=1070
-  _globals['_BUDGETSTATUS']._serialized_end=1509
-  _globals['_PAUSEDSCOPE']._serialized_start=1511
-  _globals['_PAUSEDSCOPE']._serialized_end=1626
-  _globals['_PAUSESCOPEREQUEST']._serialized_start=1628
-  _globals['_PAUSESCOPEREQUEST']._serialized_end=1702
-  _globals['_PAUSESCOPERESPONSE']._serialized_start=1704
-  _globals['_PAUSESCOPERESPONSE']._serialized_end=1764
-  _globals['_RESUMESCOPEREQUEST']._serialized_start=1766
-  _globals['_RESUMESCOPEREQUEST']._serialized_end=1825
-  _globals['_RESUMESCOPERESPONSE']._serialized_start=1827
-  _globals['_RESUMESCOPERESPONSE']._serialized_end=1868
+  _globals['_BUDGET']._serialized_end=776
+  _globals['_SETBUDGETREQUEST']._serialized_start=778
+  _globals['_SETBUDGETREQUEST']._serialized_end=831
+  _globals['_GETBUDGETREQUEST']._serialized_start=833
+  _globals['_GETBUDGETREQUEST']._serialized_end=863
+  _globals['_LISTBUDGETSREQUEST']._serialized_start=865
+  _globals['_LISTBUDGETSREQUEST']._serialized_end=885
+  _globals['_LISTBUDGETSRESPONSE']._serialized_start=887
+  _globals['_LISTBUDGETSRESPONSE']._serialized_end=984
+  _globals['_DELETEBUDGETREQUEST']._serialized_start=986
+  _globals['_DELETEBUDGETREQUEST']._serialized_end=1019
+  _globals['_DELETEBUDGETRESPONSE']._serialized_start=1021
+  _globals['_DELETEBUDGETRESPONSE']._serialized_end=1043
+  _globals['_GETBUDGETSTATUSREQUEST']._serialized_start=1045
+  _globals['_GETBUDGETSTATUSREQUEST']._serialized_end=1121
+  _globals['_BUDGETSTATUS']._serialized_start=1124
+  _globals['_BUDGETSTATUS']._serialized_end=1608
+  _globals['_FORECASTBUDGETREQUEST']._serialized_start=1610
+  _globals['_FORECASTBUDGETREQUEST']._serialized_end=1677
+  _globals['_BUDGETFORECAST']._serialized_start=1680
+  _globals['_BUDGETFORECAST']._serialized_end=2121
+  _globals['_PAUSEDSCOPE']._serialized_start=2123
+  _globals['_PAUSEDSCOPE']._serialized_end=2238
+  _globals['_PAUSESCOPEREQUEST']._serialized_start=2240
+  _globals['_PAUSESCOPEREQUEST']._serialized_end=2314
+  _globals['_PAUSESCOPERESPONSE']._serialized_start=2316
+  _globals['_PAUSESCOPERESPONSE']._serialized_end=2376
+  _globals['_RESUMESCOPEREQUEST']._serialized_start=2378
+  _globals['_RESUMESCOPEREQUEST']._serialized_end=2437
+  _globals['_RESUMESCOPERESPONSE']._serialized_start=2439
+  _globals['_RESUMESCOPERESPONSE']._serialized_end=2480
 # @@protoc_insertion_point(module_scope)

@@ -91,6 +91,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_budgets__pb2.BudgetStatus.FromString,
                 _registered_method=True)
+        self.ForecastBudget = channel.unary_unary(
+                '/router.v1.Router/ForecastBudget',
+                request_serializer=router_dot_v1_dot_budgets__pb2.ForecastBudgetRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_budgets__pb2.BudgetForecast.FromString,
+                _registered_method=True)
         self.PauseScope = channel.unary_unary(
                 '/router.v1.Router/PauseScope',
                 request_serializer=router_dot_v1_dot_budgets__pb2.PauseScopeRequest.SerializeToString,
@@ -217,6 +222,14 @@ class RouterServicer:
 
     def GetBudgetStatus(self, request, context):
         """Limit, spent, held and remaining in the window containing `at` (default: now).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForecastBudget(self, request, context):
+        """Where the budget's current window will close at the recent rate (seasonality-aware), and
+        when it would reach its limit. Visible to whoever may see the budget's status.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -349,6 +362,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.GetBudgetStatus,
                     request_deserializer=router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.FromString,
                     response_serializer=router_dot_v1_dot_budgets__pb2.BudgetStatus.SerializeToString,
+            ),
+            'ForecastBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForecastBudget,
+                    request_deserializer=router_dot_v1_dot_budgets__pb2.ForecastBudgetRequest.FromString,
+                    response_serializer=router_dot_v1_dot_budgets__pb2.BudgetForecast.SerializeToString,
             ),
             'PauseScope': grpc.unary_unary_rpc_method_handler(
                     servicer.PauseScope,
@@ -673,6 +691,33 @@ class Router:
             '/router.v1.Router/GetBudgetStatus',
             router_dot_v1_dot_budgets__pb2.GetBudgetStatusRequest.SerializeToString,
             router_dot_v1_dot_budgets__pb2.BudgetStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForecastBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ForecastBudget',
+            router_dot_v1_dot_budgets__pb2.ForecastBudgetRequest.SerializeToString,
+            router_dot_v1_dot_budgets__pb2.BudgetForecast.FromString,
             options,
             channel_credentials,
             insecure,

@@ -200,6 +200,7 @@ def templates(decision_id: str, now: int, key_id: str) -> dict[str, Message]:
         "ListBudgets": pb.ListBudgetsRequest(),
         "DeleteBudget": pb.DeleteBudgetRequest(id="fz"),
         "GetBudgetStatus": pb.GetBudgetStatusRequest(id="b", at=ts(now)),
+        "ForecastBudget": pb.ForecastBudgetRequest(budget_id="b", horizon_seconds=3600),
         "PauseScope": pb.PauseScopeRequest(scope=scope, reason="fuzz"),
         "ResumeScope": pb.ResumeScopeRequest(scope=scope),
         "QuerySpend": pb.QuerySpendRequest(

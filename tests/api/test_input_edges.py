@@ -161,6 +161,7 @@ NUL_CASES = [
      "filter.labels"),
     ("GetBudget", pb.GetBudgetRequest(id=NUL), "id"),
     ("GetBudgetStatus", pb.GetBudgetStatusRequest(id=NUL), "id"),
+    ("ForecastBudget", pb.ForecastBudgetRequest(budget_id=NUL), "budget_id"),
     ("DeleteBudget", pb.DeleteBudgetRequest(id=NUL), "id"),
     ("SetBudget", pb.SetBudgetRequest(budget=budget(description=NUL)), "budget.description"),
     ("Route", pb.RouteRequest(task_description="hi", attribution=pb.Attribution(

@@ -127,6 +127,12 @@ def budgets(w: World, p: str, r: pb.ListBudgetsResponse) -> None:
 
 def status_a(w: World, p: str, r: pb.BudgetStatus) -> None:
     assert r.budget_id == "a-day" and r.limit.nanos == LIMIT.nanos
+    assert r.forecast.budget_id == "a-day" and r.forecast.window_key == r.window_key
+
+
+def forecast_a(w: World, p: str, r: pb.BudgetForecast) -> None:
+    assert r.budget_id == "a-day" and r.window_key and r.HasField("as_of")
+    assert r.method != pb.FORECAST_METHOD_UNSPECIFIED
 
 
 def spend_by_team(w: World, p: str, r: pb.QuerySpendResponse) -> None:
@@ -239,6 +245,8 @@ CASES = [
     Case("DeleteBudget", "team-a's", disposable_budget, BUDGETERS_A),
     Case("GetBudgetStatus", "team-a's", lambda w: pb.GetBudgetStatusRequest(id="a-day"),
          SEERS_A, status_a),
+    Case("ForecastBudget", "team-a's", lambda w: pb.ForecastBudgetRequest(budget_id="a-day"),
+         SEERS_A, forecast_a),
     Case("PauseScope", "in team-a", lambda w: pb.PauseScopeRequest(scope=PAUSE, reason="t"),
          BUDGETERS_A),
     Case("ResumeScope", "in team-a", lambda w: pb.ResumeScopeRequest(scope=PAUSE),

@@ -180,8 +180,12 @@ def test_cross_team_reads_are_refused_or_filtered(world: World):
                  pb.GetDecisionRequest(decision_id=UNKNOWN_DECISION)),
                 ("GetBudget", pb.GetBudgetRequest(id="a-day"), pb.GetBudgetRequest(id="zz")),
                 ("GetBudgetStatus", pb.GetBudgetStatusRequest(id="a-day"),
-                 pb.GetBudgetStatusRequest(id="zz"))]:
-            if principal == "reader_a" and rpc != "GetDecision":
+                 pb.GetBudgetStatusRequest(id="zz")),
+                ("ForecastBudget", pb.ForecastBudgetRequest(budget_id="a-day"),
+                 pb.ForecastBudgetRequest(budget_id="zz"))]:
+            if principal == "reader_a" and rpc == "ForecastBudget":
+                existing = pb.ForecastBudgetRequest(budget_id="b-day")
+            elif principal == "reader_a" and rpc != "GetDecision":
                 existing = type(existing)(id="b-day")
             other = refused(world, principal, rpc, existing)
             assert other == refused(world, principal, rpc, missing), (principal, rpc)

@@ -68,3 +68,14 @@ def test_an_admin_verb_on_a_server_without_a_token_names_the_setting(server, cap
                  "--token", TOKEN]) == 1
     err = capsys.readouterr().err
     assert "UNAUTHENTICATED" in err and "ROUTER_ADMIN_TOKEN" in err
+
+
+def test_status_and_forecast_show_where_the_window_will_close(admin_server, capsys):
+    address = ["--address", admin_server.address]
+    assert main(["budgets", "status", *address, "finance-monthly"]) == 0
+    status = capsys.readouterr().out
+    assert "forecast at " in status and "does not run out in the window" in status
+    assert main(["budgets", "forecast", *address, "finance-monthly"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("finance-monthly window ")
+    assert "no_history, 0 h of history" in out and "does not run out in the window" in out

@@ -70,11 +70,24 @@ class BudgetRpcs(RpcBase):
         async def body(line: dict[str, Any], who: Principal) -> pb.BudgetStatus:
             line["budget_id"] = request.id
             at = convert.optional_time_us(request, "at")
-            status = await self._blocking(self._budgets.status, request.id, at, who)
+            status, forecast = await self._blocking(self._budgets.status_and_forecast,
+                                                    request.id, at, who)
             line.update(window=status.window.key, state=status.state.name)
-            return convert.budget_status(status, self._currency())
+            return convert.budget_status(status, self._currency(), forecast)
 
         return await self._handle("GetBudgetStatus", request, context, body)
+
+    async def ForecastBudget(self, request: pb.ForecastBudgetRequest,
+                             context: Context) -> pb.BudgetForecast:
+        async def body(line: dict[str, Any], who: Principal) -> pb.BudgetForecast:
+            line["budget_id"] = request.budget_id
+            forecast = await self._blocking(self._budgets.forecast, request.budget_id,
+                                            request.horizon_seconds, who)
+            line.update(window=forecast.status.window.key, method=forecast.method.value,
+                        alert=forecast.alert)
+            return convert.budget_forecast(forecast, self._currency())
+
+        return await self._handle("ForecastBudget", request, context, body)
 
     async def PauseScope(self, request: pb.PauseScopeRequest,
                          context: Context) -> pb.PauseScopeResponse:
