@@ -96,6 +96,9 @@ class Settings:
     max_watch_streams_per_peer: int = _setting(
         16, "WatchAnomalies streams one client host may hold open at once")
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
+    metrics_max_label_values: int = _setting(
+        100, "distinct teams (and, apart, models) the spend and token metrics name; the rest "
+        "are counted as 'other'")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
 

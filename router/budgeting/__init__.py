@@ -3,7 +3,7 @@ holds and settles (``ledger``, ``local``, ``shared``) and the gate Route passes 
 
 from __future__ import annotations
 
-from router.budgeting.gate import BudgetGate, HoldRaced
+from router.budgeting.gate import BudgetGate, HoldRaced, ScopePaused
 from router.budgeting.ledger import DEFAULT_ABANDON_S, Ledger
 from router.budgeting.local import LocalLedger
 from router.budgeting.rules import BudgetBook, Pause
@@ -12,7 +12,7 @@ from router.budgeting.throttle import Throttle
 from router.store.base import BudgetStore, HoldRefused
 
 __all__ = ["BudgetBook", "BudgetGate", "HoldRaced", "HoldRefused", "Ledger", "LocalLedger",
-           "Pause", "SharedLedger", "Throttle", "ledger_for"]
+           "Pause", "ScopePaused", "SharedLedger", "Throttle", "ledger_for"]
 
 
 def ledger_for(store: BudgetStore, abandon_s: int = DEFAULT_ABANDON_S

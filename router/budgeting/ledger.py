@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from router.core.budgets import BudgetRule, BudgetStatus, Hold
+from router.core.budgets import BudgetRule, BudgetStatus, Hold, Totals
 from router.core.timeunits import SECOND_US
-from router.store.base import UsageWrite
+from router.store.base import UsageWrite, WindowKey
 
 
 class Ledger(Protocol):
@@ -37,6 +37,10 @@ class Ledger(Protocol):
 
     def sweep(self, now_us: int) -> int:
         """Release holds whose TTL has passed; how many."""
+
+    def peek(self, key: WindowKey) -> Totals | None:
+        """A window's totals as this process last knew them, without asking the store (None:
+        never read nor settled here); for gauges read at scrape time."""
 
 
 DEFAULT_ABANDON_S = 3_600  # an hour: longer than any call and its retries

@@ -140,6 +140,10 @@ class LocalLedger:
                 self._spent = {k: v for k, v in self._spent.items() if k in self._held}
         return n
 
+    def peek(self, key: WindowKey) -> Totals | None:
+        with self._lock:
+            return self._totals(key) if key in self._spent or key in self._held else None
+
     def open_holds(self) -> int:
         with self._lock:
             return sum(len(h) for h in self._holds.values())

@@ -22,6 +22,11 @@ from router.core.records import Attribution
 from router.store.base import BudgetStore, PausedRow
 
 log = structlog.get_logger("router.budgets")
+MAX_LOGGED_IDS = 100  # a load's log line names at most this many budgets (and counts them all)
+
+
+def _ids(rules: tuple[BudgetRule, ...] | list[BudgetRule]) -> list[str]:
+    return [r.id for r in rules[:MAX_LOGGED_IDS]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class BudgetBook:
         if self._path is not None:
             self._file = load_budgets(self._path)  # a bad file fails start-up, naming the line
             self._file_mtime = self._path.stat().st_mtime
+            log.info("budgets.loaded", source=str(self._path), rules=len(self._file),
+                     ids=_ids(self._file))
         self.refresh()
 
     @property
@@ -77,8 +84,12 @@ class BudgetBook:
             pauses[row.scope_key] = Pause(Scope(**json.loads(row.scope)), row.reason,
                                           row.paused_us)
         with self._lock:
+            changed = api.keys() != self._api.keys()
             self._api, self._pauses = api, pauses
             self._rebuild()
+        if changed:  # at start, and when another replica adds or removes one
+            log.info("budgets.loaded", source="store", rules=len(api),
+                     ids=sorted(api)[:MAX_LOGGED_IDS])
 
     def reload_file(self, force: bool = False) -> bool:
         """Re-read the budgets file if it changed; a bad file is logged and the old rules kept."""
@@ -95,7 +106,7 @@ class BudgetBook:
         with self._lock:
             self._file, self._file_mtime = rules, mtime
             self._rebuild()
-        log.info("budgets.reloaded", path=str(self._path), rules=len(rules))
+        log.info("budgets.reloaded", source=str(self._path), rules=len(rules), ids=_ids(rules))
         return True
 
     def get(self, budget_id: str) -> BudgetRule:

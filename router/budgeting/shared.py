@@ -28,13 +28,18 @@ class SharedLedger:
         self._cache_us = cache_us
         self._lock = threading.Lock()
         self._cache: dict[WindowKey, tuple[Totals, int]] = {}
+        # the last totals read, kept when the cache drops them (for gauges, never for room)
+        self._last: dict[WindowKey, Totals] = {}
 
     def _remember(self, totals: dict[WindowKey, Totals], now_us: int) -> None:
         with self._lock:
             if len(self._cache) > MAX_CACHED_WINDOWS:
                 self._cache.clear()
+            if len(self._last) > MAX_CACHED_WINDOWS:
+                self._last.clear()
             for key, t in totals.items():
                 self._cache[key] = (t, now_us)
+                self._last[key] = t
 
     def statuses(self, rules: Sequence[BudgetRule], now_us: int,
                  fresh: bool = False) -> list[BudgetStatus]:
@@ -75,8 +80,13 @@ class SharedLedger:
         # settlement changed the windows' totals; the next Route re-reads the ones it needs
         with self._lock:
             for w in writes:
-                for key in w.budgets:
+                for key, t in w.budgets.items():
                     self._cache.pop(key, None)
+                    self._last[key] = t
+
+    def peek(self, key: WindowKey) -> Totals | None:
+        with self._lock:
+            return self._last.get(key)
 
     def sweep(self, now_us: int) -> int:
         n, after = self._store.sweep_holds(now_us)

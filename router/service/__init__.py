@@ -13,15 +13,18 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import structlog
 
+from router import metrics
 from router.auth import AuthMode, Keyring
 from router.budgeting import BudgetBook, BudgetGate, Ledger, LocalLedger, ledger_for
 from router.core.catalog import Catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
+from router.core.errors import StoreUnavailable
 from router.core.timeunits import SECOND_US
 from router.service.access import AuditLog, KeyService
 from router.service.anomalies import AnomalyService, pause_kinds
@@ -33,7 +36,7 @@ from router.service.reports import ReportService
 from router.service.routing import RouteResult, RoutingService
 from router.service.usage import UsageResult, UsageService
 from router.settings import Settings
-from router.store.base import Store
+from router.store.base import Store, UsageWrite
 from router.store.recorder import Recorder
 
 log = structlog.get_logger("router.service")
@@ -56,11 +59,40 @@ class Services:
     gate: BudgetGate
     decisions: Decisions
     calibration: Calibration
+    gauges: Gauges | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        """Queue what is still to be saved; stop sending notifications."""
+        """Queue what is still to be saved; stop sending notifications and being scraped."""
         self.calibration.save()
         self.anomalies.close()
+        if self.gauges is not None:
+            metrics.SOURCES.remove(self.gauges)
+
+
+class Gauges:
+    """What a scrape reads of one set of services: the budgets, the holds, the writer."""
+
+    def __init__(self, gate: BudgetGate, recorder: Recorder, clock: Clock) -> None:
+        self._gate, self._recorder, self._clock = gate, recorder, clock
+
+    def samples(self) -> Iterator[tuple[str, dict[str, str], float]]:
+        yield from self._gate.samples(self._clock.now_us())
+        yield from self._recorder.samples()
+
+
+def counting_usage(settle: Callable[[list[UsageWrite]], None],
+                   counters: metrics.UsageCounters) -> Callable[[list[UsageWrite]], None]:
+    """The recorder's commit hook: settle the ledger, then count the spend and tokens. The
+    recorder calls it once per newly inserted usage (never for a replay), after its commit."""
+    def on_commit(writes: list[UsageWrite]) -> None:
+        settle(writes)
+        for w in writes:
+            u = w.record
+            t = u.tokens
+            counters.add(u.attribution.team, u.model, u.cost.total,
+                         (t.input, t.cached_input, t.output, t.reasoning))
+
+    return on_commit
 
 
 def build_services(settings: Settings, catalog: Catalog, classifier: Classifier, store: Store,
@@ -81,8 +113,14 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                 book.rules, now)
             if restored:
                 log.info("budgets.holds_restored", holds=restored)
-    recorder.on_commit = ledger.on_commit
+    recorder.on_commit = counting_usage(ledger.on_commit,
+                                        metrics.UsageCounters(settings.metrics_max_label_values))
     gate = BudgetGate(book, ledger, fail_open=settings.budget_fail_open)
+    if book.rules:  # the budgets' totals, so the first scrape has them (Route reads them anyway)
+        try:
+            ledger.statuses(book.rules, clock.now_us())
+        except StoreUnavailable as exc:
+            log.warning("budgets.totals_unread", error=str(exc))
     decisions = Decisions(store, recorder, settings.decision_cache_size,
                           settings.decision_lookup_grace_ms)
     recorder.on_request_taken = decisions.request_taken
@@ -101,6 +139,8 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     anomalies = AnomalyService(store, book, clock, history_days=settings.anomaly_history_days,
                                pause_on=pause_kinds(settings.anomaly_pause_kinds),
                                webhook=webhook, audit=audit)
+    gauges = Gauges(gate, recorder, clock)
+    metrics.SOURCES.add(gauges)
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
                                calibration, clock, local_reads=store.local_reads,
@@ -114,4 +154,5 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
         reports=ReportService(catalog, store, decisions),
         anomalies=anomalies,
         keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
+        gauges=gauges,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import structlog
 
+from router import metrics
 from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetBook
 from router.core.anomalies import Anomaly, DetectorConfig, Kind, detect, incidents
@@ -71,6 +72,7 @@ class AnomalyService:
         new = [Detected(a, now) for a in self._store.save_anomalies(found, now)]
         for d in new:
             a = d.anomaly
+            metrics.ANOMALIES.labels(a.kind.value).inc()
             log.warning("anomaly.detected", kind=a.kind.value, team=a.team, agent=a.agent,
                         task_id=a.task_id, observed=a.observed, baseline=a.baseline,
                         message=a.message)

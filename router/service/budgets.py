@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from router import metrics
 from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetBook, Ledger, Pause
 from router.core.anomalies import Anomaly, Kind
@@ -58,6 +59,7 @@ class ForecastAlerts:
         new = [Detected(a, now) for a in self._store.save_anomalies(found, now)]
         for d in new:
             a = d.anomaly
+            metrics.ANOMALIES.labels(a.kind.value).inc()
             log.warning("budget.forecast_alert", budget_id=a.evidence.get("budget_id"),
                         team=a.team, agent=a.agent, observed=a.observed, baseline=a.baseline,
                         message=a.message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from time import perf_counter
 
 from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetGate, HoldRaced
@@ -31,6 +32,7 @@ from router.core.policy import (
 from router.core.records import CandidateRecord, DecisionRecord, kept_candidates, payload_hash
 from router.core.requests import RouteInput, route_payload, validate_route
 from router.core.tokens import estimate_tokens
+from router.metrics import CLASSIFIER_LATENCY
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions, new_id
 from router.settings import Settings
@@ -116,7 +118,9 @@ class RoutingService:
         gate = self._gate
         paused_models = gate.check_paused(req.attribution)
         statuses = gate.statuses(gate.rules_for(req.attribution), now, fresh)
+        started = perf_counter()
         assessment = self.classifier.assess(req.task_description)
+        CLASSIFIER_LATENCY.observe(perf_counter() - started)
         input_tokens = req.estimated_input_tokens
         if input_tokens is None:
             input_tokens = estimate_tokens(req.task_description)

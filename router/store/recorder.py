@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from router import metrics
 from router.core.calibration import Factor
 from router.core.errors import StoreUnavailable
 from router.core.records import DecisionRecord, UsageRecord
@@ -132,6 +133,10 @@ class Recorder:
         with self._cond:
             return len(self._items)
 
+    def samples(self) -> list[tuple[str, dict[str, str], float]]:
+        """The writer's gauges (``router.metrics.GAUGES``), read at scrape time."""
+        return [("router_writer_queue_depth", {}, len(self._items))]
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop accepting records, commit what is queued, stop the thread."""
         with self._cond:
@@ -188,6 +193,7 @@ class Recorder:
                 item.future.set_exception(exc)
 
     def _commit(self, batch: list[_Decision | _Usage | _Factors | _Barrier]) -> None:
+        started = time.perf_counter()
         decisions = [i.record for i in batch if isinstance(i, _Decision)]
         usage_items = [i for i in batch if isinstance(i, _Usage)]
         latest: dict[tuple[str, str, str], Factor] = {}
@@ -225,6 +231,8 @@ class Recorder:
                 backoff = min(backoff * 2, self._max_backoff_s)
         self._down = None
         self.batches += 1
+        metrics.WRITER_COMMIT.observe(time.perf_counter() - started)
+        metrics.WRITER_BATCH.observe(len(batch))
         if self.on_commit is not None:
             inserted = [r for r in results if r is not None and r.status is WriteStatus.INSERTED]
             if inserted:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from router.budgeting import LocalLedger, SharedLedger, ledger_for
+from router.budgeting import BudgetBook, BudgetGate, LocalLedger, SharedLedger, ledger_for
 from router.core.budgets import BudgetStatus, rule_from_mapping
 from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import Attribution, Charge, Outcome, UsageRecord
@@ -155,3 +155,39 @@ def test_a_ledger_reads_spend_settled_before_it_started(store):
     restarted = ledger_for(store)  # a new process: nothing cached, the store answers
     [after] = restarted.statuses([team], NOW)
     assert after.totals.spent == 40
+
+
+def test_peek_tells_what_the_ledger_knows_without_asking_the_store(store, ledger):
+    """What the budget gauges read at scrape time: the totals last read, held or settled here
+    (a shared ledger keeps them when its cache drops them), None for a window never seen."""
+    team = rule("team", 100)
+    [s] = ledger.statuses([team], NOW)
+    key = (team.id, s.window.key)
+    ledger.hold("d1", [s], 60, 500, NOW)
+    assert ledger.peek(key).held == 60
+    writes = store.write_batch([], [usage("u1", "d1", (Charge("team", s.window.key, 75, 370),))])
+    ledger.on_commit(writes)
+    assert (ledger.peek(key).spent, ledger.peek(key).tokens_spent) == (75, 370)
+    assert ledger.peek(("team", "another-window")) is None
+    assert ledger.peek(("nobody", s.window.key)) is None
+
+
+def test_the_gate_reads_its_gauges_from_memory(store, ledger):
+    team, unseen = rule("team", 100), rule("unseen", 50)
+    book = BudgetBook(store)
+    book.put(team, NOW)
+    book.put(unseen, NOW)
+    gate = BudgetGate(book, ledger)
+    ledger.hold("d1", ledger.statuses([team], NOW), 95, 0, NOW)
+    reads = []
+    original = store.budget_totals
+    store.budget_totals = lambda keys: reads.append(keys) or original(keys)
+    samples = {(name, tuple(sorted(labels.items()))): v for name, labels, v in gate.samples(NOW)}
+    assert reads == []  # a scrape never waits on the store
+    assert samples[("router_budget_limit_nanos", (("budget", "team"),))] == 100
+    assert samples[("router_budget_held_nanos", (("budget", "team"),))] == 95
+    assert samples[("router_budget_state", (("budget", "team"), ("state", "ok")))] == 1
+    assert sum(v for (name, labels), v in samples.items() if name == "router_budget_state"
+               and ("budget", "team") in labels) == 1  # one state at a time
+    assert samples[("router_budget_limit_nanos", (("budget", "unseen"),))] == 50
+    assert ("router_budget_spent_nanos", (("budget", "unseen"),)) not in samples

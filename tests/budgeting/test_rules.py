@@ -4,11 +4,13 @@ pauses, and a budgets file edited while the service runs."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import pytest
+import structlog
 
-from router.budgeting import BudgetBook, Pause
+from router.budgeting import BudgetBook, Pause, rules
 from router.core.budgets import BudgetError, Scope, rule_from_mapping, rule_to_mapping
 from router.core.errors import NotFound, PreconditionFailed
 from router.core.records import Attribution
@@ -166,3 +168,26 @@ def test_a_bad_budgets_file_fails_at_start(store, budgets_file):
 
 def test_without_a_file_there_is_nothing_to_reload(store):
     assert BudgetBook(store).reload_file(force=True) is False
+
+
+def test_loads_and_reloads_log_what_loaded_from_where(store, budgets_file, monkeypatch):
+    with structlog.testing.capture_logs() as lines:
+        # a fresh logger (the module's is cached with the suite's set-up), at info
+        monkeypatch.setattr(rules, "log", structlog.wrap_logger(
+            None, wrapper_class=structlog.make_filtering_bound_logger(logging.INFO)))
+        book = BudgetBook(store, str(budgets_file))
+        book.put(rule_from_mapping({"id": "api-one", "limit": "5", "window": "day"}), NOW)
+        BudgetBook(store)  # another replica starting: the store's budgets
+        budgets_file.write_text(FILE.replace('limit = "100"', 'limit = "250"'))
+        assert book.reload_file(force=True) is True
+        budgets_file.write_text("not toml [")
+        assert book.reload_file(force=True) is False
+    loaded = [(line["event"], line["source"], line["rules"], line["ids"]) for line in lines
+              if line["event"] in ("budgets.loaded", "budgets.reloaded")]
+    assert loaded == [
+        ("budgets.loaded", str(budgets_file), 2, ["growth-monthly", "mailer-daily"]),
+        ("budgets.loaded", "store", 1, ["api-one"]),
+        ("budgets.reloaded", str(budgets_file), 2, ["growth-monthly", "mailer-daily"]),
+    ]
+    failed = [line for line in lines if line["event"] == "budgets.reload_failed"]
+    assert len(failed) == 1 and failed[0]["log_level"] == "error"

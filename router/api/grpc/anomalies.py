@@ -11,9 +11,10 @@ from router import v1 as pb
 from router.api import convert
 from router.api.errors import to_status
 from router.api.grpc.auth import Callers
-from router.api.grpc.base import Context, Offload, RpcBase, accepted, log
+from router.api.grpc.base import Context, Offload, RpcBase, accepted, log, refusal_line
 from router.auth import Principal
 from router.core.errors import InvalidRequest, Overloaded, RouterError
+from router.metrics import RPCS
 from router.service.anomalies import AnomalyService
 
 MAX_PAGE = 1000
@@ -91,13 +92,20 @@ class AnomalyRpcs(RpcBase):
         ends. The caller's key is checked again before each anomaly, so a key revoked (or
         expired) meanwhile ends the stream UNAUTHENTICATED."""
         started = time.perf_counter()
+        transport = getattr(context, "transport", "grpc")
         sent, code = 0, "OK"
+        refused: dict[str, Any] = {}
+        caller: Principal | None = None
         try:
-            who = self._callers.of(context)
+            who = caller = self._callers.of(context)
             slot = self._streams.take(context.peer() or "")
         except RouterError as exc:
             status = to_status(exc)
-            log.info("rpc", rpc="WatchAnomalies", code=status.code.name, error=str(exc))
+            elapsed = time.perf_counter() - started
+            RPCS.observe("WatchAnomalies", status.code.name, transport, elapsed)
+            log.warning("rpc", rpc="WatchAnomalies", code=status.code.name,
+                        latency_ms=round(elapsed * 1000, 3),
+                        **refusal_line({}, request, context, caller, exc))
             await context.abort_with_status(status)
             return
         hub = self._anomalies.hub
@@ -125,6 +133,7 @@ class AnomalyRpcs(RpcBase):
             except RouterError as exc:
                 status = to_status(exc)
                 code = status.code.name
+                refused = refusal_line({}, request, context, who, exc)
                 await context.abort_with_status(status)
         except asyncio.CancelledError:
             code = "CANCELLED"
@@ -132,5 +141,11 @@ class AnomalyRpcs(RpcBase):
         finally:
             hub.unsubscribe(queue)
             self._streams.give_back(slot)
-            log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent, key=who.key_id,
-                     latency_ms=round((time.perf_counter() - started) * 1000, 3))
+            elapsed = time.perf_counter() - started
+            RPCS.observe("WatchAnomalies", code, transport, elapsed)
+            if code in ("OK", "CANCELLED"):
+                log.info("rpc", rpc="WatchAnomalies", code=code, sent=sent, key=who.key_id,
+                         latency_ms=round(elapsed * 1000, 3))
+            else:
+                log.warning("rpc", rpc="WatchAnomalies", code=code, sent=sent,
+                            latency_ms=round(elapsed * 1000, 3), **refused)

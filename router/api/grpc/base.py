@@ -5,10 +5,12 @@ Every request is parsed by ``request_parser``, which refuses what no handler sho
 that are no message, a message over the size limit, a NUL in any string) by handing the handler
 a ``Refused`` instead; ``_handle`` raises its error, so the refusal is answered and logged like
 any other. One canonical log line per RPC (structlog), with the RPC's keys bound by its body;
-domain errors become their google.rpc.Status once, here; anything else is INTERNAL and logged
-with its trace. Work that may wait on a remote store runs on the offload pool, and the RPC waits
-for it at most the store's bound: an unreachable or silent database is UNAVAILABLE in time,
-never a hang.
+a refused call's line is a warning (written while info is off) that says who was refused: the
+key, the attribution the request names, its ids, and the reason. Each RPC is counted and timed
+once, here, by method, code and transport (``router.metrics``). Domain errors become their
+google.rpc.Status once, here; anything else is INTERNAL and logged with its trace. Work that
+may wait on a remote store runs on the offload pool, and the RPC waits for it at most the
+store's bound: an unreachable or silent database is UNAVAILABLE in time, never a hang.
 """
 
 from __future__ import annotations
@@ -29,8 +31,23 @@ from router.api import convert
 from router.api.errors import internal_status, to_status
 from router.api.grpc.auth import Callers
 from router.auth import Principal
-from router.core.errors import FieldViolation, InvalidRequest, RouterError, StoreUnavailable
+from router.auth.keys import key_id_of
+from router.budgeting.gate import ScopePaused
+from router.core.errors import (
+    BudgetExhausted,
+    Conflict,
+    FieldViolation,
+    InvalidRequest,
+    NotFound,
+    Overloaded,
+    PermissionDenied,
+    PreconditionFailed,
+    RouterError,
+    StoreUnavailable,
+    Unauthenticated,
+)
 from router.core.records import Attribution
+from router.metrics import RPCS
 
 log = structlog.get_logger("router.rpc")
 T = TypeVar("T")
@@ -55,6 +72,61 @@ def log_keys(a: Attribution) -> dict[str, str]:
     """The attribution keys worth a log field (the empty ones are left out)."""
     return {k: v for k, v in (("team", a.team), ("agent", a.agent), ("task_id", a.task_id),
                               ("user", a.user)) if v}
+
+
+# why a call was refused, for its log line: the first class an error is an instance of
+_REASONS: tuple[tuple[type[RouterError], str], ...] = (
+    (InvalidRequest, "invalid"), (ScopePaused, "paused"), (BudgetExhausted, "budget"),
+    (Unauthenticated, "unauthenticated"), (PermissionDenied, "permission"),
+    (NotFound, "not_found"), (Conflict, "conflict"), (PreconditionFailed, "precondition"),
+    (Overloaded, "overloaded"), (StoreUnavailable, "unavailable"))
+_ATTRIBUTION_KEYS = ("team", "agent", "task_id", "user")
+_REQUEST_IDS = ("request_id", "usage_id", "decision_id", "budget_id")
+MAX_LOGGED_CHARS = 128  # a logged value the client chose is cut to this
+
+
+def refusal_reason(error: RouterError) -> str:
+    return next((reason for kind, reason in _REASONS if isinstance(error, kind)), "error")
+
+
+def refusal_line(line: dict[str, Any], request: object, context: Context,
+                 who: Principal | None, error: RouterError) -> dict[str, Any]:
+    """The log line of a refused call: what the body bound (if info lines are on), and, so the
+    line says who was refused whatever the body reached, the key (the one presented, when it
+    did not authenticate), the attribution the request names (else the key's team) and its
+    ids, and the reason. Runs on refusals only: a call that succeeds pays nothing for it."""
+    out = {} if line is UNLOGGED else line
+    if who is not None:
+        out["key"] = who.key_id
+    elif (presented := _presented_key(context)) is not None:
+        out["key"] = presented
+    if isinstance(request, Message):
+        fields = request.DESCRIPTOR.fields_by_name
+        if "attribution" in fields and request.HasField("attribution"):
+            a = request.attribution  # type: ignore[attr-defined]
+            for k in _ATTRIBUTION_KEYS:
+                if (v := getattr(a, k)) and k not in out:
+                    out[k] = v[:MAX_LOGGED_CHARS]
+        for k in _REQUEST_IDS:
+            if k in fields and k not in out and (v := getattr(request, k)):
+                out[k] = v[:MAX_LOGGED_CHARS]
+    if who is not None and who.team and "team" not in out:
+        out["team"] = who.team
+    out["reason"] = refusal_reason(error)
+    out["error"] = str(error)
+    return out
+
+
+def _presented_key(context: Context) -> str | None:
+    """The id of the API key a call presented (it carries it in the clear), if well formed."""
+    try:
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                text = value.decode(errors="replace") if isinstance(value, bytes) else value
+                return key_id_of(text.partition(" ")[2].strip())
+    except Exception:  # a context without metadata: nothing to name
+        return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +233,7 @@ class RpcBase:
         started = time.perf_counter()
         line: dict[str, Any] = {} if logs.enabled(logging.INFO) else UNLOGGED
         code = "OK"
+        who: Principal | None = None
         try:
             who = self._callers.of(context)
             line["key"] = who.key_id
@@ -169,7 +242,7 @@ class RpcBase:
         except RouterError as exc:
             status = to_status(exc)
             code = status.code.name
-            line["error"] = str(exc)
+            line = refusal_line(line, request, context, who, exc)
             await context.abort_with_status(status)
         except asyncio.CancelledError:
             code = "CANCELLED"
@@ -177,11 +250,18 @@ class RpcBase:
         except Exception:
             code = "INTERNAL"
             log.exception("rpc.internal_error", rpc=rpc)
+            line = {} if line is UNLOGGED else line
             await context.abort_with_status(internal_status())
         finally:
-            if line is not UNLOGGED:
-                log.info("rpc", rpc=rpc, code=code,
-                         latency_ms=round((time.perf_counter() - started) * 1000, 3), **line)
+            elapsed = time.perf_counter() - started
+            RPCS.observe(rpc, code, getattr(context, "transport", "grpc"), elapsed)
+            if code == "OK" or code == "CANCELLED":
+                if line is not UNLOGGED:
+                    log.info("rpc", rpc=rpc, code=code, latency_ms=round(elapsed * 1000, 3),
+                             **line)
+            else:  # refused or failed: always written, saying who
+                log.warning("rpc", rpc=rpc, code=code, latency_ms=round(elapsed * 1000, 3),
+                            **line)
         raise AssertionError("unreachable")  # abort_with_status always raises
 
     async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
