@@ -146,14 +146,22 @@ def budget_alerts(stub, metadata=ADMIN) -> list[pb.Anomaly]:
 
 def test_the_forecast_alert_fires_once_per_window(stub, server: RunningServer,
                                                   clock: ManualClock):
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        return REGISTRY.get_sample_value("router_anomalies_total",
+                                         {"kind": "budget_forecast"}) or 0.0
+
     eng_day(stub)
     budgets = server.app.services.budgets
+    before = counted()
     spend(stub, "calm", NOON - HOUR_US, UNIT // 10)
     assert budgets.check_forecasts() == [] and budget_alerts(stub) == []
     spend(stub, "burst", NOON - 10 * 60 * 10**6, 2 * UNIT)  # 2.1 spent; ~2 an hour to come
     [raised] = budgets.check_forecasts()
     assert raised.anomaly.evidence["budget_id"] == "eng-day"
     assert budgets.check_forecasts() == []  # the same window: the incident is updated
+    assert counted() == before + 1  # counted with the anomalies by kind, once
     clock.advance(seconds=600)
     spend(stub, "more", clock.now_us(), UNIT)
     assert budgets.check_forecasts() == []
