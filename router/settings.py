@@ -23,6 +23,9 @@ def _setting(default: Any, help: str) -> Any:
 @dataclass(frozen=True)
 class Settings:
     address: str = _setting("127.0.0.1:50051", "host:port the gRPC server listens on")
+    http_address: str = _setting(
+        "127.0.0.1:8080", "host:port of the HTTP/JSON API, the anomaly event stream, /metrics "
+        "and /healthz (same process and service as gRPC; port 0 picks a free one); empty: off")
     database_url: str = _setting(
         f"sqlite:///{ROOT / 'var' / 'router.db'}",
         "SQLAlchemy URL of the store: sqlite:///path (default) or postgresql://user@host/db")

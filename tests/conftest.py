@@ -23,6 +23,8 @@ from router.store.sql import SqlStore
 from router.v1 import router_pb2_grpc
 
 configure("warning")
+# the `router serve` processes tests start listen for HTTP on a free port, never the default's
+os.environ.setdefault("ROUTER_HTTP_ADDRESS", "127.0.0.1:0")
 PG_URL = os.environ.get("ROUTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -30,10 +32,12 @@ RunningServer = EmbeddedServer  # the tests' name for it
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    defaults: dict[str, object] = {"http_address": "127.0.0.1:0"}
     return Settings(address="127.0.0.1:0",
                     database_url=f"sqlite:///{tmp_path / 'router.db'}",
                     sqlite_synchronous="NORMAL", log_level="warning", shutdown_grace_s=2.0,
-                    decision_lookup_grace_ms=0, **overrides)  # type: ignore[arg-type]
+                    decision_lookup_grace_ms=0,
+                    **{**defaults, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

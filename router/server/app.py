@@ -55,7 +55,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     try:
         store.migrate()
         # listening beyond loopback with nothing to authenticate stops here (StartRefused)
-        auth = startup_mode(AuthMode(settings.auth), [settings.address],
+        auth = startup_mode(AuthMode(settings.auth),
+                            [settings.address, settings.http_address],
                             bool(store.load_api_keys()), settings.admin_token)
         budgets = BudgetBook(store, settings.budgets_path or None)  # a bad file stops here
     except BaseException:

@@ -19,6 +19,7 @@ class EmbeddedServer:
                  start_timeout_s: float = 30.0) -> None:
         self.app: App = build_app(settings, clock)
         self.port = 0
+        self.http_port: int | None = None  # None: ROUTER_HTTP_ADDRESS is empty
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -31,8 +32,8 @@ class EmbeddedServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
 
-        def started(port: int) -> None:
-            self.port = port
+        def started(port: int, http_port: int | None) -> None:
+            self.port, self.http_port = port, http_port
             self._ready.set()
 
         await run(self.app, self._stop, started)
@@ -40,6 +41,13 @@ class EmbeddedServer:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the HTTP listener."""
+        if self.http_port is None:
+            raise RuntimeError("this server has no HTTP listener (ROUTER_HTTP_ADDRESS is empty)")
+        return f"http://127.0.0.1:{self.http_port}"
 
     def stop(self) -> None:
         """Shut down as SIGTERM would (drain, commit), and wait for the thread."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -26,6 +27,7 @@ class Server:
     grpc_server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    servicer: SimpleNamespace  # the Router's methods, which the HTTP edge serves too
 
     async def set_serving(self, serving: bool) -> None:
         status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -44,14 +46,15 @@ async def create_server(app: App, address: str) -> Server:
     )
     settings = app.settings
     tls = server_tls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
-    add_router(server, app.services, app.offload,
-               # a remote store may go silent: bound every wait; an embedded file cannot
-               store_bound_s=None if app.store.local_reads
-               else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
-               streams=StreamSlots(settings.max_watch_streams,
-                                   settings.max_watch_streams_per_peer),
-               max_message_bytes=settings.max_message_bytes,
-               client_certificates=tls is not None and tls.client_ca is not None)
+    servicer = add_router(server, app.services, app.offload,
+                          # a remote store may go silent: bound every wait; an embedded
+                          # file cannot
+                          store_bound_s=None if app.store.local_reads
+                          else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
+                          streams=StreamSlots(settings.max_watch_streams,
+                                              settings.max_watch_streams_per_peer),
+                          max_message_bytes=settings.max_message_bytes,
+                          client_certificates=tls is not None and tls.client_ca is not None)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, (SERVICE_NAME,
@@ -64,6 +67,6 @@ async def create_server(app: App, address: str) -> Server:
             require_client_auth=tls.client_ca is not None))
     if port == 0:
         raise OSError(f"cannot listen on {address}")
-    wrapped = Server(server, port, health_servicer)
+    wrapped = Server(server, port, health_servicer, servicer)
     await wrapped.set_serving(False)
     return wrapped

@@ -18,6 +18,7 @@ import structlog
 
 from router.server.app import App, build_app
 from router.server.grpc_server import create_server
+from router.server.http_server import create_http_server
 from router.server.tasks import every, watch_store
 from router.settings import Settings
 
@@ -25,11 +26,19 @@ log = structlog.get_logger("router.server")
 
 
 async def run(app: App, stop: asyncio.Event | None = None,
-              on_started: Callable[[int], None] | None = None) -> None:
-    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
+              on_started: Callable[[int, int | None], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully.
+    ``on_started`` gets the gRPC port and the HTTP port (None: HTTP is off)."""
     stop = stop or asyncio.Event()
     server = await create_server(app, app.settings.address)
     await server.grpc_server.start()
+    try:
+        http = (await create_http_server(app, server, app.settings.http_address)
+                if app.settings.http_address else None)
+    except BaseException:  # e.g. the HTTP port is taken: gRPC does not serve alone
+        await server.grpc_server.stop(0)
+        raise
+    http_port = http.port if http is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         # off the main thread (tests) there are no signal handlers: the caller sets ``stop``
@@ -53,14 +62,16 @@ async def run(app: App, stop: asyncio.Event | None = None,
     (log.info if app.auth.enforce or app.services.keys.keyring.enforcing
      else log.warning)("server.auth", message=app.auth.message)
     log.info("server.started", address=app.settings.address, port=server.port,
+             http_address=app.settings.http_address or None, http_port=http_port,
              database=_redact(app.settings.database_url), models=len(app.catalog.enabled()),
              classifier=app.classifier.version)
     if on_started is not None:
-        on_started(server.port)
+        on_started(server.port, http_port)
     await stop.wait()
     log.info("server.stopping", grace_s=app.settings.shutdown_grace_s)
     await server.health.enter_graceful_shutdown()
-    await server.grpc_server.stop(app.settings.shutdown_grace_s)
+    await asyncio.gather(server.grpc_server.stop(app.settings.shutdown_grace_s),
+                         *([http.stop()] if http is not None else []))
     await watcher
     await keeper
     await keyring

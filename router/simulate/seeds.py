@@ -65,7 +65,7 @@ def run_seed(name: str, days: int, seed: int, end_us: int, inject: bool = True,
     with tempfile.TemporaryDirectory(prefix="router-sim-") as tmp:
         settings = Settings(address="127.0.0.1:0",
                             database_url=f"sqlite:///{Path(tmp) / 'router.db'}",
-                            sqlite_synchronous="OFF", admin_token=token,
+                            http_address="", sqlite_synchronous="OFF", admin_token=token,
                             anomaly_interval_s=0.0, log_level="error", shutdown_grace_s=2.0)
         server = EmbeddedServer(settings, ManualClock(end_us))
         try:

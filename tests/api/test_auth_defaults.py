@@ -114,6 +114,7 @@ def read_lines_until(proc: subprocess.Popen, event: str, timeout_s: float) -> li
 def test_a_loopback_server_without_keys_runs_open_with_one_warning(tmp_path: Path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "router", "serve", "--address", "127.0.0.1:0",
+         "--http-address", "127.0.0.1:0",
          "--database-url", f"sqlite:///{tmp_path / 'router.db'}", "--log-level", "info",
          "--anomaly-interval-s", "0"],
         env=env_without_router(), cwd=tmp_path, stderr=subprocess.PIPE, text=True)

@@ -64,14 +64,15 @@ def method_handlers(servicer: object, max_message_bytes: int
 
 def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPoolExecutor,
                store_bound_s: float | None = 5.0, streams: StreamSlots | None = None, *,
-               max_message_bytes: int, client_certificates: bool = False) -> None:
+               max_message_bytes: int, client_certificates: bool = False) -> SimpleNamespace:
     """Register the Router service on ``server``; store-bound work runs on ``executor`` and is
     waited for at most ``store_bound_s`` (None: as long as it takes); requests over
     ``max_message_bytes`` are INVALID_ARGUMENT. Callers are authenticated by their bearer key
-    or, with ``client_certificates`` (mTLS), their certificate's subject."""
+    or, with ``client_certificates`` (mTLS), their certificate's subject. Returns the servicer
+    registered, for the other edges to serve the very same methods (``router.api.http``)."""
     callers = Callers(services.keys, client_certificates=client_certificates)
     offload = Offload(executor, store_bound_s)
-    handlers = method_handlers(router_servicer(
+    servicer = router_servicer(
         RoutingRpcs(services.routing, offload, callers),
         UsageRpcs(services.usage, offload, callers),
         BudgetRpcs(services.budgets, offload, callers),
@@ -79,7 +80,9 @@ def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPool
         AnomalyRpcs(services.anomalies, offload, callers,
                     streams if streams is not None else StreamSlots(256, 16)),
         AccessRpcs(services.keys, services.audit, offload, callers),
-    ), max_message_bytes)
+    )
+    handlers = method_handlers(servicer, max_message_bytes)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name,
                                                                           handlers),))
     server.add_registered_method_handlers(SERVICE.full_name, handlers)
+    return servicer
