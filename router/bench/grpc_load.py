@@ -8,6 +8,12 @@ and month), optionally over several server processes sharing one database (``--r
      (so queueing delay counts, no coordinated omission).
 Then it checks that every acknowledged report is in the database.
 
+The floor of Route (``route_floor_rps``): the same Route calls against a server that has the
+router's server options, request parser and response serializer and answers every call with one
+real RouteResponse made at start-up, nothing else. The gap from ``empty_rps`` to it is what
+gRPC and protobuf cost for Route's messages (``--floor-server``); the gap from it to
+``route_rps`` (``route_pct_of_floor``) is the service's own work per call.
+
 What authentication costs (``--auth-rounds``): one more fresh server (on its own temporary
 SQLite database, without the periodic anomaly detectors, which would land a burst of unrelated
 work on whichever round they hit) with ``ROUTER_AUTH=off`` and an admin token. A team key is
@@ -75,6 +81,49 @@ async def _empty_server() -> None:
     handler = grpc.method_handlers_generic_handler("bench.Empty", {
         "Ping": grpc.unary_unary_rpc_method_handler(ping)})
     server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(json.dumps({"event": "server.started", "port": port}), file=sys.stderr, flush=True)
+    await server.wait_for_termination()
+
+
+async def _floor_server() -> None:
+    """Route as gRPC alone can serve it: the router's server options, request parser and
+    response serializer, and a handler that answers every call with one real RouteResponse
+    made at start-up (no classifier, no policy, no store, no log). What separates
+    ``route_floor_rps`` from ``empty_rps`` is the Route messages and the server's settings;
+    what separates ``route_rps`` from it is the service's own work."""
+    import dataclasses
+
+    from router.api import convert
+    from router.api.grpc.base import request_parser
+    from router.server.app import build_app
+
+    tmp = tempfile.TemporaryDirectory(prefix="router-floor-")
+    settings = dataclasses.replace(Settings(), database_url=f"sqlite:///{tmp.name}/floor.db",
+                                   http_address="")
+    app = build_app(settings)
+    try:
+        prompt = _prompts()[0]
+        made = app.services.routing.route(convert.route_input(pb.RouteRequest(
+            request_id="floor", task_description=prompt,
+            attribution=pb.Attribution(team="team-0", agent="agent-0", task_id="task-0",
+                                       user="user-0"))))
+        canned = convert.route_response(made)
+    finally:
+        app.close()
+        tmp.cleanup()
+
+    async def route(request: object, context: grpc.aio.ServicerContext) -> pb.RouteResponse:
+        return canned
+
+    server = grpc.aio.server(maximum_concurrent_rpcs=settings.max_concurrent_rpcs, options=[
+        ("grpc.max_receive_message_length", 2 * settings.max_message_bytes)])
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("router.v1.Router", {
+        "Route": grpc.unary_unary_rpc_method_handler(
+            route, request_deserializer=request_parser(pb.RouteRequest,
+                                                       settings.max_message_bytes),
+            response_serializer=pb.RouteResponse.SerializeToString)}),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     print(json.dumps({"event": "server.started", "port": port}), file=sys.stderr, flush=True)
@@ -227,7 +276,16 @@ async def _overhead(empty: Call, route: Call, rate: float, seconds: float, round
     return out
 
 
-async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: int) -> dict:
+def _route_request(i: int, prompts: list[str], tag: str, team: str | None = None
+                   ) -> pb.RouteRequest:
+    return pb.RouteRequest(
+        request_id=f"bench-{os.getpid()}{tag}-{i}", task_description=prompts[i % len(prompts)],
+        attribution=pb.Attribution(team=team or f"team-{i % 7}", agent=f"agent-{i % 31}",
+                                   task_id=f"task-{i // 5}", user=f"user-{i % 101}"))
+
+
+async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: int,
+                 floor_port: int | None = None) -> dict:
     prompts = _prompts()
     results: dict[str, float] = {}
     empty_channel = connect_aio(f"127.0.0.1:{empty_port}")
@@ -238,6 +296,15 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
         return await ping(b"")
 
     results |= await _measure("empty", empty, args.seconds, args.concurrency)
+    if floor_port is not None:
+        async with connect_aio(f"127.0.0.1:{floor_port}") as floor_channel:
+            floor = stub(floor_channel)
+
+            async def route_floor(i: int) -> object:
+                return await floor.Route(_route_request(i, prompts, "-floor"))
+
+            results |= await _measure("route_floor", route_floor, args.seconds,
+                                      args.concurrency)
 
     acked: list[str] = []
     channels = [connect_aio(f"127.0.0.1:{p}") for p in router_ports]
@@ -250,12 +317,8 @@ async def _bench(args: argparse.Namespace, router_ports: list[int], empty_port: 
 
             async def route(i: int, team: str | None = team, decisions: list[str] = decisions,
                             suffix: str = suffix) -> object:
-                resp = await stubs[i % len(stubs)].Route(pb.RouteRequest(
-                    request_id=f"bench-{os.getpid()}{suffix}-{i}",
-                    task_description=prompts[i % len(prompts)],
-                    attribution=pb.Attribution(team=team or f"team-{i % 7}",
-                                               agent=f"agent-{i % 31}", task_id=f"task-{i // 5}",
-                                               user=f"user-{i % 101}")))
+                resp = await stubs[i % len(stubs)].Route(
+                    _route_request(i, prompts, suffix, team))
                 if len(decisions) < 200_000:
                     decisions.append(resp.decision_id)
                 return resp
@@ -441,9 +504,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixed-seconds", type=float, default=8.0,
                         help="seconds of each at the fixed rate, in 4 alternating rounds")
     parser.add_argument("--empty-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.empty_server:
         asyncio.run(_empty_server())
+        return 0
+    if args.floor_server:
+        asyncio.run(_floor_server())
         return 0
 
     with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
@@ -457,10 +524,11 @@ def main(argv: list[str] | None = None) -> int:
             procs.append(proc)
             ports.append(port)
         empty, empty_port = _start([sys.executable, "-m", "router.bench", "--empty-server"])
+        floor, floor_port = _start([sys.executable, "-m", "router.bench", "--floor-server"])
         try:
-            results: dict[str, Any] = asyncio.run(_bench(args, ports, empty_port))
+            results: dict[str, Any] = asyncio.run(_bench(args, ports, empty_port, floor_port))
         finally:
-            _stop([empty, *procs])
+            _stop([empty, floor, *procs])
         if args.auth_rounds > 0:  # after the others stopped: nothing else on the machine
             results |= _auth_server(args, Path(tmp), budgets)
         micro = auth_bench()
@@ -477,7 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     results["replicas"] = args.replicas
     results["budgets"] = args.budgets
     results["stored_reports"] = stored
-    for name in ("route", "route_budgets", "report", "report_budgets"):
+    results["route_pct_of_floor"] = round(100 * results["route_rps"]
+                                          / results["route_floor_rps"], 1)
+    for name in ("route_floor", "route", "route_budgets", "report", "report_budgets"):
         if f"{name}_rps" in results:
             results[f"{name}_pct_of_empty"] = round(
                 100 * results[f"{name}_rps"] / results["empty_rps"], 1)

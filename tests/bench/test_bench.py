@@ -90,3 +90,22 @@ def test_the_overhead_at_a_fixed_rate_is_route_minus_the_empty_handler() -> None
     assert 4.0 <= out["route_overhead_p50_ms"] <= 50.0  # the route's 5 ms, not the empty's
     assert out["route_overhead_p50_ms"] == round(
         out["route_p50_at_fixed_ms"] - out["empty_p50_at_fixed_ms"], 3)
+
+
+def test_the_floor_server_answers_route_with_a_real_response() -> None:
+    import sys
+
+    from router import v1 as pb
+    from router.client import connect, stub
+
+    proc, port = grpc_load._start([sys.executable, "-m", "router.bench", "--floor-server"])
+    try:
+        with connect(f"127.0.0.1:{port}") as channel:
+            request = grpc_load._route_request(1, ["Prove that 17 is prime."], "-t")
+            resp = stub(channel).Route(request, timeout=10)
+            again = stub(channel).Route(request, timeout=10)
+    finally:
+        grpc_load._stop([proc])
+    assert isinstance(resp, pb.RouteResponse)
+    assert resp.model and resp.decision_id and resp.decision_token and resp.candidates
+    assert again == resp  # the same canned answer: no service work per call
