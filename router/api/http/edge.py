@@ -5,7 +5,8 @@ parsed into the RPC's request (``codec``), and handed, with an ``HttpContext``, 
 servicer method gRPC calls: authentication, validation, scopes, the log line and the error
 mapping are the servicer's, once. A call the servicer aborts is answered with the HTTP status
 of its code and its google.rpc.Status as JSON (details included). WatchAnomalies streams as
-server-sent events; ``/metrics`` and ``/healthz`` share the listener.
+server-sent events; ``/metrics``, ``/healthz`` and the spend dashboard (``/``, ``assets``)
+share the listener.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from grpc_health.v1 import health_pb2
 
 from router.api.grpc.base import request_parser
 from router.api.http import codec
+from router.api.http.assets import Assets
 from router.api.http.context import Aborted, HttpContext
 from router.api.http.routes import PREFIX, Route, routes
 
@@ -50,6 +52,7 @@ class HttpEdge:
         self._in_flight = 0
         self._heartbeat_s = heartbeat_s or HEARTBEAT_S
         self._closing = asyncio.Event()
+        self._assets = Assets()
 
     def close(self) -> None:
         self._closing.set()
@@ -191,6 +194,9 @@ class HttpEdge:
                                 headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST})
         if path in (PREFIX, PREFIX.rstrip("/")):
             return self._index()
+        asset = self._assets.answer(path)
+        if asset is not None:
+            return asset if request.method in ("GET", "HEAD") else not_allowed(("GET",))
         return problem(code_pb2.NOT_FOUND, f"no such path: {path[:200]!r}; the API is POST "
                                            f"{PREFIX}{{Method}} (GET {PREFIX} lists them)")
 

@@ -82,9 +82,11 @@ def test_the_table_follows_the_descriptor_so_a_new_rpc_needs_no_edit():
 
 
 def test_unknown_paths_wrong_methods_and_the_root(served: Served):
-    for path in ("/v1/Nope", "/", "/v2/Route", "/v1/route"):
+    for path in ("/v1/Nope", "/v2/Route", "/v1/route"):
         answer = served.http.post(path, {}, served.team_key)
         assert answer.status == 404 and answer.json["code"] == 5, (path, answer.text)
+    answer = served.http.post("/", {}, served.team_key)  # the dashboard's page: GET only
+    assert answer.status == 405 and answer.headers["Allow"] == "GET"
     answer = served.http.get("/v1/Route", served.team_key)
     assert answer.status == 405 and answer.headers["Allow"] == "POST"
     assert answer.json["code"] == 12
