@@ -48,7 +48,7 @@ class BudgetBook:
         self._file: tuple[BudgetRule, ...] = ()
         self._api: dict[str, BudgetRule] = {}
         self._pauses: dict[str, Pause] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one writer at a time: a change, a refresh, a reload
         self.rules: tuple[BudgetRule, ...] = ()
         if self._path is not None:
             self._file = load_budgets(self._path)  # a bad file fails start-up, naming the line
@@ -72,18 +72,21 @@ class BudgetBook:
                                         if i not in file_ids)
 
     def refresh(self) -> None:
-        """Re-read the API's budgets and the pauses from the store (other replicas' changes)."""
-        api: dict[str, BudgetRule] = {}
-        for budget_id, spec in self._store.load_budget_rules():
-            try:
-                api[budget_id] = rule_from_mapping(json.loads(spec))
-            except (BudgetError, ValueError) as exc:
-                log.error("budgets.bad_stored_rule", budget_id=budget_id, error=str(exc))
-        pauses = {}
-        for row in self._store.load_pauses():
-            pauses[row.scope_key] = Pause(Scope(**json.loads(row.scope)), row.reason,
-                                          row.paused_us)
+        """Re-read the API's budgets and the pauses from the store (other replicas' changes).
+
+        The read and the swap hold the lock that this replica's own changes take, so a
+        refresh that read the store just before a change cannot undo it."""
         with self._lock:
+            api: dict[str, BudgetRule] = {}
+            for budget_id, spec in self._store.load_budget_rules():
+                try:
+                    api[budget_id] = rule_from_mapping(json.loads(spec))
+                except (BudgetError, ValueError) as exc:
+                    log.error("budgets.bad_stored_rule", budget_id=budget_id, error=str(exc))
+            pauses = {}
+            for row in self._store.load_pauses():
+                pauses[row.scope_key] = Pause(Scope(**json.loads(row.scope)), row.reason,
+                                              row.paused_us)
             changed = api.keys() != self._api.keys()
             self._api, self._pauses = api, pauses
             self._rebuild()
@@ -122,8 +125,8 @@ class BudgetBook:
         if self.is_from_file(rule.id):
             raise PreconditionFailed(f"budget {quoted(rule.id)} is declared in the budgets file; "
                                      "change it there")
-        self._store.put_budget_rule(rule.id, json.dumps(rule_to_mapping(rule)), now_us)
         with self._lock:
+            self._store.put_budget_rule(rule.id, json.dumps(rule_to_mapping(rule)), now_us)
             self._api[rule.id] = rule
             self._rebuild()
 
@@ -131,23 +134,23 @@ class BudgetBook:
         if self.is_from_file(budget_id):
             raise PreconditionFailed(f"budget {quoted(budget_id)} is declared in the budgets file; "
                                      "remove it there")
-        if not self._store.delete_budget_rule(budget_id):
-            raise NotFound(f"budget {quoted(budget_id)} not found")
         with self._lock:
+            if not self._store.delete_budget_rule(budget_id):
+                raise NotFound(f"budget {quoted(budget_id)} not found")
             self._api.pop(budget_id, None)
             self._rebuild()
 
     def pause(self, scope: Scope, reason: str, now_us: int) -> Pause:
-        self._store.put_pause(PausedRow(scope.key(), json.dumps(scope.as_dict()), reason,
-                                        now_us))
         pause = Pause(scope, reason, now_us)
         with self._lock:
+            self._store.put_pause(PausedRow(scope.key(), json.dumps(scope.as_dict()), reason,
+                                            now_us))
             self._pauses[scope.key()] = pause
         return pause
 
     def resume(self, scope: Scope) -> bool:
-        was = self._store.delete_pause(scope.key())
         with self._lock:
+            was = self._store.delete_pause(scope.key())
             was = self._pauses.pop(scope.key(), None) is not None or was
         return was
 

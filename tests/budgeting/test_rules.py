@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 
 import pytest
 import structlog
@@ -100,6 +101,59 @@ def test_refresh_picks_up_another_replicas_changes(store):
     assert theirs.resume(Scope(agent="mailer"))
     mine.refresh()
     assert mine.rules == () and mine.pauses() == [] and not mine.active
+
+
+class SlowReads:
+    """A store whose refresh reads pause between reading and returning, so that a change made
+    meanwhile by this replica races the refresh's swap."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self.reading, self.changed = threading.Event(), threading.Event()
+        self.armed = False
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def load_pauses(self):
+        rows = self._store.load_pauses()
+        if self.armed:
+            self.reading.set()
+            self.changed.wait(0.3)  # a fixed book makes the change wait for the refresh instead
+        return rows
+
+
+CHANGES = {
+    "resume": (lambda b: b.pause(Scope(agent="mailer"), "loop", NOW),
+               lambda b: b.resume(Scope(agent="mailer")), lambda b: b.pauses() == []),
+    "pause": (lambda b: None, lambda b: b.pause(Scope(agent="mailer"), "loop", NOW),
+              lambda b: len(b.pauses()) == 1),
+    "put": (lambda b: None, lambda b: b.put(rule("growth"), NOW),
+            lambda b: [r.id for r in b.rules] == ["growth"]),
+    "delete": (lambda b: b.put(rule("growth"), NOW), lambda b: b.delete("growth"),
+               lambda b: b.rules == ()),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_refresh_under_way_does_not_undo_this_replicas_change(store, change):
+    """The periodic refresh (the tick's thread) read the store just before an RPC changed a
+    budget or pause: its swap must not bring back what was resumed or deleted, nor drop what
+    was paused or put (the tenancy matrix saw a resumed pause come back for a refresh)."""
+    before, act, holds = CHANGES[change]
+    slow = SlowReads(store)
+    book = BudgetBook(slow)
+    before(book)
+    slow.armed = True
+    refresher = threading.Thread(target=book.refresh)
+    refresher.start()
+    assert slow.reading.wait(5)
+    act(book)
+    slow.changed.set()
+    refresher.join(5)
+    assert holds(book)
+    book.refresh()
+    assert holds(book)  # and what the store holds agrees
 
 
 def test_a_bad_stored_rule_is_skipped_not_fatal(store):
