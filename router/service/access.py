@@ -3,6 +3,7 @@ calls kept in step with the store, and the audit trail of every administrative a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,7 +62,10 @@ class KeyService:
         self._audit = audit
         self._clock = clock
         self._pepper = pepper
-        keyring.load(store.load_api_keys())
+        # a change (store, then keyring) and a refresh (read, then load) one at a time, so a
+        # refresh that read the store before a key was revoked cannot bring it back
+        self._writing = threading.Lock()
+        self.refresh()
 
     def authenticate(self, authorization: str, subject: str = "") -> Principal:
         """The caller behind a call's credentials (see ``Keyring.authenticate``)."""
@@ -77,9 +81,10 @@ class KeyService:
                            f"{holder}; revoke that key first")
         key_id, secret = new_key()
         record = KeyRecord(key_id, digest(self._pepper, secret), spec, now, who.key_id)
-        self._store.insert_api_key(record, self._audit.event(
-            who, "key.create", key_id, None, record.as_dict()))
-        self.keyring.add(record)
+        with self._writing:
+            self._store.insert_api_key(record, self._audit.event(
+                who, "key.create", key_id, None, record.as_dict()))
+            self.keyring.add(record)
         log.info("key.created", key_id=key_id, role=spec.role.value, team=spec.team,
                  by=who.key_id)
         return record, secret
@@ -94,12 +99,13 @@ class KeyService:
         revoking a revoked key changes nothing. The key after, and whether this revoked it."""
         who.require_admin("revoking API keys")
         check_key_id(key_id)
-        result = self._store.revoke_api_key(
-            key_id, self._clock.now_us(), lambda before, after: self._audit.event(
-                who, "key.revoke", key_id, before.as_dict(), after.as_dict()))
-        if result is None:
-            raise NotFound(f"no API key {quoted(key_id)}")
-        self.refresh()
+        with self._writing:
+            result = self._store.revoke_api_key(
+                key_id, self._clock.now_us(), lambda before, after: self._audit.event(
+                    who, "key.revoke", key_id, before.as_dict(), after.as_dict()))
+            if result is None:
+                raise NotFound(f"no API key {quoted(key_id)}")
+            self._load()
         if result[1]:
             log.info("key.revoked", key_id=key_id, by=who.key_id)
         return result
@@ -107,4 +113,8 @@ class KeyService:
     def refresh(self) -> None:
         """Pick up keys made or revoked on other replicas (the server runs this every
         ``ROUTER_BUDGET_REFRESH_S``)."""
+        with self._writing:
+            self._load()
+
+    def _load(self) -> None:
         self.keyring.load(self._store.load_api_keys())

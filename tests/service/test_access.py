@@ -3,6 +3,7 @@ and every administrative act recorded with who, when, before and after, never a 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,52 @@ def test_another_replica_sees_new_and_revoked_keys_when_it_refreshes(
     replica.keys.refresh()
     with pytest.raises(Unauthenticated, match="revoked"):
         replica.keys.authenticate(f"Bearer {secret}")
+
+
+class SlowKeyReads:
+    """A store whose next read of the keys pauses between reading and returning, so that a
+    key made or revoked meanwhile races the periodic refresh's swap."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.reading, self.changed = threading.Event(), threading.Event()
+        self.armed = False
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def load_api_keys(self):
+        keys = self._store.load_api_keys()
+        if self.armed:
+            self.armed = False
+            self.reading.set()
+            self.changed.wait(0.3)  # fixed, the change waits for the refresh instead
+        return keys
+
+
+@pytest.mark.parametrize("change", ["revoke", "create"])
+def test_a_refresh_under_way_does_not_undo_a_key_made_or_revoked_here(
+        store, recorder, catalog, classifier, clock, change):
+    """The periodic refresh read the keys just before an administrator revoked one: its swap
+    must not bring the revoked key back to life (nor drop a key made meanwhile)."""
+    slow = SlowKeyReads(store)
+    svc = build_services(SETTINGS, catalog, classifier, slow, recorder, clock)
+    made, secret = svc.keys.create(BOOTSTRAP, KeySpec(Role.READER))
+    slow.armed = True
+    refresher = threading.Thread(target=svc.keys.refresh)
+    refresher.start()
+    assert slow.reading.wait(5)
+    if change == "revoke":
+        svc.keys.revoke(BOOTSTRAP, made.key_id)
+    else:
+        made, secret = svc.keys.create(BOOTSTRAP, KeySpec(Role.READER))
+    slow.changed.set()
+    refresher.join(5)
+    if change == "revoke":
+        with pytest.raises(Unauthenticated, match="revoked"):
+            svc.keys.authenticate(f"Bearer {secret}")
+    else:
+        assert svc.keys.authenticate(f"Bearer {secret}").key_id == made.key_id
 
 
 def test_every_administrative_act_is_audited_with_who_and_before_and_after(svc, clock):
