@@ -298,8 +298,10 @@ def run_table(world: World) -> list[str]:
                 failures.append(f"{where}: {code.name} ({details}), expected {want.name}")
                 continue
             if code is not OK:
-                if world.state() != before:
-                    failures.append(f"{where}: refused ({code.name}) but changed the state")
+                after = world.state()
+                if after != before:
+                    failures.append(f"{where}: refused ({code.name}) but changed the state:"
+                                    f" {before} -> {after}")
                 continue
             if case.check is not None:
                 try:
