@@ -135,6 +135,15 @@ def main(argv: list[str] | None = None) -> int:
             "month_by_user_and_task_type": SpendQuery(*MONTH, ("user", "task_type")),
             "month_by_cost_kind_for_one_team": SpendQuery(*MONTH, ("cost_kind",),
                                                           filters={"team": "team-3"}),
+            # the dashboard's month overview: one QuerySpend per panel (issue 13: <= 1 s each)
+            "dashboard_month_total": SpendQuery(*MONTH, ()),
+            "dashboard_daily_by_team": SpendQuery(*MONTH, ("team",), Bucket.DAY),
+            "dashboard_top_agents": SpendQuery(*MONTH, ("agent",)),
+            "dashboard_top_models": SpendQuery(*MONTH, ("model",)),
+            "dashboard_top_task_types": SpendQuery(*MONTH, ("task_type",)),
+            "dashboard_top_users": SpendQuery(*MONTH, ("user",)),
+            "dashboard_one_team_daily_by_agent": SpendQuery(*MONTH, ("agent",), Bucket.DAY,
+                                                            filters={"team": "team-3"}),
         }
         results: dict[str, object] = {"rows": args.rows, "fill_s": round(fill_s, 1),
                                       "database": store.engine.dialect.name}
