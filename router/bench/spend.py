@@ -91,15 +91,18 @@ def fill(store: SqlStore, rows: int, seed: int = 1) -> float:
         # the rollups, exactly as the migration backfills them
         cur.execute("DELETE FROM usage_hourly")
         cur.execute("DELETE FROM usage_daily")
+        cur.execute("DELETE FROM usage_daily_agents")
         raw.commit()
     finally:
         raw.close()
     from importlib import import_module
 
     backfill = import_module("router.store.migrations.versions.0004_usage_hourly")
+    by_day = import_module("router.store.migrations.versions.0009_usage_daily_agents")
     with store.engine.begin() as conn:
         for table in backfill._ROLLUPS:
             conn.execute(sa.text(backfill.backfill_sql(table)))
+        conn.execute(sa.text(by_day.BACKFILL_SQL))
         conn.execute(sa.text("ANALYZE"))
     return time.perf_counter() - started
 

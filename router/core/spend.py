@@ -47,6 +47,7 @@ DAILY_KEYS = frozenset({"team", "agent", "user", "task_type", "model", "provider
 class Source(enum.Enum):
     """Where a query is answered from, cheapest first."""
 
+    DAILY_AGENTS = "usage_daily_agents"
     HOURLY = "usage_hourly"
     DAILY = "usage_daily"
     RAW = "usages"
@@ -71,18 +72,22 @@ class SpendQuery:
     labels: Mapping[str, str] = field(default_factory=dict)
 
     def source(self) -> Source:
-        """The coarsest table that answers exactly: the hourly rollup (team, agent, model by
-        UTC hour), the daily one (every key but task_id, by UTC day), or the raw ledger."""
+        """The smallest table that answers exactly: the daily rollup by team, agent and model
+        (by UTC day), the hourly one (the same keys by UTC hour), the daily one by every key
+        but task_id, or the raw ledger."""
         keys = set(self.group_by) | set(self.filters)
         if self.labels or not keys <= DAILY_KEYS:
             return Source.RAW
+        utc_days = (self.bucket is Bucket.NONE or (
+            self.timezone == "UTC" and self.bucket is not Bucket.HOUR)) and not (
+            self.start_us % DAY_US or self.end_us % DAY_US)
+        if keys <= HOURLY_KEYS and utc_days:
+            return Source.DAILY_AGENTS
         if keys <= HOURLY_KEYS and not (self.start_us % _HOUR or self.end_us % _HOUR) and (
                 self.bucket is Bucket.NONE
                 or whole_hour_zone(self.timezone, self.start_us, self.end_us)):
             return Source.HOURLY
-        utc_days = self.bucket is Bucket.NONE or (
-            self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
-        if utc_days and not (self.start_us % DAY_US or self.end_us % DAY_US):
+        if utc_days:
             return Source.DAILY
         return Source.RAW
 

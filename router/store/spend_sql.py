@@ -1,8 +1,9 @@
 """Spend in SQL: the rollups kept on write, and the GROUP BY queries reports and savings read.
 
-Two rollups are kept in the transaction that records each usage: hourly by team/agent/model (time
-reports, the detectors) and daily by every key but task_id. A query reads the coarsest table that
-answers it exactly (``SpendQuery.source``); the raw ledger answers the rest.
+Three rollups are kept in the transaction that records each usage: hourly by team/agent/model
+(time reports, the detectors), daily by the same keys (month reports, the dashboard) and daily by
+every key but task_id. A query reads the smallest table that answers it exactly
+(``SpendQuery.source``); the raw ledger answers the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_start
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
 from router.store.base import ScopeSeries, SpendGroup
 from router.store.engine import SqlBase
-from router.store.tables import usage_daily, usage_hourly, usages
+from router.store.tables import usage_daily, usage_daily_agents, usage_hourly, usages
 
 # the rollup's summed columns in the order _accumulate adds them (provider first, a key)
 ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
@@ -53,6 +54,8 @@ def rollups(mark: str) -> list[Rollup]:
     return [
         Rollup("usage_hourly", "hour_us", HOUR_US, ("team", "agent", "model"),
                lambda u: (u.attribution.team, u.attribution.agent, u.model), mark),
+        Rollup("usage_daily_agents", "day_us", DAY_US, ("team", "agent", "model"),
+               lambda u: (u.attribution.team, u.attribution.agent, u.model), mark),
         Rollup("usage_daily", "day_us", DAY_US, ("team", "agent", "user_name", "task_type",
                                                   "model"),
                lambda u: (u.attribution.team, u.attribution.agent, u.attribution.user,
@@ -74,6 +77,10 @@ def roll_up(cursor: Any, tables: Sequence[Rollup], records: Sequence[UsageRecord
         cursor.executemany(rollup.sql, [(*k, *groups[k]) for k in sorted(groups)])
 
 
+# the rollup that answers each source: its table, time column and bucket width
+_ROLLUP_OF = {Source.DAILY_AGENTS: (usage_daily_agents, usage_daily_agents.c.day_us, DAY_US),
+              Source.HOURLY: (usage_hourly, usage_hourly.c.hour_us, HOUR_US),
+              Source.DAILY: (usage_daily, usage_daily.c.day_us, DAY_US)}
 _HOURLY_KEYS = frozenset({"team", "agent", "model"})
 _DAILY_KEYS = _HOURLY_KEYS | {"user", "task_type"}
 SERIES_PER_STATEMENT = 100  # scopes per UNION ALL (SQLite allows 500 compound terms)
@@ -151,9 +158,8 @@ class SqlSpend(SqlBase):
             step = 15 * MINUTE_US if bucketed else None  # quarter hours nest in every zone's days
             sums = _raw_sums(usages.c)
         else:
-            table = usage_hourly if source is Source.HOURLY else usage_daily
-            time_col = table.c.hour_us if source is Source.HOURLY else table.c.day_us
-            step = (HOUR_US if source is Source.HOURLY else DAY_US) if bucketed else None
+            table, time_col, width = _ROLLUP_OF[source]
+            step = width if bucketed else None
             sums = [sa.func.sum(table.c[m]).label(m) for m in MEASURES]
         columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
         time_key = None

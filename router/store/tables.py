@@ -201,7 +201,7 @@ paused_scopes = _table(PausedScopeRow)
 
 
 class _Sums(SQLModel):
-    """The measures both rollups keep (see router.core.spend.MEASURES)."""
+    """The measures every rollup keeps (see router.core.spend.MEASURES)."""
 
     provider: str = Field(max_length=64)
     calls: int = _money()
@@ -251,8 +251,22 @@ class UsageDailyRow(_Sums, table=True):
     model: str = Field(primary_key=True, max_length=128)
 
 
+class UsageDailyAgentsRow(_Sums, table=True):
+    """Usage summed per UTC day, team, agent and model (the hourly rollup's keys, a day at a
+    time): month reports and the dashboard's month panels."""
+
+    __tablename__ = "usage_daily_agents"
+    __table_args__ = (Index("ix_usage_daily_agents_team_day", "team", "day_us"),)
+
+    day_us: int = Field(primary_key=True, sa_type=BigInteger)
+    team: str = Field(primary_key=True, max_length=128)
+    agent: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+
+
 usage_hourly = _table(UsageHourlyRow)
 usage_daily = _table(UsageDailyRow)
+usage_daily_agents = _table(UsageDailyAgentsRow)
 
 
 class AnomalyRow(SQLModel, table=True):

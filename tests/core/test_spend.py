@@ -10,6 +10,7 @@ from router.core.spend import (
     MEASURES,
     Bucket,
     SharedCost,
+    Source,
     SpendQuery,
     SpendRow,
     buckets_fit,
@@ -35,6 +36,32 @@ def test_hours_fold_into_local_days():
                     ({"team": "a"}, MIDNIGHT_LONDON + 5 * H, sums(1))])
     assert [(r.bucket_start_us, r["cost_total"]) for r in rows] == [
         (MIDNIGHT_LONDON - 24 * H, 5), (MIDNIGHT_LONDON, 8)]
+
+
+DAY = 24 * H
+OCT = 1_790_812_800_000_000  # 2026-10-01 00:00 UTC
+
+
+def test_a_query_reads_the_smallest_table_that_answers_it_exactly():
+    month = (OCT, OCT + 31 * DAY)
+    def source(group_by, bucket=Bucket.NONE, tz="UTC", span=month, **kw):
+        return SpendQuery(*span, group_by, bucket, tz, **kw).source()
+    # team / agent / model over whole UTC days: the daily rollup of those keys
+    assert source(()) is Source.DAILY_AGENTS
+    assert source(("team",), Bucket.DAY) is Source.DAILY_AGENTS
+    assert source(("model", "cost_kind"), Bucket.MONTH) is Source.DAILY_AGENTS
+    assert source(("agent",), filters={"team": "a"}) is Source.DAILY_AGENTS
+    # local days, hours, or a range of whole hours: the hourly rollup
+    assert source(("team",), Bucket.DAY, "Europe/London") is Source.HOURLY
+    assert source(("team",), Bucket.HOUR) is Source.HOURLY
+    assert source(("team",), span=(OCT + H, OCT + 5 * H)) is Source.HOURLY
+    # users and task types: the daily rollup of every key, in UTC days only
+    assert source(("user",)) is Source.DAILY
+    assert source(("task_type",), Bucket.DAY, "Europe/London") is Source.RAW
+    # task ids, labels, a range that is not whole hours: the ledger
+    assert source(("task_id",)) is Source.RAW
+    assert source(("team",), labels={"env": "prod"}) is Source.RAW
+    assert source(("team",), span=(OCT + 17, OCT + DAY)) is Source.RAW
 
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():

@@ -223,7 +223,7 @@ def test_every_grouping_totals_the_ledger_once_per_call(store, records, span, tz
     the total holds every measure once per call, exactly the sums over the usages table, and
     the cost-kind rows of a group add up to that group."""
     with store.engine.begin() as conn:
-        for table in ("usages", "usage_hourly", "usage_daily"):
+        for table in ("usages", "usage_hourly", "usage_daily", "usage_daily_agents"):
             conn.execute(sa.text(f"DELETE FROM {table}"))
     store.write_batch([], records)
     params = {"start": span[0], "end": span[1], "failure": int(Outcome.FAILURE)}
