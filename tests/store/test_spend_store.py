@@ -261,3 +261,29 @@ def _collapse(rows):
         for m in MEASURES:
             acc[m] = acc.get(m, 0) + r[m]
     return {k: {m: round(v, 6) for m, v in sums.items()} for k, sums in out.items()}
+
+
+def test_the_daily_rollup_by_agent_is_backfilled_from_the_hourly_one(store_url):
+    """A store recorded before migration 0009 has only the hourly rollup; upgrading fills the
+    daily one from it, so month reports read the new table without losing a nano."""
+    day = (MIDNIGHT_LONDON // (24 * H) + 1) * 24 * H
+    old = SqlStore(store_url, sqlite_synchronous="NORMAL")
+    old.migrate("0008")
+    with old.engine.begin() as conn:
+        for at, team, calls, cost in ((day + H, "a", 1, 5), (day + 5 * H, "a", 2, 7),
+                                      (day + 27 * H, "b", 1, 11)):
+            conn.execute(sa.text(
+                "INSERT INTO usage_hourly (hour_us, team, agent, model, provider, calls, "
+                "cost_tokens, cost_total) VALUES (:at, :team, 'bot', 'm', 'p', :calls, :cost, "
+                ":cost)"), {"at": at, "team": team, "calls": calls, "cost": cost})
+    old.close()
+    store = SqlStore(store_url, sqlite_synchronous="NORMAL")
+    try:
+        store.migrate()
+        query = SpendQuery(day, day + 2 * 24 * H, ("team",), Bucket.DAY)
+        assert query.source().value == "usage_daily_agents"
+        assert [(r.keys["team"], r.bucket_start_us, r["calls"], r["cost_total"])
+                for r in fold(query, store.spend_rows(query))] == [
+            ("a", day, 3, 12), ("b", day + 24 * H, 1, 11)]
+    finally:
+        store.close()
