@@ -24,6 +24,9 @@ from router.store.sql import SqlStore
 
 MONTH = (int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1e6),
          int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1e6))
+HOUR = 3_600_000_000
+LAST_30_DAYS = (MONTH[1] - 30 * 24 * HOUR - 5 * HOUR, MONTH[1] - 5 * HOUR)
+LONDON_MONTH = (MONTH[0] - HOUR, MONTH[1])  # October in London: BST until the 25th, then GMT
 MODELS = [("gpt-4o", "openai"), ("gpt-4o-mini", "openai"), ("claude-3-5-sonnet", "anthropic"),
           ("claude-3-5-haiku", "anthropic"), ("gemini-1.5-pro", "google"),
           ("gemini-1.5-flash", "google"), ("llama-3.1-70b", "meta"), ("llama-3.1-8b", "meta"),
@@ -117,6 +120,11 @@ def timed(store: SqlStore, query: SpendQuery, repeat: int = 3) -> tuple[float, i
     return best, rows, cost
 
 
+def _sources(query: SpendQuery) -> str:
+    """The tables the query's plan reads, in range order (e.g. usages+usage_daily+usages)."""
+    return "+".join(source.value for source, _ in query.plan())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="router.bench.spend", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -147,18 +155,28 @@ def main(argv: list[str] | None = None) -> int:
             "dashboard_top_users": SpendQuery(*MONTH, ("user",)),
             "dashboard_one_team_daily_by_agent": SpendQuery(*MONTH, ("agent",), Bucket.DAY,
                                                             filters={"team": "team-3"}),
+            # ranges that are not whole UTC days: the dashboard's "last 30 days" (ending at a
+            # top of the hour) and a month in London (23:00 UTC to 23:00 UTC)
+            "last_30_days_by_team": SpendQuery(*LAST_30_DAYS, ("team",)),
+            "last_30_days_by_user": SpendQuery(*LAST_30_DAYS, ("user",)),
+            "london_month_by_task_type": SpendQuery(*LONDON_MONTH, ("task_type",),
+                                                    timezone="Europe/London"),
         }
         results: dict[str, object] = {"rows": args.rows, "fill_s": round(fill_s, 1),
                                       "database": store.engine.dialect.name}
-        with store.engine.connect() as conn:
-            ledger = int(conn.execute(sa.text("SELECT sum(cost_total) FROM usages")).scalar_one())
+        ledgers: dict[tuple[int, int], int] = {}
         for name, query in queries.items():
             seconds, n, cost = timed(store, query)
+            span = (query.start_us, query.end_us)
+            if span not in ledgers:
+                with store.engine.connect() as conn:
+                    ledgers[span] = int(conn.execute(sa.text(
+                        "SELECT coalesce(sum(cost_total), 0) FROM usages WHERE recorded_us >= :s "
+                        "AND recorded_us < :e"), {"s": span[0], "e": span[1]}).scalar_one())
             results[name] = {"seconds": round(seconds, 3), "rows": n,
-                             "source": query.source().value,
-                             "reconciles": cost == ledger or "filters" in name or bool(
-                                 query.filters)}
-            print(f"{name:>34}: {seconds:6.3f} s, {n:,} rows from {query.source().value}",
+                             "source": _sources(query),
+                             "reconciles": bool(query.filters) or cost == ledgers[span]}
+            print(f"{name:>34}: {seconds:6.3f} s, {n:,} rows from {_sources(query)}",
                   file=sys.stderr)
         store.close()
     print(json.dumps(results))

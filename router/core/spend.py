@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -91,8 +91,31 @@ class SpendQuery:
             return Source.DAILY
         return Source.RAW
 
+    def plan(self) -> list[tuple[Source, SpendQuery]]:
+        """The parts of the range and the table each is read from; their rows fold into the
+        query's groups. A range that does not start and end on UTC midnights (the dashboard's
+        "last 30 days" ends at the next top of the hour; a month in London starts at 23:00
+        UTC) still reads its whole UTC days from a daily rollup, and only the partial days at
+        its ends from the hourly rollup or the ledger, when each bucket holds whole UTC days
+        (no buckets, or day/week/month buckets in UTC)."""
+        whole = self.source()
+        keys = set(self.group_by) | set(self.filters)
+        days_nest = self.bucket is Bucket.NONE or (
+            self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
+        if whole in (Source.DAILY_AGENTS, Source.DAILY) or self.labels or not (
+                keys <= DAILY_KEYS and days_nest):
+            return [(whole, self)]
+        first = -(-self.start_us // DAY_US) * DAY_US
+        last = self.end_us // DAY_US * DAY_US
+        if first >= last:  # not one whole UTC day inside
+            return [(whole, self)]
+        parts = [replace(self, start_us=s, end_us=e) for s, e in (
+            (self.start_us, first), (first, last), (last, self.end_us)) if s < e]
+        return [(part.source(), part) for part in parts]
+
     def needs_raw(self) -> bool:
-        return self.source() is Source.RAW
+        """Is any part of it read from the raw ledger?"""
+        return any(source is Source.RAW for source, _ in self.plan())
 
     def sql_keys(self) -> tuple[str, ...]:
         """Dimensions the store groups by (cost_kind is unpivoted here, not in SQL)."""

@@ -146,12 +146,16 @@ class SqlSpend(SqlBase):
                 for r in self._rows(query, "usage totals")]
 
     def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
-        """Usage summed per the query's keys (and per hour, or per quarter hour from the raw
-        ledger, when it buckets by time): the hourly rollup when it can answer, else the raw
-        ledger. One GROUP BY either way."""
+        """Usage summed per the query's keys (and per time bucket, or per quarter hour from
+        the raw ledger, when it buckets by time): one GROUP BY per part of the query's plan
+        (the smallest rollup that answers each part exactly, else the raw ledger); ``fold``
+        sums the parts' rows into the query's groups."""
+        return [row for source, part in query.plan()
+                for row in self._spend_rows(part, source)]
+
+    def _spend_rows(self, query: SpendQuery, source: Source) -> list[SpendGroup]:
         keys = [k for k in (*query.sql_keys(), *query.filters) if k != "cost_kind"]
         keys = list(dict.fromkeys(keys))
-        source = query.source()
         bucketed = query.bucket is not Bucket.NONE
         if source is Source.RAW:
             table, time_col = usages, usages.c.recorded_us

@@ -1,5 +1,7 @@
 """Spend folding, bucketing in a time zone, and exact allocation."""
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,6 +64,43 @@ def test_a_query_reads_the_smallest_table_that_answers_it_exactly():
     assert source(("task_id",)) is Source.RAW
     assert source(("team",), labels={"env": "prod"}) is Source.RAW
     assert source(("team",), span=(OCT + 17, OCT + DAY)) is Source.RAW
+
+
+def test_a_range_of_partial_days_reads_its_whole_days_from_a_daily_rollup():
+    def plan(group_by, span, bucket=Bucket.NONE, tz="UTC", **kw):
+        return [(source, part.start_us, part.end_us) for source, part in
+                SpendQuery(*span, group_by, bucket, tz, **kw).plan()]
+    last_30 = (OCT + 5 * H, OCT + 30 * DAY + 5 * H)  # ends at a top of the hour
+    assert plan(("team",), last_30) == [
+        (Source.HOURLY, OCT + 5 * H, OCT + DAY), (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
+        (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
+    # users are only in the daily rollup and the ledger: the partial days come from the ledger
+    assert plan(("user",), (OCT - H, OCT + 31 * DAY)) == [
+        (Source.RAW, OCT - H, OCT), (Source.DAILY, OCT, OCT + 31 * DAY)]
+    assert plan(("team",), last_30, Bucket.DAY) == [
+        (Source.HOURLY, OCT + 5 * H, OCT + DAY), (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
+        (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
+    # nothing to split: local days (a UTC day spans two), less than one whole UTC day, labels,
+    # task ids, and a range that is whole days already
+    assert plan(("team",), last_30, Bucket.DAY, "Europe/London") == [
+        (Source.HOURLY, *last_30)]
+    assert plan(("user",), (OCT + H, OCT + DAY + 5 * H)) == [
+        (Source.RAW, OCT + H, OCT + DAY + 5 * H)]
+    assert plan(("team",), last_30, labels={"env": "prod"}) == [(Source.RAW, *last_30)]
+    assert plan(("task_id",), last_30) == [(Source.RAW, *last_30)]
+    assert plan(("team",), (OCT, OCT + DAY)) == [(Source.DAILY_AGENTS, OCT, OCT + DAY)]
+
+
+@given(start=st.integers(OCT - 3 * DAY, OCT + 3 * DAY), length=st.integers(1, 5 * DAY),
+       group_by=st.sampled_from([(), ("team",), ("user",), ("task_id",), ("model", "cost_kind")]),
+       bucket=st.sampled_from(list(Bucket)), tz=st.sampled_from(["UTC", "Asia/Kolkata"]))
+def test_the_parts_of_a_plan_cover_the_range_once(start, length, group_by, bucket, tz):
+    query = SpendQuery(start, start + length, group_by, bucket, tz)
+    parts = [part for _, part in query.plan()]
+    assert parts[0].start_us == start and parts[-1].end_us == start + length
+    assert all(a.end_us == b.start_us for a, b in itertools.pairwise(parts))
+    assert all(p.start_us < p.end_us for p in parts)
+    assert all(source is part.source() for source, part in query.plan())
 
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():
