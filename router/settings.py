@@ -104,12 +104,17 @@ class Settings:
         "are counted as 'other'")
     log_level: str = _setting("info", "debug, info, warning or error")
     log_format: str = _setting("json", "json (one object per line) or console")
+    log_flush_ms: float = _setting(
+        100.0, "JSON info lines are written in batches at most this far apart (warnings and "
+        "errors at once; 0: every line as it comes)")
 
     def __post_init__(self) -> None:
         if self.ledger not in ("auto", "local", "shared"):
             raise ValueError(f"ROUTER_LEDGER={self.ledger!r}: use auto, local or shared")
         if not 0 <= self.writer_linger_ms <= 1000:
             raise ValueError(f"ROUTER_WRITER_LINGER_MS={self.writer_linger_ms!r}: use 0 to 1000")
+        if not 0 <= self.log_flush_ms <= 10_000:
+            raise ValueError(f"ROUTER_LOG_FLUSH_MS={self.log_flush_ms!r}: use 0 to 10000")
         if self.auth not in ("auto", "on", "off"):
             raise ValueError(f"ROUTER_AUTH={self.auth!r}: use auto, on or off")
         if bool(self.tls_cert) != bool(self.tls_key):

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Settings)}
     try:
         settings = Settings.from_env(**overrides)
-        configure(settings.log_level, settings.log_format)
+        configure(settings.log_level, settings.log_format, settings.log_flush_ms)
         serve(settings)
     except (CatalogError, StoreUnavailable, ValueError, OSError) as exc:
         print(f"router serve: {exc}", file=sys.stderr)
