@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             "last_30_days_by_user": SpendQuery(*LAST_30_DAYS, ("user",)),
             "london_month_by_task_type": SpendQuery(*LONDON_MONTH, ("task_type",),
                                                     timezone="Europe/London"),
+            # the dashboard's chart of that month: London days (BST's span UTC days)
+            "london_month_daily_by_team": SpendQuery(*LONDON_MONTH, ("team",), Bucket.DAY,
+                                                     "Europe/London"),
         }
         results: dict[str, object] = {"rows": args.rows, "fill_s": round(fill_s, 1),
                                       "database": store.engine.dialect.name}

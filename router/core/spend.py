@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from router.core.timeunits import DAY_US
@@ -42,6 +43,9 @@ KIND_COST = {"tokens": "cost_tokens", "tools": "cost_tools", "compute": "cost_co
 # in the raw ledger
 HOURLY_KEYS = frozenset({"team", "agent", "model", "provider", "cost_kind"})
 DAILY_KEYS = frozenset({"team", "agent", "user", "task_type", "model", "provider", "cost_kind"})
+
+
+MAX_PLAN_PARTS = 64  # more parts than this: the query reads one table instead
 
 
 class Source(enum.Enum):
@@ -92,26 +96,57 @@ class SpendQuery:
         return Source.RAW
 
     def plan(self) -> list[tuple[Source, SpendQuery]]:
-        """The parts of the range and the table each is read from; their rows fold into the
-        query's groups. A range that does not start and end on UTC midnights (the dashboard's
-        "last 30 days" ends at the next top of the hour; a month in London starts at 23:00
-        UTC) still reads its whole UTC days from a daily rollup, and only the partial days at
-        its ends from the hourly rollup or the ledger, when each bucket holds whole UTC days
-        (no buckets, or day/week/month buckets in UTC)."""
+        """The parts of the range, in order, and the table each is read from; their rows fold
+        into the query's groups. A range that does not start and end on UTC midnights (the
+        dashboard's "last 30 days" ends at the next top of the hour; a month in London starts
+        at 23:00 UTC), or buckets that are not UTC days (weeks and months in London), still
+        read every UTC day that lies inside one bucket from a daily rollup; only the other
+        hours (the range's partial days, the days a bucket boundary cuts) come from the hourly
+        rollup or the ledger."""
         whole = self.source()
         keys = set(self.group_by) | set(self.filters)
-        days_nest = self.bucket is Bucket.NONE or (
-            self.timezone == "UTC" and self.bucket is not Bucket.HOUR)
         if whole in (Source.DAILY_AGENTS, Source.DAILY) or self.labels or not (
-                keys <= DAILY_KEYS and days_nest):
+                keys <= DAILY_KEYS) or self.bucket is Bucket.HOUR:
             return [(whole, self)]
         first = -(-self.start_us // DAY_US) * DAY_US
         last = self.end_us // DAY_US * DAY_US
         if first >= last:  # not one whole UTC day inside
             return [(whole, self)]
-        parts = [replace(self, start_us=s, end_us=e) for s, e in (
-            (self.start_us, first), (first, last), (last, self.end_us)) if s < e]
-        return [(part.source(), part) for part in parts]
+        starts = bucket_starts(self) or []
+        cuts = [b for b in starts if first < b < last and b % DAY_US]  # inside a UTC day
+        # runs of [start, end, read from a daily rollup?], merged while the kind is the same
+        runs: list[list[Any]] = []
+        for lo, hi, daily in self._pieces(first, last, cuts):
+            if lo >= hi:
+                continue
+            if runs and runs[-1][2] == daily:
+                runs[-1][1] = hi
+            else:
+                runs.append([lo, hi, daily])
+        if len(runs) > MAX_PLAN_PARTS:  # e.g. years of weeks in a zone: one table, one query
+            return [(whole, self)]
+        rollup = Source.DAILY_AGENTS if keys <= HOURLY_KEYS else Source.DAILY
+        plan = []
+        for lo, hi, daily in runs:
+            part = replace(self, start_us=lo, end_us=hi)
+            plan.append((rollup if daily else part.source(), part))
+        return plan
+
+    def _pieces(self, first: int, last: int, cuts: Sequence[int]
+                ) -> Iterable[tuple[int, int, bool]]:
+        """[start, end, whole days in one bucket?] from the range's start to its end: the
+        partial day before ``first``, each UTC day a bucket boundary cuts, the days between."""
+        yield self.start_us, first, False
+        at = first
+        for cut in cuts:
+            day = cut - cut % DAY_US
+            if day < at:  # a second boundary in a day already cut (a 23-hour local day)
+                continue
+            yield at, day, True
+            yield day, day + DAY_US, False
+            at = day + DAY_US
+        yield at, last, True
+        yield last, self.end_us, False
 
     def needs_raw(self) -> bool:
         """Is any part of it read from the raw ledger?"""

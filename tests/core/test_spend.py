@@ -1,6 +1,7 @@
 """Spend folding, bucketing in a time zone, and exact allocation."""
 
 import itertools
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from router.core.spend import (
     Source,
     SpendQuery,
     SpendRow,
+    bucket_start,
     buckets_fit,
     chargeback,
     fold,
@@ -80,10 +82,22 @@ def test_a_range_of_partial_days_reads_its_whole_days_from_a_daily_rollup():
     assert plan(("team",), last_30, Bucket.DAY) == [
         (Source.HOURLY, OCT + 5 * H, OCT + DAY), (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
         (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
-    # nothing to split: local days (a UTC day spans two), less than one whole UTC day, labels,
-    # task ids, and a range that is whole days already
-    assert plan(("team",), last_30, Bucket.DAY, "Europe/London") == [
-        (Source.HOURLY, *last_30)]
+    # London's months start at 23:00 UTC (BST): the day a boundary cuts comes from the hours
+    london = (OCT - H, OCT + 31 * DAY)  # October in London, into November (GMT)
+    assert plan(("team",), (OCT - H, OCT + 61 * DAY), Bucket.MONTH, "Europe/London") == [
+        (Source.HOURLY, OCT - H, OCT), (Source.DAILY_AGENTS, OCT, OCT + 61 * DAY)]
+    september = OCT - 30 * DAY - H  # 1 September in London
+    assert plan(("user",), (september, OCT + DAY), Bucket.MONTH, "Europe/London") == [
+        (Source.RAW, september, september + H), (Source.DAILY, september + H, OCT - DAY),
+        (Source.RAW, OCT - DAY, OCT), (Source.DAILY, OCT, OCT + DAY)]
+    # London's days: while on BST every UTC day spans two of them (the hourly rollup); from
+    # the end of BST on 25 October they are UTC days
+    assert plan(("team",), london, Bucket.DAY, "Europe/London") == [
+        (Source.HOURLY, OCT - H, OCT + 24 * DAY),
+        (Source.DAILY_AGENTS, OCT + 24 * DAY, OCT + 31 * DAY)]
+    # nothing to split: less than one whole UTC day, labels, task ids, hours, and a range
+    # that is whole days already
+    assert plan(("team",), last_30, Bucket.HOUR) == [(Source.HOURLY, *last_30)]
     assert plan(("user",), (OCT + H, OCT + DAY + 5 * H)) == [
         (Source.RAW, OCT + H, OCT + DAY + 5 * H)]
     assert plan(("team",), last_30, labels={"env": "prod"}) == [(Source.RAW, *last_30)]
@@ -100,7 +114,22 @@ def test_the_parts_of_a_plan_cover_the_range_once(start, length, group_by, bucke
     assert parts[0].start_us == start and parts[-1].end_us == start + length
     assert all(a.end_us == b.start_us for a, b in itertools.pairwise(parts))
     assert all(p.start_us < p.end_us for p in parts)
-    assert all(source is part.source() for source, part in query.plan())
+
+
+@given(start=st.integers(OCT - 400 * DAY, OCT), days=st.integers(1, 400),
+       bucket=st.sampled_from([Bucket.DAY, Bucket.WEEK, Bucket.MONTH]),
+       tz=st.sampled_from(["Europe/London", "America/Los_Angeles", "Asia/Kolkata",
+                           "Australia/Lord_Howe", "UTC"]))
+def test_a_part_read_from_a_daily_rollup_lies_in_one_bucket_per_utc_day(start, days, bucket, tz):
+    """The daily rollups know UTC days only: every UTC day of such a part must fall in one of
+    the query's buckets (and the rest come from tables of hours or the ledger)."""
+    query = SpendQuery(start, start + days * DAY, ("team",), bucket, tz)
+    zone = ZoneInfo(tz)
+    for source, part in query.plan():
+        if source in (Source.DAILY_AGENTS, Source.DAILY):
+            assert part.start_us % DAY == 0 and part.end_us % DAY == 0
+            for day in range(part.start_us, part.end_us, DAY):
+                assert bucket_start(bucket, zone, day) == bucket_start(bucket, zone, day + DAY - 1)
 
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():
