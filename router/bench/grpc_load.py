@@ -50,7 +50,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -132,24 +131,41 @@ async def _floor_server() -> None:
 
 # -- processes -----------------------------------------------------------------------------------
 
-def _start(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+def launch(cmd: list[str], env: dict[str, str] | None = None
+           ) -> tuple[subprocess.Popen, dict[str, Any]]:
+    """Start a server process and wait for its ``server.started`` line: (process, that line).
+
+    Its log goes to a temporary file (removed by ``_stop``), as a deployment's goes to a file
+    or the journal: read through a pipe by a thread of this process, which also drives the
+    load, the server's writes would wait on this process's GIL and the bench would time that."""
+    log = tempfile.NamedTemporaryFile(prefix="router-bench-", suffix=".log")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stderr=log, stdout=subprocess.DEVNULL,
                             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
-    assert proc.stderr is not None
+    proc.log_file = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "server.started":
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            return proc, int(event["port"])
+    with open(log.name, "rb") as lines:
+        pending = b""
+        while time.monotonic() < deadline and proc.poll() is None:
+            chunk = lines.readline()
+            if not chunk.endswith(b"\n"):  # nothing new, or half a line: wait for the rest
+                pending += chunk
+                time.sleep(0.02)
+                continue
+            line, pending = pending + chunk, b""
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "server.started":
+                return proc, event
     proc.kill()
+    log.close()
     raise RuntimeError(f"{cmd} did not start")
+
+
+def _start(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    proc, event = launch(cmd, env)
+    return proc, int(event["port"])
 
 
 def _prompts(n: int = 512) -> list[str]:
@@ -364,6 +380,8 @@ def _stop(procs: list[subprocess.Popen]) -> None:
         proc.terminate()
     for proc in procs:
         proc.wait(30)
+        if (log := getattr(proc, "log_file", None)) is not None:
+            log.close()
 
 
 def cpu_seconds(pid: int) -> float | None:

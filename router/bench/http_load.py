@@ -23,8 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +37,7 @@ from router.bench.grpc_load import (
     _prompts,
     _stop,
     interleaved,
+    launch,
 )
 from router.client import connect_aio, stub
 
@@ -48,27 +47,11 @@ TEAM = BUDGETED  # the team the --budgets apply to
 
 def _serve(url: str, budgets: Path) -> tuple[subprocess.Popen, int, int]:
     """A `router serve` on free gRPC and HTTP ports: (process, gRPC port, HTTP port)."""
-    proc = subprocess.Popen(
+    proc, event = launch(
         [sys.executable, "-m", "router.cli", "serve", "--address", "127.0.0.1:0",
          "--http-address", "127.0.0.1:0", "--database-url", url, "--budgets-path",
-         str(budgets), "--log-level", "info", "--anomaly-interval-s", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "server.started":
-            threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep it drained
-            return proc, int(event["port"]), int(event["http_port"])
-    proc.kill()
-    raise RuntimeError("router serve did not start")
+         str(budgets), "--log-level", "info", "--anomaly-interval-s", "0"])
+    return proc, int(event["port"]), int(event["http_port"])
 
 
 def _request(prompts: list[str], tag: str, i: int) -> dict[str, Any]:
