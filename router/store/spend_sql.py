@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from router.core.pricing import TokenCounts
 from router.core.records import Outcome, UsageRecord
 from router.core.savings import UsageGroup
-from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts
+from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts, fold
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
 from router.store.base import ScopeSeries, SpendGroup
 from router.store.engine import SqlBase
@@ -83,6 +83,7 @@ _ROLLUP_OF = {Source.DAILY_AGENTS: (usage_daily_agents, usage_daily_agents.c.day
               Source.DAILY: (usage_daily, usage_daily.c.day_us, DAY_US)}
 _HOURLY_KEYS = frozenset({"team", "agent", "model"})
 _DAILY_KEYS = _HOURLY_KEYS | {"user", "task_type"}
+_FOREVER_US = 2**62  # the end of an open range (year 148,000: after every recorded usage)
 SERIES_PER_STATEMENT = 100  # scopes per UNION ALL (SQLite allows 500 compound terms)
 
 
@@ -125,25 +126,16 @@ class SqlSpend(SqlBase):
     def usage_groups(self, since_us: int | None = None, until_us: int | None = None,
                      team: str | None = None) -> list[UsageGroup]:
         """Usage summed per (team, agent, model) over [since, until), of one team when
-        ``team`` is given: one GROUP BY."""
-        u = usages.c
-        query = sa.select(
-            u.team, u.agent, u.model, sa.func.count().label("calls"),
-            *(sa.func.sum(c).label(c.name) for c in (
-                u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
-                u.cost_tokens, u.cost_total)),
-        ).group_by(u.team, u.agent, u.model)
-        if since_us is not None:
-            query = query.where(u.recorded_us >= since_us)
-        if until_us is not None:
-            query = query.where(u.recorded_us < until_us)
-        if team is not None:
-            query = query.where(u.team == team)
-        return [UsageGroup(r.team, r.agent, r.model, int(r.calls),
-                           TokenCounts(int(r.input_tokens), int(r.cached_input_tokens),
-                                       int(r.output_tokens), int(r.reasoning_tokens)),
-                           int(r.cost_tokens), int(r.cost_total))
-                for r in self._rows(query, "usage totals")]
+        ``team`` is given: read as QuerySpend reads it (the rollups, and the ledger only for
+        the partial hours at the ends of the range), never a GROUP BY of the whole ledger."""
+        query = SpendQuery(since_us or 0, _FOREVER_US if until_us is None else until_us,
+                           ("team", "agent", "model"),
+                           filters={} if team is None else {"team": team})
+        return [UsageGroup(r.keys["team"], r.keys["agent"], r.keys["model"], int(r["calls"]),
+                           TokenCounts(int(r["input_tokens"]), int(r["cached_input_tokens"]),
+                                       int(r["output_tokens"]), int(r["reasoning_tokens"])),
+                           int(r["cost_tokens"]), int(r["cost_total"]))
+                for r in fold(query, self.spend_rows(query))]
 
     def spend_rows(self, query: SpendQuery) -> list[SpendGroup]:
         """Usage summed per the query's keys (and per time bucket, or per quarter hour from

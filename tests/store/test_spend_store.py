@@ -287,3 +287,29 @@ def test_the_daily_rollup_by_agent_is_backfilled_from_the_hourly_one(store_url):
             ("a", day, 3, 12), ("b", day + 24 * H, 1, 11)]
     finally:
         store.close()
+
+
+def test_savings_groups_are_read_from_the_rollups_and_equal_the_ledger(store):
+    """GetSavings' groups (per team, agent and model) over any range, of all teams or one,
+    are the sums over the usages in it (read from the rollups, the ledger only at the ends)."""
+    records = traffic(seed=11)
+    store.write_batch([], records)
+    day = MIDNIGHT_LONDON // (24 * H) * 24 * H
+    for since, until in ((None, None), (day - 24 * H, day + 24 * H), (day - 30 * H, None),
+                         (MIDNIGHT_LONDON - 40 * H - 17, MIDNIGHT_LONDON + 20 * H + 3)):
+        for team in (None, "eng", ""):
+            got = {(g.team, g.agent, g.model): (g.calls, g.tokens, g.cost_tokens, g.cost_total)
+                   for g in store.usage_groups(since, until, team)}
+            want: dict = {}
+            for r in records:
+                if (since is not None and r.recorded_us < since) or (
+                        until is not None and r.recorded_us >= until) or (
+                        team is not None and r.attribution.team != team):
+                    continue
+                key = (r.attribution.team, r.attribution.agent, r.model)
+                calls, tokens, cost_tokens, cost_total = want.get(
+                    key, (0, TokenCounts(0, 0, 0, 0), 0, 0))
+                want[key] = (calls + 1, TokenCounts(*(a + b for a, b in zip(
+                    dataclasses.astuple(tokens), dataclasses.astuple(r.tokens), strict=True))),
+                    cost_tokens + r.cost.tokens, cost_total + r.cost.total)
+            assert got == want, (since, until, team)
