@@ -14,7 +14,8 @@ detection off so only the page reads the store, an admin token the page is hande
 * every request the page made before it was ready (the document, its script and style, the API
   calls; the anomaly feed it opens afterwards is left out), with its duration from Playwright's
   resource timing, the RPC, what it asked (group by, bucket, which period) and, for QuerySpend,
-  the table the server answers it from (``SpendQuery.source()``);
+  the tables the server answers it from (``SpendQuery.plan()``, e.g.
+  ``usage_hourly+usage_daily_agents``);
 * the server's own ``rpc`` log lines (latency per RPC) for the same run.
 
 A view's numbers are the median run's; ``interactive_runs_s`` lists every run (the first is the
@@ -213,7 +214,7 @@ def describe(url: str, body: str | None, view: View) -> dict[str, Any]:
     else:
         period = f"{_z(start)}..{_z(end)}"
     out.update(group_by=",".join(query.group_by), bucket=query.bucket.value, period=period,
-               tz=query.timezone, source=query.source().value)
+               tz=query.timezone, source="+".join(s.value for s, _ in query.plan()))
     if query.filters:
         out["filters"] = ",".join(f"{k}={v}" for k, v in query.filters.items())
     return out
