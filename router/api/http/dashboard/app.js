@@ -333,6 +333,7 @@ async function chart(s, start, end, cur) {
   document.getElementById("stack").value = s.stack;
   const resp = await api("QuerySpend", spendRequest(s, start, end, {
     groupBy: [DIMS[s.stack][0]], bucket: "TIME_BUCKET_" + bucket.toUpperCase() }));
+  cur = await cur; // the cards' currency, once they have it
   const field = DIMS[s.stack][1];
   const buckets = new Map(); // bucket start ms -> Map(group -> nanos)
   const groupTotals = new Map();
@@ -441,6 +442,7 @@ async function topTable(s, start, end, cur) {
     api("QuerySpend", spendRequest(s, start, end, { groupBy })),
     api("QuerySpend", spendRequest(s, start - len, start, { groupBy })),
   ]);
+  cur = await cur;
   const field = DIMS[s.by][1];
   const prev = new Map((before.rows || []).map((r) => [r[field] || "", nanosOf(r.cost && r.cost.total)]));
   const rows = (now.rows || []).map((r) => ({ name: r[field] || "", spend: nanosOf(r.cost && r.cost.total),
@@ -689,23 +691,27 @@ async function load() {
   status.textContent = "Loading " + showTime(start, s.tz) + " – " + showTime(end, s.tz) + " (" + s.tz + ")…";
   budgetList = api("ListBudgets", {});
   budgetList.catch(() => {});
-  let cur = "USD";
   const problems = [];
   const run = async (id, fn) => {
     try { await fn(); } catch (e) {
       problems.push(e);
-      if (id) failure(id, e);
+      if (id && e.httpStatus !== 401) failure(id, e);
     }
   };
-  await run("cards", async () => { cur = await cards(s, start, end); });
-  if (problems.some((e) => e.httpStatus === 401)) { askKey(problems[0].message); return; }
+  // every panel's requests at once; the chart and the top table format in the currency the
+  // cards read (and wait for it only to render)
+  const cardsDone = cards(s, start, end);
+  const cur = cardsDone.catch(() => "USD");
   await Promise.all([
+    run("cards", () => cardsDone),
     run("chart", () => chart(s, start, end, cur)),
     run("top-table", () => topTable(s, start, end, cur)),
     run("budgets", () => budgets(s)),
     run("anomalies", () => anomalies(s, start)),
     run("chargeback", () => chargeback(s)),
   ]);
+  const denied = problems.find((e) => e.httpStatus === 401);
+  if (denied) { askKey(denied.message); return; }
   if (mine !== loading) return;
   const filters = FILTER_KEYS.filter((k) => s[k]).map((k) => k.replace("_", " ") + " " + s[k]);
   status.textContent = showTime(start, s.tz) + " – " + showTime(end, s.tz) + " (" + s.tz + ")" +
