@@ -32,7 +32,9 @@ from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import (
     Attribution,
     CandidateRecord,
+    DecisionQuery,
     DecisionRecord,
+    DecisionSummary,
     UsageRecord,
     prediction_error,
 )
@@ -331,6 +333,30 @@ def decision_response(d: DecisionRecord, usages: list[UsageRecord], actual_total
     )
     _add_candidates(resp.candidates, d.candidates, d.currency)
     return resp
+
+
+def decision_query(req: pb.ListDecisionsRequest) -> DecisionQuery:
+    """The request's selection; its page_size as sent (0: the default), for the service to
+    check, and its page_token apart."""
+    f = req.filter
+    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
+                                 ("task_id", f.task_id), ("task_type", f.task_type),
+                                 ("model", req.model)) if v}
+    return DecisionQuery(filters=filters, labels=dict(f.labels),
+                         start_us=optional_time_us(req, "start_time"),
+                         end_us=optional_time_us(req, "end_time"), limit=req.page_size)
+
+
+def decision_summary(d: DecisionSummary) -> pb.DecisionSummary:
+    msg = pb.DecisionSummary(
+        decision_id=d.decision_id, created_at=_timestamp(d.created_us),
+        attribution=_attribution_msg(d.attribution), model=d.model, provider=d.provider,
+        complexity=pb.Complexity(label=d.complexity_label, score=d.complexity_score),
+        predicted_cost=money(d.predicted_cost, d.currency), usage_count=d.usage_count)
+    if d.usage_count:
+        msg.actual_cost.CopyFrom(money(d.actual_cost, d.currency))
+        msg.outcome = int(d.outcome or 0)
+    return msg
 
 
 def _savings_line(line: SavingsLine, currency: str) -> pb.SavingsLine:

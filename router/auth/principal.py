@@ -122,6 +122,18 @@ class Principal:
         if not self.sees(team):
             raise _outside(what)
 
+    def agents_seen(self, asked: str, what: str) -> tuple[str, ...]:
+        """The agents a listing that asks for agent ``asked`` (empty: any) must keep to for
+        this caller: a key narrowed to agents lists those only (``asked`` must be one of them,
+        else it is refused as outside the scope); every other caller, none (no restriction)."""
+        if not self.agents:
+            return ()
+        if asked:
+            if asked not in self.agents:
+                raise _outside(what)
+            return ()  # the filter itself narrows to one of them
+        return tuple(sorted(self.agents))
+
     def sees_scope(self, scope: Scope) -> bool:
         """A budget or pause is visible to a team's callers when its scope lies in the team
         (one over every team would reveal every team's spend)."""

@@ -125,6 +125,44 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionQuery:
+    """Which recorded decisions a listing reads: those whose keys equal ``filters`` (team,
+    agent, task_id, task_type, user, model), with every label of ``labels``, of one of
+    ``agents`` when given, made in [start_us, end_us) (None: open), newest first (by created
+    time, then decision_id), after the keyset cursor ``after`` (the previous page's last
+    (created_us, decision_id)), at most ``limit``. Only usage of ``usage_team`` (when given)
+    counts towards a decision's actual cost."""
+
+    filters: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    agents: tuple[str, ...] = ()
+    start_us: int | None = None
+    end_us: int | None = None
+    after: tuple[int, str] | None = None
+    limit: int = 50
+    usage_team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSummary:
+    """A decision as a listing shows it, with the usage reported against it: how many, their
+    total cost, and the latest one's outcome (None when none was reported)."""
+
+    decision_id: str
+    created_us: int
+    attribution: Attribution
+    model: str
+    provider: str
+    complexity_label: str
+    complexity_score: float
+    predicted_cost: int
+    currency: str
+    usage_count: int = 0
+    actual_cost: int = 0
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Charge:
     """What one reported usage adds to one budget window (its actual cost and tokens)."""
 

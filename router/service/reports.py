@@ -1,15 +1,25 @@
-"""Reads for people and finance: one decision with its usage, spend by any keys, savings."""
+"""Reads for people and finance: one decision with its usage, the recorded decisions a page at
+a time, spend by any keys, savings."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import re
 from typing import Protocol
 
 from router.auth import SYSTEM, Principal
 from router.core.catalog import Catalog
 from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision, quoted
-from router.core.records import Attribution, DecisionRecord, UsageRecord
-from router.core.requests import Violations
+from router.core.records import (
+    Attribution,
+    DecisionQuery,
+    DecisionRecord,
+    DecisionSummary,
+    UsageRecord,
+)
+from router.core.requests import MAX_KEY_CHARS, Violations
 from router.core.savings import SavingsReport, savings
 from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, buckets_fit, fold, total
 from router.core.windows import zone
@@ -17,6 +27,8 @@ from router.service.decisions import Decisions
 from router.store.base import RecordStore, SpendStore
 
 INT64_MAX = 2**63 - 1
+DECISIONS_PAGE, MAX_DECISIONS_PAGE = 50, 500  # ListDecisions' default and largest page_size
+_CURSOR = re.compile(r"(0|[1-9][0-9]{0,18})\.([0-9A-Za-z._:/@+=-]{1,40})")
 
 
 class ReportStore(RecordStore, SpendStore, Protocol):
@@ -32,14 +44,46 @@ def representable(nanos: int, what: str) -> int:
 
 
 def _filter(v: Violations, query: SpendQuery) -> None:
-    """The query's filter within the bounds of what a usage can carry (an Attribution's), so no
-    key or label reaches SQL larger than any recorded one; no NUL, which PostgreSQL text cannot
-    hold (recorded labels store it escaped in their JSON)."""
+    """The query's filter within the bounds of what a usage can carry."""
     keys = {k: query.filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
-    v.attribution("filter", Attribution(**keys, labels=query.labels))
-    for key, value in query.labels.items():
+    _filter_keys(v, Attribution(**keys, labels=query.labels))
+
+
+def _filter_keys(v: Violations, keys: Attribution) -> None:
+    """A filter within the bounds of what a record can carry (an Attribution's), so no key or
+    label reaches SQL larger than any recorded one; no NUL, which PostgreSQL text cannot hold
+    (recorded labels store it escaped in their JSON)."""
+    v.attribution("filter", keys)
+    for key, value in keys.labels.items():
         if "\0" in key or "\0" in value:
             v.add(f"filter.labels[{key[:40]}]", "must not contain NUL characters")
+
+
+def page_token(after: tuple[int, str]) -> str:
+    """The opaque token of a listing's next page: its keyset cursor, the last decision's
+    (created_us, decision_id), as URL-safe base64 without padding."""
+    raw = f"{after[0]}.{after[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor(v: Violations, token: str) -> tuple[int, str] | None:
+    """The keyset cursor ``token`` (made by ``page_token``) holds; None for the first page.
+    Anything else, a token not exactly as ``page_token`` writes it, is a violation."""
+    if not token:
+        return None
+    match = None
+    if len(token) <= 100:
+        try:
+            text = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_",
+                                    validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            text = ""
+        match = _CURSOR.fullmatch(text)
+    if match is None or page_token((int(match[1]), match[2])) != token:
+        v.add("page_token", "is not a page token of this listing (pass next_page_token as "
+                            "it came, or none for the first page)")
+        return None
+    return int(match[1]), match[2]
 
 
 class ReportService:
@@ -67,6 +111,48 @@ class ReportService:
             usages = [dataclasses.replace(u, attribution=who.visible(u.attribution))
                       for u in usages]
         return decision, usages, total
+
+    def decisions(self, query: DecisionQuery, token: str = "", who: Principal = SYSTEM
+                  ) -> tuple[list[DecisionSummary], str]:
+        """A page of the decisions ``query`` selects (its limit 0: the default page size),
+        newest first, after the page ``token`` continues from, and the next page's token ("":
+        this one is the last). As ``who`` may see them: a team's caller its team only (a
+        filter naming another team is refused) and, for a key narrowed to agents, those agents
+        only; users left out where they are not visible (and no filtering by them)."""
+        filters = dict(query.filters)
+        if who.team:
+            asked = filters.get("team")
+            if asked not in (None, "", who.team):
+                who.check_sees(asked, "filter.team")
+            filters["team"] = who.team
+        agents = who.agents_seen(filters.get("agent", ""), "filter.agent")
+        if filters.get("user"):
+            who.require_users_visible("filter user")
+        v = Violations()
+        if not 0 <= query.limit <= MAX_DECISIONS_PAGE:
+            v.add("page_size", f"must be 0-{MAX_DECISIONS_PAGE}")
+        if (query.start_us is not None and query.end_us is not None
+                and query.end_us <= query.start_us):
+            v.add("end_time", "must be after start_time")
+        keys = {k: filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
+        _filter_keys(v, Attribution(**keys, labels=query.labels))
+        if len(filters.get("model", "")) > MAX_KEY_CHARS:
+            v.add("model", f"must be at most {MAX_KEY_CHARS} characters")
+        after = cursor(v, token)
+        v.raise_if_any()
+        limit = query.limit or DECISIONS_PAGE
+        found = self._store.list_decisions(dataclasses.replace(
+            query, filters=filters, agents=agents, after=after, limit=limit + 1,
+            usage_team=who.team or None))
+        page = found[:limit]
+        for d in page:
+            representable(d.actual_cost, "actual cost of a decision")
+        following = page_token((page[-1].created_us, page[-1].decision_id)) \
+            if len(found) > limit else ""
+        if not who.sees_users:
+            page = [dataclasses.replace(d, attribution=who.visible(d.attribution))
+                    for d in page]
+        return page, following
 
     def savings(self, since_us: int | None, until_us: int | None, baseline: str,
                 who: Principal = SYSTEM) -> SavingsReport:

@@ -18,7 +18,7 @@ from router.auth.keys import KeyRecord
 from router.core.anomalies import Anomaly, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
-from router.core.records import DecisionRecord, UsageRecord
+from router.core.records import DecisionQuery, DecisionRecord, DecisionSummary, UsageRecord
 from router.core.savings import UsageGroup
 from router.core.spend import SpendQuery
 
@@ -84,6 +84,11 @@ class RecordStore(Protocol):
         """The usage reported against a decision, oldest first."""
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
+
+    def list_decisions(self, query: DecisionQuery) -> list[DecisionSummary]:
+        """The decisions ``query`` selects, newest first (created time, then decision_id),
+        at most its limit, each with the count, total cost and latest outcome of the usage
+        reported against it. Set-based: one statement, read along an index in that order."""
 
     def unreported_decisions(self, since_us: int, limit: int) -> list[DecisionRecord]:
         """Decisions made since ``since_us`` that no usage has been reported against yet, oldest

@@ -22,6 +22,10 @@ from router.core.errors import PreconditionFailed, StoreUnavailable
 from router.store.ledger_sql import LedgerSql
 
 T = TypeVar("T")
+# a JSON \u0000 escape (after an even run of backslashes, so not an escaped backslash): text
+# cannot hold NUL, so PostgreSQL cannot read that JSON, and one such row would fail every label
+# filter; such a row matches none instead
+_NUL_ESCAPE = r"(^|[^\\])(\\\\)*\\u0000"
 
 
 def create_engine(url: str, *, pool_size: int = 8, sqlite_synchronous: str = "FULL",
@@ -195,6 +199,18 @@ class SqlBase:
                     raise PreconditionFailed(f"{too_large} exceed int64 nanos; narrow the "
                                              "query") from exc
                 raise
+
+    def _label_is(self, labels: sa.ColumnElement[str], key: str, value: str
+                  ) -> sa.ColumnElement[bool]:
+        """Rows whose label ``key`` is exactly ``value``, read from the ``labels`` column's JSON
+        (not a pattern over its text, which other keys and values could contain); both are
+        bound parameters, and the key is an object key, never a path."""
+        if self.dialect == "postgresql":
+            text = sa.cast(labels, postgresql.JSONB)[key].astext
+            # CASE, unlike AND, evaluates in order: no row with a NUL reaches the cast
+            return sa.case((labels.regexp_match(_NUL_ESCAPE), sa.null()), else_=text) == value
+        each = sa.func.json_each(labels).table_valued("key", "value")
+        return sa.exists().where(each.c.key == key, each.c.value == value)
 
     def ping(self) -> None:
         with self._connect() as conn:

@@ -7,6 +7,7 @@ usage settles its budget charges and enters the rollups in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -23,7 +24,9 @@ from router.core.pricing import CostBreakdown, TokenCounts
 from router.core.records import (
     Attribution,
     CandidateRecord,
+    DecisionQuery,
     DecisionRecord,
+    DecisionSummary,
     Outcome,
     UsageRecord,
 )
@@ -200,6 +203,63 @@ class SqlRecords(SqlBase):
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
 
+    def list_decisions(self, query: DecisionQuery) -> list[DecisionSummary]:
+        """One statement: the page of decisions (``_decision_page``) as a subquery, LEFT
+        JOINed to the usage reported against each (by the usage's decision index), a row per
+        (decision, usage) folded here."""
+        u = usages.c
+        page = self._decision_page(query).subquery("page")
+        joined = u.decision_id == page.c.decision_id
+        if query.usage_team is not None:
+            joined = sa.and_(joined, u.team == query.usage_team)
+        rows = sa.select(page, u.usage_id, u.cost_total, u.outcome).select_from(
+            page.outerjoin(usages, joined)).order_by(
+            page.c.created_us.desc(), page.c.decision_id.desc(), u.recorded_us, u.usage_id)
+        out: list[DecisionSummary] = []
+        with self._connect() as conn:
+            for r in conn.execute(rows):
+                if not out or out[-1].decision_id != r.decision_id:
+                    out.append(DecisionSummary(
+                        decision_id=r.decision_id, created_us=r.created_us,
+                        attribution=_attribution(r), model=r.model, provider=r.provider,
+                        complexity_label=r.complexity_label,
+                        complexity_score=r.complexity_score, predicted_cost=r.predicted_cost,
+                        currency=r.currency))
+                if r.usage_id is not None:  # the latest usage comes last: its outcome stays
+                    last_seen = out[-1]
+                    out[-1] = dataclasses.replace(
+                        last_seen, usage_count=last_seen.usage_count + 1,
+                        actual_cost=last_seen.actual_cost + r.cost_total,
+                        outcome=Outcome(r.outcome))
+        return out
+
+    def _decision_page(self, query: DecisionQuery) -> sa.Select[Any]:
+        """The decisions ``query`` selects, newest first, after its cursor, LIMIT: read along
+        ``ix_decisions_team_created``, ``ix_decisions_agent_created`` or
+        ``ix_decisions_created`` in that order (each ends in decision_id), so never sorted,
+        the cursor bounding the scan."""
+        d = decisions.c
+        stmt = sa.select(d.decision_id, d.created_us, d.team, d.agent, d.task_id, d.task_type,
+                         d.user_name, d.labels, d.model, d.provider, d.complexity_label,
+                         d.complexity_score, d.predicted_cost, d.currency)
+        for key, value in query.filters.items():
+            stmt = stmt.where(d[_DECISION_COLUMN.get(key, key)] == value)
+        for key, value in sorted(query.labels.items()):
+            stmt = stmt.where(self._label_is(d.labels, key, value))
+        if query.agents:
+            stmt = stmt.where(d.agent.in_(query.agents))
+        if query.start_us is not None:
+            stmt = stmt.where(d.created_us >= query.start_us)
+        if query.end_us is not None:
+            stmt = stmt.where(d.created_us < query.end_us)
+        if query.after is not None:
+            at, last = query.after
+            # spelled out rather than as a row comparison, so either database bounds the
+            # index scan by created_us
+            stmt = stmt.where(d.created_us <= at,
+                              sa.or_(d.created_us < at, d.decision_id < last))
+        return stmt.order_by(d.created_us.desc(), d.decision_id.desc()).limit(query.limit)
+
     def secret(self, name: str, make: Callable[[], str], now_us: int) -> str:
         with self._connect(write=True) as conn:
             conn.execute(self._insert(secrets).values(
@@ -213,6 +273,8 @@ class SqlRecords(SqlBase):
                            r._mapping["count"], r.updated_us)  # r.count is tuple's method
                     for r in conn.execute(sa.select(calibration))]
 
+
+_DECISION_COLUMN = {"user": "user_name"}  # a query's filter key -> the decisions column
 
 # a decision row read straight from the DBAPI cursor, by column name like SQLAlchemy's rows
 _DecisionRow = namedtuple("_DecisionRow", [c.name for c in decisions.columns])  # type: ignore[misc]

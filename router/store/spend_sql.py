@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from router.core.pricing import TokenCounts
 from router.core.records import Outcome, UsageRecord
@@ -30,10 +29,6 @@ ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "outp
                "cost_total", "predicted_cost", "predicted_calls", "actual_of_predicted",
                "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
 _COLUMN = {"user": "user_name"}
-# a JSON \u0000 escape (after an even run of backslashes, so not an escaped backslash): text
-# cannot hold NUL, so PostgreSQL cannot read that JSON, and one such row would fail every label
-# filter; such a row matches none instead
-_NUL_ESCAPE = r"(^|[^\\])(\\\\)*\\u0000"
 
 
 class Rollup:
@@ -175,7 +170,7 @@ class SqlSpend(SqlBase):
             if k != "cost_kind":
                 stmt = stmt.where(table.c[_COLUMN.get(k, k)] == v)
         for k, v in sorted(query.labels.items()):
-            stmt = stmt.where(self._label_is(k, v))
+            stmt = stmt.where(self._label_is(usages.c.labels, k, v))
         stmt = stmt.group_by(*columns, *([time_key] if time_key is not None else []))
         out: list[SpendGroup] = []
         for r in self._rows(stmt, "spend totals"):
@@ -184,18 +179,6 @@ class SqlSpend(SqlBase):
                         {k: (float(m[k] or 0) if k == "abs_error_ratio_sum" else int(m[k] or 0))
                          for k in MEASURES}))
         return out
-
-    def _label_is(self, key: str, value: str) -> sa.ColumnElement[bool]:
-        """Usage whose label ``key`` is exactly ``value``, read from the labels' JSON (not a
-        pattern over its text, which other keys and values could contain); both are bound
-        parameters, and the key is an object key, never a path."""
-        labels = usages.c.labels
-        if self.dialect == "postgresql":
-            text = sa.cast(labels, postgresql.JSONB)[key].astext
-            # CASE, unlike AND, evaluates in order: no row with a NUL reaches the cast
-            return sa.case((labels.regexp_match(_NUL_ESCAPE), sa.null()), else_=text) == value
-        each = sa.func.json_each(labels).table_valued("key", "value")
-        return sa.exists().where(each.c.key == key, each.c.value == value)
 
 
 def _raw_sums(u: Any) -> list[Any]:

@@ -61,6 +61,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_routing__pb2.GetDecisionResponse.FromString,
                 _registered_method=True)
+        self.ListDecisions = channel.unary_unary(
+                '/router.v1.Router/ListDecisions',
+                request_serializer=router_dot_v1_dot_routing__pb2.ListDecisionsRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_routing__pb2.ListDecisionsResponse.FromString,
+                _registered_method=True)
         self.GetSavings = channel.unary_unary(
                 '/router.v1.Router/GetSavings',
                 request_serializer=router_dot_v1_dot_reports__pb2.GetSavingsRequest.SerializeToString,
@@ -176,6 +181,14 @@ class RouterServicer:
 
     def GetDecision(self, request, context):
         """Returns one decision with the usage reported against it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDecisions(self, request, context):
+        """Recorded decisions, newest first, filtered by keys, model and time, a page at a time, each
+        with the cost and outcome of the usage reported against it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -332,6 +345,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.GetDecision,
                     request_deserializer=router_dot_v1_dot_routing__pb2.GetDecisionRequest.FromString,
                     response_serializer=router_dot_v1_dot_routing__pb2.GetDecisionResponse.SerializeToString,
+            ),
+            'ListDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDecisions,
+                    request_deserializer=router_dot_v1_dot_routing__pb2.ListDecisionsRequest.FromString,
+                    response_serializer=router_dot_v1_dot_routing__pb2.ListDecisionsResponse.SerializeToString,
             ),
             'GetSavings': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSavings,
@@ -529,6 +547,33 @@ class Router:
             '/router.v1.Router/GetDecision',
             router_dot_v1_dot_routing__pb2.GetDecisionRequest.SerializeToString,
             router_dot_v1_dot_routing__pb2.GetDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListDecisions',
+            router_dot_v1_dot_routing__pb2.ListDecisionsRequest.SerializeToString,
+            router_dot_v1_dot_routing__pb2.ListDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -231,3 +231,51 @@ class GetDecisionResponse(_message.Message):
     usages: _containers.RepeatedCompositeFieldContainer[_usage_pb2.Usage]
     actual_cost: _common_pb2.Money
     def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usages: _Optional[_Iterable[_Union[_usage_pb2.Usage, _Mapping]]] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class ListDecisionsRequest(_message.Message):
+    __slots__ = ("filter", "model", "start_time", "end_time", "page_size", "page_token")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    filter: _common_pb2.Attribution
+    model: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, filter: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class DecisionSummary(_message.Message):
+    __slots__ = ("decision_id", "created_at", "attribution", "model", "provider", "complexity", "predicted_cost", "usage_count", "actual_cost", "outcome")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    COMPLEXITY_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_COST_FIELD_NUMBER: _ClassVar[int]
+    USAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    created_at: _timestamp_pb2.Timestamp
+    attribution: _common_pb2.Attribution
+    model: str
+    provider: str
+    complexity: Complexity
+    predicted_cost: _common_pb2.Money
+    usage_count: int
+    actual_cost: _common_pb2.Money
+    outcome: _usage_pb2.Outcome
+    def __init__(self, decision_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., complexity: _Optional[_Union[Complexity, _Mapping]] = ..., predicted_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., usage_count: _Optional[int] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., outcome: _Optional[_Union[_usage_pb2.Outcome, str]] = ...) -> None: ...
+
+class ListDecisionsResponse(_message.Message):
+    __slots__ = ("decisions", "next_page_token")
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    decisions: _containers.RepeatedCompositeFieldContainer[DecisionSummary]
+    next_page_token: str
+    def __init__(self, decisions: _Optional[_Iterable[_Union[DecisionSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -36,6 +36,7 @@ from router import v1 as pb
 from router.api.grpc import SERVICE
 from router.client import bearer, connect, stub
 from router.server.grpc_server import TRANSPORT_ROOM
+from router.service.reports import page_token
 from tests.conftest import RunningServer, make_settings
 
 TOKEN = "t"
@@ -188,6 +189,10 @@ def templates(decision_id: str, now: int, key_id: str) -> dict[str, Message]:
             occurred_at=ts(now - 60)),
         "ListModels": pb.ListModelsRequest(include_disabled=True),
         "GetDecision": pb.GetDecisionRequest(decision_id=decision_id),
+        "ListDecisions": pb.ListDecisionsRequest(
+            filter=pb.Attribution(team="eng", agent="bot", labels={"env": "prod"}),
+            model="gpt-4o-mini", start_time=ts(now - 86_400), end_time=ts(now + 3600),
+            page_size=10, page_token=page_token((now * 10**6, decision_id))),
         "GetSavings": pb.GetSavingsRequest(start_time=ts(now - 86_400), end_time=ts(now + 3600),
                                            baseline_model="gpt-4o"),
         "SetBudget": pb.SetBudgetRequest(budget=pb.Budget(

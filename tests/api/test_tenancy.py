@@ -104,6 +104,32 @@ def decision_a(w: World, p: str, r: pb.GetDecisionResponse) -> None:
     assert [u.usage_id for u in r.usages][:1] == [w.usage_ids[A]]
 
 
+def decisions_listed(w: World, p: str, r: pb.ListDecisionsResponse) -> None:
+    # each seeded decision the caller may see (and what the table's other cases routed), only
+    # those, newest first, each with the usage reported against it
+    assert shown(p, {d.attribution.team for d in r.decisions}), r.decisions
+    listed = {d.decision_id: d for d in r.decisions}
+    seeded = {t: listed.get(w.decisions[t]) for t in (A, B)}
+    assert {t for t, d in seeded.items() if d is not None} == VISIBLE[p]
+    for team in VISIBLE[p]:
+        d = seeded[team]
+        assert d is not None and d.usage_count >= 1 and d.actual_cost.nanos > 0
+        assert d.attribution.user == ("" if p == "reader_all" else USERS[team])
+    times = [(d.created_at.ToMicroseconds(), d.decision_id) for d in r.decisions]
+    assert times == sorted(times, reverse=True)
+
+
+def decisions_by_user(w: World, p: str, r: pb.ListDecisionsResponse) -> None:
+    # team-a's user: her decision to those who see team-a, nothing to team-b's key
+    assert [d.decision_id for d in r.decisions] == [w.decisions[A]] * (A in VISIBLE[p])
+    assert {d.attribution.user for d in r.decisions} <= {USERS[A]}
+
+
+def decisions_of_b(w: World, p: str, r: pb.ListDecisionsResponse) -> None:
+    assert {d.attribution.team for d in r.decisions} == {B}
+    assert w.decisions[B] in {d.decision_id for d in r.decisions}
+
+
 def savings(w: World, p: str, r: pb.GetSavingsResponse) -> None:
     assert shown(p, {line.team for line in r.by_team}), r.by_team
     assert shown(p, {line.team for line in r.by_agent}), r.by_agent
@@ -219,6 +245,11 @@ def spend(w: World, *group_by: int, team: str = "") -> pb.QuerySpendRequest:
                                 group_by=list(group_by), filter=pb.Attribution(team=team))
 
 
+def decisions(w: World, **keys: str) -> pb.ListDecisionsRequest:
+    return pb.ListDecisionsRequest(filter=pb.Attribution(**keys), page_size=500,
+                                   start_time=ts(w.now_s - 86_400), end_time=ts(w.now_s + 3600))
+
+
 PAUSE = pb.BudgetScope(team=A, agent="paused-bot")
 
 CASES = [
@@ -232,6 +263,11 @@ CASES = [
     Case("ListModels", "", lambda w: pb.ListModelsRequest(), EVERYONE, models),
     Case("GetDecision", "team-a's decision",
          lambda w: pb.GetDecisionRequest(decision_id=w.decisions[A]), SEERS_A, decision_a),
+    Case("ListDecisions", "", lambda w: decisions(w), EVERYONE, decisions_listed),
+    Case("ListDecisions", "by user", lambda w: decisions(w, user=USERS[A]),
+         EVERYONE - {"reader_all"}, decisions_by_user),
+    Case("ListDecisions", "filtered to team-b", lambda w: decisions(w, team=B),
+         EVERYONE - {"team_a", "team_a_plain", "reader_a"}, decisions_of_b),
     Case("GetSavings", "",
          lambda w: pb.GetSavingsRequest(start_time=ts(w.now_s - 86_400),
                                         end_time=ts(w.now_s + 3600)), EVERYONE, savings),

@@ -1,8 +1,9 @@
 """The spend dashboard in a real headless Chromium (Playwright driving Debian's ``chromium``,
 never a downloaded browser), against a server filled by ``router simulate --scenario small``:
 every panel renders, the numbers shown equal QuerySpend's for the same filter, a filter changes
-them and the URL, an anomaly detected while the page is open arrives over the live feed, a team
-key sees only its team, the CSV exports equal their tables (the chargeback's equals
+them and the URL, an agent's drill-down lists its recent decisions as ListDecisions answers
+them (page after page), an anomaly detected while the page is open arrives over the live feed,
+a team key sees only its team, the CSV exports equal their tables (the chargeback's equals
 ``router report chargeback --format csv``), and the page logs no console error.
 
 Outside CI (``CI`` not ``true``) the test skips when chromium or playwright is missing; in CI
@@ -84,6 +85,27 @@ def query(server: RunningServer, page: Page, **kw: Any) -> Any:
     request.end_time.FromJsonString(main_el.get_attribute("data-end") or "")
     with connect(server.address, key=TOKEN, tls=False) as channel:
         return stub(channel).QuerySpend(request)
+
+
+def decisions(server: RunningServer, page: Page, token: str = "", **kw: Any) -> Any:
+    """ListDecisions over gRPC, as the admin, for the page's range."""
+    main_el = page.locator("main")
+    request = pb.ListDecisionsRequest(page_size=50, page_token=token, **kw)
+    request.start_time.FromJsonString(main_el.get_attribute("data-start") or "")
+    request.end_time.FromJsonString(main_el.get_attribute("data-end") or "")
+    with connect(server.address, key=TOKEN, tls=False) as channel:
+        return stub(channel).ListDecisions(request)
+
+
+def decision_rows(page: Page) -> list[tuple[str | None, str | None, str | None]]:
+    return [(r.get_attribute("data-decision"), r.get_attribute("data-predicted-nanos"),
+             r.get_attribute("data-actual-nanos"))
+            for r in page.locator('table[data-table="decisions"] tbody tr').all()]
+
+
+def expected_rows(answer: Any) -> list[tuple[str, str, str]]:
+    return [(d.decision_id, str(d.predicted_cost.nanos),
+             str(d.actual_cost.nanos) if d.usage_count else "") for d in answer.decisions]
 
 
 def sign_in(page: Page, key: str) -> None:
@@ -184,6 +206,37 @@ def test_the_dashboard_shows_the_rollups_numbers_for_the_callers_scope(
             assert {r.get_attribute("data-name") for r in
                     page.locator('table[data-table="top-agent"] tbody tr').all()} == {
                 r.agent for r in agents.rows}
+            assert page.locator("#decisions-panel").is_hidden()  # no agent chosen yet
+
+            # an agent's drill-down: its task types, and its recent decisions as ListDecisions
+            # answers them for the same filters and range, a page at a time
+            agent = max(agents.rows, key=lambda r: r.calls).agent
+            with connect(server.address, key=TOKEN, tls=False) as channel:
+                for i in range(60):  # more than a page of the agent's, made now
+                    stub(channel).Route(pb.RouteRequest(
+                        task_description=f"Check clause {i} of the contract for risks.",
+                        attribution=pb.Attribution(team=TEAM, agent=agent, task_type="drill")))
+            server.app.recorder.flush()
+            page.locator('table[data-table="top-agent"] button', has_text=agent).first.click()
+            ready(page)
+            assert f"agent={agent}" in page.url and "by=task_type" in page.url
+            assert page.locator("#decisions-panel").is_visible()
+            keys = pb.Attribution(team=TEAM, agent=agent)
+            first = decisions(server, page, filter=keys)
+            assert first.decisions and first.next_page_token, "the agent has over a page"
+            assert decision_rows(page) == expected_rows(first)
+            assert {d.attribution.agent for d in first.decisions} == {agent}
+            cells = table_cells(page, "decisions")
+            assert cells[0][1:4] == ["task type", "model", "complexity"]
+            assert [row[1:4] for row in cells[1:]] == [
+                [d.attribution.task_type, d.model, d.complexity.label] for d in first.decisions]
+            assert exported(page, "decisions") == cells
+            page.click("#decisions-more")
+            page.locator('table[data-table="decisions"] tbody tr').nth(50).wait_for()
+            second = decisions(server, page, first.next_page_token, filter=keys)
+            assert decision_rows(page) == expected_rows(first) + expected_rows(second)
+            assert len({r[0] for r in decision_rows(page)}) == len(decision_rows(page))
+            page.screenshot(path=tmp_path / "dashboard-decisions.png", full_page=True)
 
             # an anomaly detected while the page is open arrives over the live feed
             page.wait_for_selector("#feed-state[data-state=live]")

@@ -1,4 +1,4 @@
-"""GetDecision, GetSavings and QuerySpend at the gRPC edge."""
+"""GetDecision, ListDecisions, GetSavings and QuerySpend at the gRPC edge."""
 
 from __future__ import annotations
 
@@ -27,6 +27,19 @@ class ReportRpcs(RpcBase):
             return convert.decision_response(decision, usages, total)
 
         return await self._handle("GetDecision", request, context, body)
+
+    async def ListDecisions(self, request: pb.ListDecisionsRequest,
+                            context: Context) -> pb.ListDecisionsResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.ListDecisionsResponse:
+            query = convert.decision_query(request)
+            page, following = await self._blocking(self._reports.decisions, query,
+                                                   request.page_token, who)
+            line.update(decisions=len(page), more=bool(following))
+            return pb.ListDecisionsResponse(
+                decisions=[convert.decision_summary(d) for d in page],
+                next_page_token=following)
+
+        return await self._handle("ListDecisions", request, context, body)
 
     async def GetSavings(self, request: pb.GetSavingsRequest,
                          context: Context) -> pb.GetSavingsResponse:

@@ -151,6 +151,49 @@ def test_route_report_then_the_spend_shows_in_query_spend(served: Served):
     assert [u["usageId"] for u in decided["usages"]] == ["loop-1-call-1"]
 
 
+def test_list_decisions_pages_over_http_as_over_grpc(served: Served):
+    """The drill-down's read: a team key's decisions newest first (POST and its GET alias),
+    page after page by nextPageToken, each with its usage's cost and outcome; bad paging
+    fields are 400 naming the field."""
+    http, key = served.http, served.team_key
+    made = []
+    for i in range(5):
+        served.clock.advance(seconds=1 if i != 3 else 0)  # the 3rd and 4th share a time
+        made.append(http.post("/v1/Route", {"taskDescription": TASK, "attribution": {
+            "agent": "reconciler" if i % 2 else "auditor", "taskType": "match"}},
+            key).json["decisionId"])
+    http.post("/v1/ReportUsage", {"usageId": "listed-1", "decisionId": made[0],
+                                  "tokens": {"input": "100"}, "outcome": "OUTCOME_FAILURE"},
+              key)
+    served.server.app.recorder.flush()
+    seen, token, pages = [], "", 0
+    while True:
+        body = {"pageSize": 2, **({"pageToken": token} if token else {})}
+        page = http.post("/v1/ListDecisions", body, key)
+        assert page.status == 200, page.text
+        seen += page.json.get("decisions", [])
+        token, pages = page.json.get("nextPageToken", ""), pages + 1
+        if not token:
+            break
+    assert pages == 3 and len({d["decisionId"] for d in seen}) == 5
+    over_grpc = stub(served.grpc).ListDecisions(pb.ListDecisionsRequest(page_size=10),
+                                               metadata=bearer(key), timeout=10)
+    assert seen == json_format.MessageToDict(over_grpc)["decisions"]
+    assert {d["attribution"]["team"] for d in seen} == {TEAM}
+    oldest = seen[-1]
+    assert oldest["decisionId"] == made[0] and oldest["outcome"] == "OUTCOME_FAILURE"
+    assert oldest["usageCount"] == "1" and int(oldest["actualCost"]["nanos"]) > 0
+    assert "actualCost" not in seen[0] and "outcome" not in seen[0]
+    alias = http.get("/v1/ListDecisions?filter.agent=reconciler&pageSize=10", key)
+    assert [d["decisionId"] for d in alias.json["decisions"]] == [made[3], made[1]]
+    for query, field in (("pageSize=-1", "page_size"), ("pageSize=501", "page_size"),
+                         ("pageToken=bm90LWEtdG9rZW4", "page_token")):
+        bad = http.get(f"/v1/ListDecisions?{query}", key)
+        assert bad.status == 400 and violation_fields(bad.json) == [field], bad.text
+    other = http.post("/v1/ListDecisions", {"filter": {"team": "legal"}}, key)
+    assert other.status == 403 and "filter.team" in other.json["message"]
+
+
 def test_replays_are_idempotent_and_a_reused_id_is_a_conflict(served: Served):
     http, key = served.http, served.team_key
     route = {"requestId": "again-1", "taskDescription": TASK, "attribution": {"agent": "a"}}

@@ -181,7 +181,8 @@ async function api(method, body) {
   return data;
 }
 
-function spendRequest(s, start, end, extra) {
+// the filters as an Attribution: QuerySpend's and ListDecisions' `filter`
+function filterOf(s) {
   const filter = { team: s.team, agent: s.agent, user: s.user, taskType: s.task_type };
   const labels = {};
   for (const l of s.labels) {
@@ -190,8 +191,12 @@ function spendRequest(s, start, end, extra) {
   }
   if (Object.keys(labels).length) filter.labels = labels;
   for (const k of Object.keys(filter)) if (filter[k] === "") delete filter[k];
-  return { startTime: iso(start), endTime: iso(end), filter, model: s.model, timeZone: s.tz,
-           ...extra };
+  return filter;
+}
+
+function spendRequest(s, start, end, extra) {
+  return { startTime: iso(start), endTime: iso(end), filter: filterOf(s), model: s.model,
+           timeZone: s.tz, ...extra };
 }
 
 // -- DOM helpers ------------------------------------------------------------------------------
@@ -462,6 +467,70 @@ async function topTable(s, start, end, cur) {
     attrs: rows.map((r) => ({ "data-name": r.name, "data-nanos": r.spend, "data-calls": r.calls })) }));
 }
 
+// -- recent decisions: an agent's, once the drill-down has one, a page at a time --------------
+
+const OUTCOMES = { OUTCOME_SUCCESS: "success", OUTCOME_FAILURE: "failure", OUTCOME_RETRY: "retry",
+  OUTCOME_UNSPECIFIED: "unspecified" };
+const DECISIONS_PAGE = 50;
+let listed = null; // this load's decisions so far: { s, start, end, cur, rows, next }
+
+function decisionRequest(l, pageToken) {
+  return { filter: filterOf(l.s), model: l.s.model, startTime: iso(l.start), endTime: iso(l.end),
+           pageSize: DECISIONS_PAGE, ...(pageToken ? { pageToken } : {}) };
+}
+
+function renderDecisions(l) {
+  const cells = l.rows.map((d) => {
+    const reported = int(d.usageCount) > 0n;
+    return [showTime(Date.parse(d.createdAt), l.s.tz), (d.attribution && d.attribution.taskType) || "",
+      d.model || "", (d.complexity && d.complexity.label) || "", units(nanosOf(d.predictedCost)),
+      reported ? units(nanosOf(d.actualCost)) : "",
+      reported ? OUTCOMES[d.outcome || "OUTCOME_UNSPECIFIED"] || d.outcome : "not reported"];
+  });
+  replace("decisions", table("decisions", ["time (" + l.s.tz + ")", "task type", "model",
+    "complexity", "predicted cost (" + l.cur + ")", "actual cost (" + l.cur + ")", "outcome"], cells,
+  { numeric: [4, 5], attrs: l.rows.map((d) => ({ "data-decision": d.decisionId,
+    "data-predicted-nanos": nanosOf(d.predictedCost),
+    "data-actual-nanos": int(d.usageCount) > 0n ? nanosOf(d.actualCost) : "" })) }));
+  const more = document.getElementById("decisions-more");
+  more.hidden = !l.next;
+  more.disabled = false;
+}
+
+async function recentDecisions(s, start, end, cur) {
+  const panel = document.getElementById("decisions-panel");
+  listed = null;
+  if (!s.agent) { panel.hidden = true; replace("decisions"); return; }
+  panel.hidden = false;
+  document.getElementById("decisions-title").textContent = "Recent decisions of agent " + s.agent;
+  document.getElementById("decisions-more").hidden = true;
+  const l = { s, start, end, cur, rows: [], next: "" };
+  const mine = loading;
+  const resp = await api("ListDecisions", decisionRequest(l, ""));
+  if (mine !== loading) return; // a newer load owns the panel
+  l.rows = resp.decisions || [];
+  l.next = resp.nextPageToken || "";
+  listed = l;
+  renderDecisions(l);
+}
+
+async function moreDecisions() {
+  const l = listed;
+  if (!l || !l.next) return;
+  const more = document.getElementById("decisions-more");
+  more.disabled = true;
+  try {
+    const resp = await api("ListDecisions", decisionRequest(l, l.next));
+    if (l !== listed) return; // the page was reloaded meanwhile
+    l.rows = l.rows.concat(resp.decisions || []);
+    l.next = resp.nextPageToken || "";
+    renderDecisions(l);
+  } catch (e) {
+    more.disabled = false;
+    failure("decisions", e);
+  }
+}
+
 function drill(s, name, next) {
   const t = { ...s, [s.by]: name, by: next || s.by };
   writeState(t);
@@ -706,6 +775,7 @@ async function load() {
     run("cards", () => cardsDone),
     run("chart", () => chart(s, start, end, cur)),
     run("top-table", () => topTable(s, start, end, cur)),
+    run("decisions", () => recentDecisions(s, start, end, cur)),
     run("budgets", () => budgets(s)),
     run("anomalies", () => anomalies(s, start)),
     run("chargeback", () => chargeback(s)),
@@ -765,6 +835,7 @@ function init() {
     auth.hidden = true; whoami(); load();
   });
   document.getElementById("key-button").addEventListener("click", () => askKey(""));
+  document.getElementById("decisions-more").addEventListener("click", moreDecisions);
   window.addEventListener("popstate", load);
   whoami();
   load();
