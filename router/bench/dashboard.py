@@ -214,7 +214,7 @@ def describe(url: str, body: str | None, view: View) -> dict[str, Any]:
     else:
         period = f"{_z(start)}..{_z(end)}"
     out.update(group_by=",".join(query.group_by), bucket=query.bucket.value, period=period,
-               tz=query.timezone, source="+".join(s.value for s, _ in query.plan()))
+               tz=query.timezone, source="+".join(p.source.value for p in query.plan()))
     if query.filters:
         out["filters"] = ",".join(f"{k}={v}" for k, v in query.filters.items())
     return out

@@ -122,7 +122,7 @@ def timed(store: SqlStore, query: SpendQuery, repeat: int = 3) -> tuple[float, i
 
 def _sources(query: SpendQuery) -> str:
     """The tables the query's plan reads, in range order (e.g. usages+usage_daily+usages)."""
-    return "+".join(source.value for source, _ in query.plan())
+    return "+".join(part.source.value for part in query.plan())
 
 
 def main(argv: list[str] | None = None) -> int:

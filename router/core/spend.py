@@ -8,11 +8,13 @@ costs. Money stays integer nanos throughout, so every report's total equals the 
 
 from __future__ import annotations
 
+import bisect
 import enum
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from router.core.timeunits import DAY_US
@@ -45,7 +47,8 @@ HOURLY_KEYS = frozenset({"team", "agent", "model", "provider", "cost_kind"})
 DAILY_KEYS = frozenset({"team", "agent", "user", "task_type", "model", "provider", "cost_kind"})
 
 
-MAX_PLAN_PARTS = 64  # more parts than this: the query reads one table instead
+MAX_PLAN_MOVES = 400  # more hours to move than this: the query reads one table instead
+MAX_PLAN_DAYS = 20_000  # buckets over more days than this (55 years): one table, one query
 
 
 class Source(enum.Enum):
@@ -63,6 +66,18 @@ class Bucket(enum.Enum):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+
+
+class Part(NamedTuple):
+    """One GROUP BY of a query's plan: ``source`` over ``query``'s range (its keys, bucket
+    and zone). A daily part's ``days`` are the bucket each run of UTC days counts in: (end of
+    the run, bucket start). A part of ``moves`` reads the hours (start, end, the bucket their
+    day counted them in) by time, to add to their own bucket and take from that one."""
+
+    source: Source
+    query: SpendQuery
+    days: tuple[tuple[int, int], ...] = ()
+    moves: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,62 +110,63 @@ class SpendQuery:
             return Source.DAILY
         return Source.RAW
 
-    def plan(self) -> list[tuple[Source, SpendQuery]]:
+    def plan(self) -> list[Part]:
         """The parts of the range, in order, and the table each is read from; their rows fold
         into the query's groups. A range that does not start and end on UTC midnights (the
         dashboard's "last 30 days" ends at the next top of the hour; a month in London starts
-        at 23:00 UTC), or buckets that are not UTC days (weeks and months in London), still
-        read every UTC day that lies inside one bucket from a daily rollup; only the other
-        hours (the range's partial days, the days a bucket boundary cuts) come from the hourly
-        rollup or the ledger."""
+        at 23:00 UTC), or buckets that are not UTC days (London's days and months), still read
+        its whole UTC days from a daily rollup: each day counts in the bucket that holds most
+        of it, and the hours of it that belong to another bucket (from 23:00 UTC on a day of
+        BST) are read from the hourly rollup or the ledger and moved: added to their own
+        bucket, taken from the day's. Integer sums make that exact. Only the partial days at
+        the range's ends are read from hours alone."""
         whole = self.source()
         keys = set(self.group_by) | set(self.filters)
         if whole in (Source.DAILY_AGENTS, Source.DAILY) or self.labels or not (
                 keys <= DAILY_KEYS) or self.bucket is Bucket.HOUR:
-            return [(whole, self)]
+            return [Part(whole, self)]
         first = -(-self.start_us // DAY_US) * DAY_US
         last = self.end_us // DAY_US * DAY_US
-        if first >= last:  # not one whole UTC day inside
-            return [(whole, self)]
+        if first >= last or (  # not one whole UTC day inside, or too many to walk
+                self.bucket is not Bucket.NONE and (last - first) // DAY_US > MAX_PLAN_DAYS):
+            return [Part(whole, self)]
+        days: list[tuple[int, int]] = []  # (end of a run of days, the bucket they count in)
+        moves: list[tuple[int, int, int]] = []  # (start, end, the bucket their day counts in)
         starts = bucket_starts(self) or []
-        cuts = [b for b in starts if first < b < last and b % DAY_US]  # inside a UTC day
-        # runs of [start, end, read from a daily rollup?], merged while the kind is the same
-        runs: list[list[Any]] = []
-        for lo, hi, daily in self._pieces(first, last, cuts):
-            if lo >= hi:
-                continue
-            if runs and runs[-1][2] == daily:
-                runs[-1][1] = hi
+        # one bucket (none): every day in it, nothing moves
+        for day in range(first, last, DAY_US) if starts else ():
+            at = bisect.bisect_right(starts, day) - 1
+            pieces = [day, *(b for b in starts[at + 1:at + 4] if b < day + DAY_US),
+                      day + DAY_US]  # a day meets at most three buckets (a 23-hour local day)
+            spans = [(hi - lo, lo, hi, starts[at + i]) for i, (lo, hi) in
+                     enumerate(itertools.pairwise(pieces))]
+            home = max(spans)[3]  # the bucket that holds most of the day
+            moves += [(lo, hi, home) for _, lo, hi, bucket in spans if bucket != home]
+            if days and days[-1][1] == home:
+                days[-1] = (day + DAY_US, home)
             else:
-                runs.append([lo, hi, daily])
-        if len(runs) > MAX_PLAN_PARTS:  # e.g. years of weeks in a zone: one table, one query
-            return [(whole, self)]
+                days.append((day + DAY_US, home))
+            if len(moves) > MAX_PLAN_MOVES:  # e.g. years of London days: one table instead
+                return [Part(whole, self)]
         rollup = Source.DAILY_AGENTS if keys <= HOURLY_KEYS else Source.DAILY
         plan = []
-        for lo, hi, daily in runs:
-            part = replace(self, start_us=lo, end_us=hi)
-            plan.append((rollup if daily else part.source(), part))
+        if self.start_us < first:
+            head = replace(self, end_us=first)
+            plan.append(Part(head.source(), head))
+        plan.append(Part(rollup, replace(self, start_us=first, end_us=last), tuple(days)))
+        if moves:
+            hours = replace(self, start_us=moves[0][0], end_us=moves[-1][1], bucket=Bucket.NONE)
+            hourly = keys <= HOURLY_KEYS and all(
+                not (lo % _HOUR or hi % _HOUR) for lo, hi, _ in moves)
+            plan.append(Part(Source.HOURLY if hourly else Source.RAW, hours, moves=tuple(moves)))
+        if last < self.end_us:
+            tail = replace(self, start_us=last)
+            plan.append(Part(tail.source(), tail))
         return plan
-
-    def _pieces(self, first: int, last: int, cuts: Sequence[int]
-                ) -> Iterable[tuple[int, int, bool]]:
-        """[start, end, whole days in one bucket?] from the range's start to its end: the
-        partial day before ``first``, each UTC day a bucket boundary cuts, the days between."""
-        yield self.start_us, first, False
-        at = first
-        for cut in cuts:
-            day = cut - cut % DAY_US
-            if day < at:  # a second boundary in a day already cut (a 23-hour local day)
-                continue
-            yield at, day, True
-            yield day, day + DAY_US, False
-            at = day + DAY_US
-        yield at, last, True
-        yield last, self.end_us, False
 
     def needs_raw(self) -> bool:
         """Is any part of it read from the raw ledger?"""
-        return any(source is Source.RAW for source, _ in self.plan())
+        return any(part.source is Source.RAW for part in self.plan())
 
     def sql_keys(self) -> tuple[str, ...]:
         """Dimensions the store groups by (cost_kind is unpivoted here, not in SQL)."""

@@ -8,6 +8,7 @@ every key but task_id. A query reads the smallest table that answers it exactly
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from router.core.pricing import TokenCounts
 from router.core.records import Outcome, UsageRecord
 from router.core.savings import UsageGroup
-from router.core.spend import MEASURES, Bucket, Source, SpendQuery, bucket_starts, fold
+from router.core.spend import MEASURES, Bucket, Part, Source, SpendQuery, bucket_starts, fold
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
 from router.store.base import ScopeSeries, SpendGroup
 from router.store.engine import SqlBase
@@ -137,13 +138,38 @@ class SqlSpend(SqlBase):
         the raw ledger, when it buckets by time): one GROUP BY per part of the query's plan
         (the smallest rollup that answers each part exactly, else the raw ledger); ``fold``
         sums the parts' rows into the query's groups."""
-        return [row for source, part in query.plan()
-                for row in self._spend_rows(part, source)]
+        out: list[SpendGroup] = []
+        for part in query.plan():
+            if part.moves:
+                out += self._moved_rows(part)
+            else:
+                out += self._spend_rows(part.query, part.source, part.days)
+        return out
 
-    def _spend_rows(self, query: SpendQuery, source: Source) -> list[SpendGroup]:
+    def _moved_rows(self, part: Part) -> list[SpendGroup]:
+        """The hours a daily part counted in their day's bucket: per hour (quarter hour from
+        the ledger), added as they are (fold puts them in their own bucket) and taken, negated,
+        from the day's bucket."""
+        moves = part.moves
+        begins = [lo for lo, _, _ in moves]
+        out: list[SpendGroup] = []
+        for keys, at, sums in self._spend_rows(part.query, part.source,
+                                               ranges=[(lo, hi) for lo, hi, _ in moves]):
+            assert at is not None
+            home = moves[bisect.bisect_right(begins, at) - 1][2]
+            out.append((keys, at, sums))
+            out.append((keys, home, {m: -v for m, v in sums.items()}))
+        return out
+
+    def _spend_rows(self, query: SpendQuery, source: Source,
+                    days: Sequence[tuple[int, int]] = (),
+                    ranges: Sequence[tuple[int, int]] = ()) -> list[SpendGroup]:
+        """One GROUP BY of ``source`` over the query's range (or only over ``ranges``, then per
+        hour or quarter hour), into the query's buckets, or a daily table's ``days`` into the
+        buckets they count in."""
         keys = [k for k in (*query.sql_keys(), *query.filters) if k != "cost_kind"]
         keys = list(dict.fromkeys(keys))
-        bucketed = query.bucket is not Bucket.NONE
+        bucketed = query.bucket is not Bucket.NONE or bool(ranges)
         if source is Source.RAW:
             table, time_col = usages, usages.c.recorded_us
             step = 15 * MINUTE_US if bucketed else None  # quarter hours nest in every zone's days
@@ -154,8 +180,12 @@ class SqlSpend(SqlBase):
             sums = [sa.func.sum(table.c[m]).label(m) for m in MEASURES]
         columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
         time_key = None
-        if step:
-            starts = bucket_starts(query) if query.bucket is not Bucket.HOUR else None
+        if step and days:
+            time_key = sa.case(*((time_col < end, bucket) for end, bucket in days),
+                               else_=days[-1][1]).label("at")
+        elif step:
+            starts = (bucket_starts(query) if query.bucket not in (Bucket.HOUR, Bucket.NONE)
+                      else None)
             if starts is not None and len(starts) <= 2_000:
                 # each row straight into its local day/week/month: the database returns the
                 # final groups, not one row per hour for Python to fold
@@ -164,14 +194,18 @@ class SqlSpend(SqlBase):
                                      if end > start), else_=starts[-1]).label("at")
             else:
                 time_key = (time_col - time_col % step).label("at")
-        stmt = sa.select(*columns, *([time_key] if time_key is not None else []), *sums).where(
-            time_col >= query.start_us, time_col < query.end_us)
+        selected = [*columns, *([time_key] if time_key is not None else [])]
+        base = sa.select(*selected, *sums)
         for k, v in query.filters.items():
             if k != "cost_kind":
-                stmt = stmt.where(table.c[_COLUMN.get(k, k)] == v)
+                base = base.where(table.c[_COLUMN.get(k, k)] == v)
         for k, v in sorted(query.labels.items()):
-            stmt = stmt.where(self._label_is(usages.c.labels, k, v))
-        stmt = stmt.group_by(*columns, *([time_key] if time_key is not None else []))
+            base = base.where(self._label_is(usages.c.labels, k, v))
+        # scattered ranges (the hours a plan moves): one index search each, UNION ALL (an OR
+        # of ranges is one scan over everything between them)
+        selects = [base.where(time_col >= lo, time_col < hi).group_by(*selected)
+                   for lo, hi in (ranges or [(query.start_us, query.end_us)])]
+        stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
         out: list[SpendGroup] = []
         for r in self._rows(stmt, "spend totals"):
             m = r._mapping

@@ -1,9 +1,10 @@
 """Spend folding, bucketing in a time zone, and exact allocation."""
 
-import itertools
+import collections
+import functools
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.core.spend import (
@@ -68,68 +69,90 @@ def test_a_query_reads_the_smallest_table_that_answers_it_exactly():
     assert source(("team",), span=(OCT + 17, OCT + DAY)) is Source.RAW
 
 
+def plan_of(group_by, span, bucket=Bucket.NONE, tz="UTC", **kw):
+    return [(p.source, p.query.start_us, p.query.end_us) for p in
+            SpendQuery(*span, group_by, bucket, tz, **kw).plan()]
+
+
 def test_a_range_of_partial_days_reads_its_whole_days_from_a_daily_rollup():
-    def plan(group_by, span, bucket=Bucket.NONE, tz="UTC", **kw):
-        return [(source, part.start_us, part.end_us) for source, part in
-                SpendQuery(*span, group_by, bucket, tz, **kw).plan()]
     last_30 = (OCT + 5 * H, OCT + 30 * DAY + 5 * H)  # ends at a top of the hour
-    assert plan(("team",), last_30) == [
-        (Source.HOURLY, OCT + 5 * H, OCT + DAY), (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
-        (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
-    # users are only in the daily rollup and the ledger: the partial days come from the ledger
-    assert plan(("user",), (OCT - H, OCT + 31 * DAY)) == [
+    for bucket in (Bucket.NONE, Bucket.DAY):
+        assert plan_of(("team",), last_30, bucket) == [
+            (Source.HOURLY, OCT + 5 * H, OCT + DAY),
+            (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
+            (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
+    # users are only in the daily rollup and the ledger: the partial day comes from the ledger
+    assert plan_of(("user",), (OCT - H, OCT + 31 * DAY)) == [
         (Source.RAW, OCT - H, OCT), (Source.DAILY, OCT, OCT + 31 * DAY)]
-    assert plan(("team",), last_30, Bucket.DAY) == [
-        (Source.HOURLY, OCT + 5 * H, OCT + DAY), (Source.DAILY_AGENTS, OCT + DAY, OCT + 30 * DAY),
-        (Source.HOURLY, OCT + 30 * DAY, OCT + 30 * DAY + 5 * H)]
-    # London's months start at 23:00 UTC (BST): the day a boundary cuts comes from the hours
-    london = (OCT - H, OCT + 31 * DAY)  # October in London, into November (GMT)
-    assert plan(("team",), (OCT - H, OCT + 61 * DAY), Bucket.MONTH, "Europe/London") == [
-        (Source.HOURLY, OCT - H, OCT), (Source.DAILY_AGENTS, OCT, OCT + 61 * DAY)]
-    september = OCT - 30 * DAY - H  # 1 September in London
-    assert plan(("user",), (september, OCT + DAY), Bucket.MONTH, "Europe/London") == [
-        (Source.RAW, september, september + H), (Source.DAILY, september + H, OCT - DAY),
-        (Source.RAW, OCT - DAY, OCT), (Source.DAILY, OCT, OCT + DAY)]
-    # London's days: while on BST every UTC day spans two of them (the hourly rollup); from
-    # the end of BST on 25 October they are UTC days
-    assert plan(("team",), london, Bucket.DAY, "Europe/London") == [
-        (Source.HOURLY, OCT - H, OCT + 24 * DAY),
-        (Source.DAILY_AGENTS, OCT + 24 * DAY, OCT + 31 * DAY)]
-    # nothing to split: less than one whole UTC day, labels, task ids, hours, and a range
-    # that is whole days already
-    assert plan(("team",), last_30, Bucket.HOUR) == [(Source.HOURLY, *last_30)]
-    assert plan(("user",), (OCT + H, OCT + DAY + 5 * H)) == [
+    # nothing to split: less than one whole UTC day, labels, task ids, hours, whole days
+    assert plan_of(("user",), (OCT + H, OCT + DAY + 5 * H)) == [
         (Source.RAW, OCT + H, OCT + DAY + 5 * H)]
-    assert plan(("team",), last_30, labels={"env": "prod"}) == [(Source.RAW, *last_30)]
-    assert plan(("task_id",), last_30) == [(Source.RAW, *last_30)]
-    assert plan(("team",), (OCT, OCT + DAY)) == [(Source.DAILY_AGENTS, OCT, OCT + DAY)]
+    assert plan_of(("team",), last_30, labels={"env": "prod"}) == [(Source.RAW, *last_30)]
+    assert plan_of(("task_id",), last_30) == [(Source.RAW, *last_30)]
+    assert plan_of(("team",), last_30, Bucket.HOUR) == [(Source.HOURLY, *last_30)]
+    assert plan_of(("team",), (OCT, OCT + DAY)) == [(Source.DAILY_AGENTS, OCT, OCT + DAY)]
 
 
-@given(start=st.integers(OCT - 3 * DAY, OCT + 3 * DAY), length=st.integers(1, 5 * DAY),
-       group_by=st.sampled_from([(), ("team",), ("user",), ("task_id",), ("model", "cost_kind")]),
-       bucket=st.sampled_from(list(Bucket)), tz=st.sampled_from(["UTC", "Asia/Kolkata"]))
-def test_the_parts_of_a_plan_cover_the_range_once(start, length, group_by, bucket, tz):
-    query = SpendQuery(start, start + length, group_by, bucket, tz)
-    parts = [part for _, part in query.plan()]
-    assert parts[0].start_us == start and parts[-1].end_us == start + length
-    assert all(a.end_us == b.start_us for a, b in itertools.pairwise(parts))
-    assert all(p.start_us < p.end_us for p in parts)
+def test_the_hours_of_a_day_that_belong_to_another_bucket_are_moved_there():
+    # London's October by day: while on BST (to the 25th) each UTC day's last hour is the
+    # next local day's first; the days come from the daily rollup, those hours are moved
+    query = SpendQuery(OCT - H, OCT + 31 * DAY, ("team",), Bucket.DAY, "Europe/London")
+    head, days, hours = query.plan()
+    assert (head.source, head.query.start_us, head.query.end_us) == (Source.HOURLY, OCT - H, OCT)
+    assert days.source is Source.DAILY_AGENTS and not days.moves
+    assert days.days[0] == (OCT + DAY, OCT - H)  # 1 October (UTC) counts in 1 October (local)
+    assert hours.source is Source.HOURLY and hours.moves[:2] == (
+        (OCT + 23 * H, OCT + DAY, OCT - H), (OCT + DAY + 23 * H, OCT + 2 * DAY, OCT + 23 * H))
+    assert len(hours.moves) == 24  # 1-24 October; from the 25th London's days are UTC days
+    # a month in London: only the day the month begins in is cut
+    september = OCT - 30 * DAY - H  # 1 September in London
+    plan = SpendQuery(september, OCT + DAY, ("user",), Bucket.MONTH, "Europe/London").plan()
+    assert [(p.source, p.query.start_us, p.query.end_us) for p in plan] == [
+        (Source.RAW, september, september + H), (Source.DAILY, september + H, OCT + DAY),
+        (Source.RAW, OCT - H, OCT)]
+    assert plan[1].days == ((OCT, september), (OCT + DAY, OCT - H))
+    assert plan[2].moves == ((OCT - H, OCT, september),)
 
 
-@given(start=st.integers(OCT - 400 * DAY, OCT), days=st.integers(1, 400),
-       bucket=st.sampled_from([Bucket.DAY, Bucket.WEEK, Bucket.MONTH]),
-       tz=st.sampled_from(["Europe/London", "America/Los_Angeles", "Asia/Kolkata",
-                           "Australia/Lord_Howe", "UTC"]))
-def test_a_part_read_from_a_daily_rollup_lies_in_one_bucket_per_utc_day(start, days, bucket, tz):
-    """The daily rollups know UTC days only: every UTC day of such a part must fall in one of
-    the query's buckets (and the rest come from tables of hours or the ledger)."""
-    query = SpendQuery(start, start + days * DAY, ("team",), bucket, tz)
+ZONES = ["Europe/London", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(OCT - 200 * DAY, OCT).map(lambda t: t - t % (15 * 60_000_000)),
+       quarters=st.integers(1, 45 * 96), group_by=st.sampled_from([("team",), ("user",)]),
+       bucket=st.sampled_from([Bucket.NONE, Bucket.DAY, Bucket.WEEK, Bucket.MONTH]),
+       tz=st.sampled_from(ZONES))
+def test_a_plan_counts_every_quarter_hour_once_in_its_own_bucket(start, quarters, group_by,
+                                                                 bucket, tz):
+    """Account for each quarter hour of the range as the store would: a daily part counts each
+    UTC day in the bucket its run names, a part of moves adds its hours to their own bucket and
+    takes them from the named one, any other part buckets each quarter hour itself. Every
+    quarter hour must end up counted once, in its own bucket (0 elsewhere)."""
+    q = 15 * 60_000_000
+    query = SpendQuery(start, start + quarters * q, group_by, bucket, tz)
     zone = ZoneInfo(tz)
-    for source, part in query.plan():
-        if source in (Source.DAILY_AGENTS, Source.DAILY):
-            assert part.start_us % DAY == 0 and part.end_us % DAY == 0
-            for day in range(part.start_us, part.end_us, DAY):
-                assert bucket_start(bucket, zone, day) == bucket_start(bucket, zone, day + DAY - 1)
+    own = functools.lru_cache(maxsize=None)(lambda t: bucket_start(bucket, zone, t))
+    counted: collections.Counter = collections.Counter()
+    parts = query.plan()
+    for part in parts:
+        lo, hi = part.query.start_us, part.query.end_us
+        if part.moves:
+            for m_lo, m_hi, home in part.moves:
+                for t in range(m_lo, m_hi, q):
+                    counted[(t, own(t))] += 1
+                    counted[(t, home)] -= 1
+        elif part.days:
+            assert lo % DAY == 0 and hi % DAY == 0 and part.days[-1][0] == hi
+            for t in range(lo, hi, q):
+                day = t - t % DAY
+                counted[(t, next(b for end, b in part.days if day < end))] += 1
+        else:
+            for t in range(lo, hi, q):
+                counted[(t, own(t))] += 1
+    expected = {(t, own(t)): 1 for t in range(query.start_us, query.end_us, q)}
+    assert {k: v for k, v in counted.items() if v} == expected
+    if bucket is Bucket.NONE:
+        assert not any(p.moves for p in parts)
 
 
 def test_cost_kinds_unpivot_and_still_sum_to_the_total():
