@@ -16,6 +16,7 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 from router import v1 as pb
 from router.cli import main
 from router.client import connect, stub
+from router.core.spend import Bucket, SpendQuery, bucket_starts
 from tests.conftest import RunningServer, make_settings
 
 TOKEN = "dashboard-admin-token"
@@ -85,6 +87,16 @@ def query(server: RunningServer, page: Page, **kw: Any) -> Any:
     request.end_time.FromJsonString(main_el.get_attribute("data-end") or "")
     with connect(server.address, key=TOKEN, tls=False) as channel:
         return stub(channel).QuerySpend(request)
+
+
+def chart_buckets(page: Page) -> list[int]:
+    """The buckets the server counts for the page's range, zone and bucket size."""
+    main_el = page.locator("main")
+    start, end = (int(datetime.fromisoformat(main_el.get_attribute(f"data-{k}") or "")
+                      .timestamp() * 1e6) for k in ("start", "end"))
+    bucket = Bucket(page.input_value("#bucket"))
+    return bucket_starts(SpendQuery(start, end, (), bucket,
+                                    main_el.get_attribute("data-tz") or "UTC")) or []
 
 
 def decisions(server: RunningServer, page: Page, token: str = "", **kw: Any) -> Any:
@@ -168,6 +180,8 @@ def test_the_dashboard_shows_the_rollups_numbers_for_the_callers_scope(
             assert page.get_attribute("[data-card=tokens]", "data-value") == str(
                 t.input + t.cached_input + t.output + t.reasoning)
             assert page.get_attribute("#chart", "data-total-nanos") == str(total.cost.total.nanos)
+            # every bucket of the range has its place on the chart, those without spend too
+            assert page.get_attribute("#chart", "data-buckets") == str(len(chart_buckets(page)))
             by_team = query(server, page, group_by=[pb.SPEND_DIMENSION_TEAM])
             shown = {r.get_attribute("data-name"): (r.get_attribute("data-nanos"),
                                                     r.get_attribute("data-calls"))

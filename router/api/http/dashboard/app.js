@@ -5,6 +5,7 @@
 
 const NANOS = 1000000000n;
 const KEY_STORE = "router.dashboard.key";
+const MAX_BUCKETS = 2000; // as many as the server buckets in SQL
 const RANGES = { "24h": 24, "7d": 168, "14d": 336, "30d": 720, "90d": 2160 };
 const DIMS = {
   team: ["SPEND_DIMENSION_TEAM", "team"], agent: ["SPEND_DIMENSION_AGENT", "agent"],
@@ -134,6 +135,32 @@ function zoned(y, m, d, tz) {
     guess += target - shown;
   }
   return guess;
+}
+
+// Every bucket start meeting [start, end) in the zone, as the server counts them
+// (router.core.windows: local hours, local days, weeks from Monday, calendar months), so a
+// bucket without spend still gets its place on the chart.
+function bucketStarts(start, end, bucket, tz) {
+  const fmt = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", weekday: "short" });
+  const p = Object.fromEntries(fmt.formatToParts(new Date(start)).map((x) => [x.type, x.value]));
+  const out = [];
+  if (bucket === "hour") {
+    for (let t = start - (+p.minute * 60 + +p.second) * 1000 - (start % 1000);
+      t < end && out.length < MAX_BUCKETS; t += HOUR_MS) out.push(t);
+    return out;
+  }
+  let y = +p.year, m = +p.month, d = +p.day;
+  if (bucket === "week") d -= ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(p.weekday);
+  if (bucket === "month") d = 1;
+  while (out.length < MAX_BUCKETS) {
+    const t = zoned(y, m, d, tz); // Date.UTC carries a day past the month's end over
+    if (t >= end) break;
+    out.push(t);
+    if (bucket === "day") d += 1; else if (bucket === "week") d += 7; else m += 1;
+  }
+  return out;
 }
 
 function monthBounds(month, tz) {
@@ -355,9 +382,11 @@ async function chart(s, start, end, cur) {
   const ranked = [...groupTotals.entries()].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
   const shown = ranked.slice(0, ranked.length > 10 ? 9 : 10).map((x) => x[0]);
   const series = ranked.length > 10 ? [...shown, "other"] : shown;
-  const times = [...buckets.keys()].sort((a, b) => a - b);
+  // the buckets with spend, and the empty ones between (the server returns no row for those)
+  const times = [...new Set([...buckets.keys(), ...bucketStarts(start, end, bucket, s.tz)])]
+    .sort((a, b) => a - b);
   const stacks = times.map((t) => {
-    const b = buckets.get(t);
+    const b = buckets.get(t) || new Map();
     const values = series.map(() => 0n);
     for (const [g, n] of b) {
       const i = shown.indexOf(g);
