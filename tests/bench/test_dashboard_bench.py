@@ -8,7 +8,6 @@ tests/browser/test_dashboard.py does; in CI it runs (``.ci/run`` installs chromi
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,9 @@ import pytest
 from router.bench import dashboard
 from router.bench.spend import fill
 from router.store.sql import SqlStore
+from tests.browser import need_a_browser
 
-IN_CI = os.environ.get("CI") == "true"
-
-try:
-    import playwright.sync_api  # noqa: F401
-except ImportError:  # pragma: no cover - outside CI only
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
-if not os.path.exists(dashboard.CHROMIUM):
-    if IN_CI:
-        raise RuntimeError(f"{dashboard.CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",
-                allow_module_level=True)
+need_a_browser()
 
 ROWS = 2000
 

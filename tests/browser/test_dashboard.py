@@ -26,24 +26,14 @@ from router import v1 as pb
 from router.cli import main
 from router.client import connect, stub
 from router.core.spend import Bucket, SpendQuery, bucket_starts
+from tests.browser import CHROMIUM, need_a_browser
 from tests.conftest import RunningServer, make_settings
 
 TOKEN = "dashboard-admin-token"
 TEAM = "legal"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-IN_CI = os.environ.get("CI") == "true"
+need_a_browser()
 
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:  # pragma: no cover - outside CI only
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
-if not os.path.exists(CHROMIUM):
-    if IN_CI:
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",
-                allow_module_level=True)
+from playwright.sync_api import Page, sync_playwright  # noqa: E402 - only with a browser
 
 # Chromium logs a refused fetch as a console error: the page's first call on a server that
 # needs a key is answered 401, and that is how it learns to ask for one
