@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import sqlalchemy as sa
 
 from router.core.anomalies import Anomaly, Kind
@@ -19,14 +18,6 @@ T0 = 1_795_867_200_000_000  # 2026-11-28 12:00 UTC
 def drift(end: int, observed: float = 2.0, agent: str = "writer", hours: int = 24) -> Anomaly:
     return Anomaly(Kind.PREDICTION_DRIFT, "data", agent, "", end - hours * HOUR, end, observed,
                    1.0, f"{observed}x to {end}", {"ratio": observed, "end": end})
-
-
-@pytest.fixture
-def store(store_url: str):
-    s = SqlStore(store_url, pool_size=4, sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def test_an_incident_seen_in_later_windows_is_one_row_updated_to_the_latest(store):

@@ -14,14 +14,6 @@ from router.store.sql import SqlStore
 from tests.store.test_sql_store import decision, usage
 
 
-@pytest.fixture
-def store(store_url: str):
-    s = SqlStore(store_url, pool_size=4, sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def made(did: str, created_us: int, **keys: str) -> object:
     a = Attribution(**{"team": "finance", "agent": "reconciler", "task_type": "match",
                        "user": "ana", **keys})

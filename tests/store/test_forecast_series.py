@@ -3,7 +3,6 @@ rollup that holds its keys, all scopes at once, equal to the raw usage rows' sum
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from router.core.timeunits import DAY_US, HOUR_US
@@ -13,14 +12,6 @@ from tests.store.test_spend_store import MIDNIGHT_LONDON, traffic
 SCOPES = [{}, {"team": "eng"}, {"team": "ops", "agent": "a1", "model": "gpt-4o"},
           {"team": "eng", "user": "ana"}, {"task_type": "x"}, {"task_id": "t1"},
           {"team": "nobody"}]
-
-
-@pytest.fixture
-def store(store_url: str):
-    s = SqlStore(store_url, pool_size=4, sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def raw(store: SqlStore, scope: dict[str, str], step: int, since: int, until: int

@@ -22,14 +22,6 @@ H = 3_600_000_000
 MIDNIGHT_LONDON = 1_782_946_800_000_000  # 2026-07-02 00:00 London
 
 
-@pytest.fixture
-def store(store_url: str):
-    s = SqlStore(store_url, pool_size=4, sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def traffic(n: int = 400, seed: int = 3):
     rng = random.Random(seed)
     out = []

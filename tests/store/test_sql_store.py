@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import pytest
 import sqlalchemy as sa
 
 from router.core.pricing import CostBreakdown, TokenCounts
@@ -42,14 +41,6 @@ def usage(uid: str = "u1", payload: str = "p1", did: str | None = "d1") -> Usage
         tokens=TokenCounts(100, 20, 250, 0), tool_calls=2, compute_ms=1500, review_ms=0,
         outcome=Outcome.SUCCESS, latency_ms=800, cost=CostBreakdown(180_000, 20_000_000, 18, 0),
         currency="USD", predicted_cost=198_000, predicted_output_tokens=300)
-
-
-@pytest.fixture
-def store(store_url: str):
-    s = SqlStore(store_url, pool_size=4, sqlite_synchronous="NORMAL")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def test_implements_the_store_seam(store):
