@@ -232,6 +232,7 @@ def test_the_dashboard_shows_the_rollups_numbers_for_the_callers_scope(
             assert {d.attribution.agent for d in first.decisions} == {agent}
             cells = table_cells(page, "decisions")
             assert cells[0][1:4] == ["task type", "model", "complexity"]
+            assert cells[0][4:6] == ["predicted cost (USD)", "actual cost (USD)"]
             assert [row[1:4] for row in cells[1:]] == [
                 [d.attribution.task_type, d.model, d.complexity.label] for d in first.decisions]
             assert exported(page, "decisions") == cells

@@ -533,9 +533,10 @@ async function recentDecisions(s, start, end, cur) {
   panel.hidden = false;
   document.getElementById("decisions-title").textContent = "Recent decisions of agent " + s.agent;
   document.getElementById("decisions-more").hidden = true;
-  const l = { s, start, end, cur, rows: [], next: "" };
+  const l = { s, start, end, cur: "", rows: [], next: "" };
   const mine = loading;
   const resp = await api("ListDecisions", decisionRequest(l, ""));
+  l.cur = await cur; // the cards' currency, once they have it
   if (mine !== loading) return; // a newer load owns the panel
   l.rows = resp.decisions || [];
   l.next = resp.nextPageToken || "";
