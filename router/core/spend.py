@@ -68,6 +68,9 @@ class Bucket(enum.Enum):
     MONTH = "month"
 
 
+SpendGroup = tuple[dict[str, str], int | None, dict[str, int | float]]  # keys, bucket, measures
+
+
 class Part(NamedTuple):
     """One GROUP BY of a query's plan: ``source`` over ``query``'s range (its keys, bucket
     and zone). A daily part's ``days`` are the bucket each run of UTC days counts in: (end of
@@ -78,6 +81,19 @@ class Part(NamedTuple):
     query: SpendQuery
     days: tuple[tuple[int, int], ...] = ()
     moves: tuple[tuple[int, int, int], ...] = ()
+
+    def moved(self, rows: Iterable[SpendGroup]) -> list[SpendGroup]:
+        """This part's rows (per hour or quarter hour of its moves) as ``fold`` takes them:
+        each as it is (``fold`` puts it in its own bucket), and negated in the bucket its day
+        was counted in."""
+        begins = [lo for lo, _, _ in self.moves]
+        out: list[SpendGroup] = []
+        for keys, at, sums in rows:
+            assert at is not None
+            home = self.moves[bisect.bisect_right(begins, at) - 1][2]
+            out.append((keys, at, sums))
+            out.append((keys, home, {m: -v for m, v in sums.items()}))
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,9 @@ from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
 from router.core.records import DecisionQuery, DecisionRecord, DecisionSummary, UsageRecord
 from router.core.savings import UsageGroup
-from router.core.spend import SpendQuery
+from router.core.spend import SpendGroup, SpendQuery
 
 WindowKey = tuple[str, str]  # (budget_id, window_key)
-SpendGroup = tuple[dict[str, str], int | None, dict[str, int | float]]  # keys, bucket, measures
 
 
 class HoldRefused(Exception):

@@ -8,7 +8,6 @@ every key but task_id. A query reads the smallest table that answers it exactly
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,18 +17,25 @@ import sqlalchemy as sa
 from router.core.pricing import TokenCounts
 from router.core.records import Outcome, UsageRecord
 from router.core.savings import UsageGroup
-from router.core.spend import MEASURES, Bucket, Part, Source, SpendQuery, bucket_starts, fold
+from router.core.spend import (
+    MEASURES,
+    Bucket,
+    Source,
+    SpendGroup,
+    SpendQuery,
+    bucket_starts,
+    fold,
+)
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
-from router.store.base import ScopeSeries, SpendGroup
+from router.store.base import ScopeSeries
 from router.store.engine import SqlBase
-from router.store.tables import usage_daily, usage_daily_agents, usage_hourly, usages
+from router.store.tables import COLUMN_OF, usage_daily, usage_daily_agents, usage_hourly, usages
 
 # the rollup's summed columns in the order _accumulate adds them (provider first, a key)
 ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
                "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute", "cost_review",
                "cost_total", "predicted_cost", "predicted_calls", "actual_of_predicted",
                "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
-_COLUMN = {"user": "user_name"}
 
 
 class Rollup:
@@ -110,7 +116,7 @@ class SqlSpend(SqlBase):
                                      sa.func.sum(t.cost_total).label("cost"),
                                      sa.func.sum(tokens).label("tokens"))
                            .where(time_col >= start, time_col < until_us,
-                                  *(t[_COLUMN.get(k, k)] == v for k, v in scopes[i].items()))
+                                  *(t[COLUMN_OF.get(k, k)] == v for k, v in scopes[i].items()))
                            .group_by(time_col) for i in chunk]
                 stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
                 for r in self._rows(stmt, "forecast series"):
@@ -141,24 +147,10 @@ class SqlSpend(SqlBase):
         out: list[SpendGroup] = []
         for part in query.plan():
             if part.moves:
-                out += self._moved_rows(part)
+                out += part.moved(self._spend_rows(
+                    part.query, part.source, ranges=[(lo, hi) for lo, hi, _ in part.moves]))
             else:
                 out += self._spend_rows(part.query, part.source, part.days)
-        return out
-
-    def _moved_rows(self, part: Part) -> list[SpendGroup]:
-        """The hours a daily part counted in their day's bucket: per hour (quarter hour from
-        the ledger), added as they are (fold puts them in their own bucket) and taken, negated,
-        from the day's bucket."""
-        moves = part.moves
-        begins = [lo for lo, _, _ in moves]
-        out: list[SpendGroup] = []
-        for keys, at, sums in self._spend_rows(part.query, part.source,
-                                               ranges=[(lo, hi) for lo, hi, _ in moves]):
-            assert at is not None
-            home = moves[bisect.bisect_right(begins, at) - 1][2]
-            out.append((keys, at, sums))
-            out.append((keys, home, {m: -v for m, v in sums.items()}))
         return out
 
     def _spend_rows(self, query: SpendQuery, source: Source,
@@ -178,7 +170,7 @@ class SqlSpend(SqlBase):
             table, time_col, width = _ROLLUP_OF[source]
             step = width if bucketed else None
             sums = [sa.func.sum(table.c[m]).label(m) for m in MEASURES]
-        columns = [table.c[_COLUMN.get(k, k)].label(k) for k in keys]
+        columns = [table.c[COLUMN_OF.get(k, k)].label(k) for k in keys]
         time_key = None
         if step and days:
             time_key = sa.case(*((time_col < end, bucket) for end, bucket in days),
@@ -198,7 +190,7 @@ class SqlSpend(SqlBase):
         base = sa.select(*selected, *sums)
         for k, v in query.filters.items():
             if k != "cost_kind":
-                base = base.where(table.c[_COLUMN.get(k, k)] == v)
+                base = base.where(table.c[COLUMN_OF.get(k, k)] == v)
         for k, v in sorted(query.labels.items()):
             base = base.where(self._label_is(usages.c.labels, k, v))
         # scattered ranges (the hours a plan moves): one index search each, UNION ALL (an OR
