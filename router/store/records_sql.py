@@ -35,7 +35,7 @@ from router.store.base import UsageWrite, WriteStatus
 from router.store.engine import SqlBase
 from router.store.ledger_sql import WindowKey
 from router.store.spend_sql import roll_up, rollups
-from router.store.tables import calibration, decisions, secrets, usages
+from router.store.tables import COLUMN_OF, calibration, decisions, secrets, usages
 
 
 class SqlRecords(SqlBase):
@@ -243,7 +243,7 @@ class SqlRecords(SqlBase):
                          d.user_name, d.labels, d.model, d.provider, d.complexity_label,
                          d.complexity_score, d.predicted_cost, d.currency)
         for key, value in query.filters.items():
-            stmt = stmt.where(d[_DECISION_COLUMN.get(key, key)] == value)
+            stmt = stmt.where(d[COLUMN_OF.get(key, key)] == value)
         for key, value in sorted(query.labels.items()):
             stmt = stmt.where(self._label_is(d.labels, key, value))
         if query.agents:
@@ -273,8 +273,6 @@ class SqlRecords(SqlBase):
                            r._mapping["count"], r.updated_us)  # r.count is tuple's method
                     for r in conn.execute(sa.select(calibration))]
 
-
-_DECISION_COLUMN = {"user": "user_name"}  # a query's filter key -> the decisions column
 
 # a decision row read straight from the DBAPI cursor, by column name like SQLAlchemy's rows
 _DecisionRow = namedtuple("_DecisionRow", [c.name for c in decisions.columns])  # type: ignore[misc]

@@ -266,6 +266,8 @@ class UsageDailyAgentsRow(_Sums, table=True):
     model: str = Field(primary_key=True, max_length=128)
 
 
+# a record's key -> its column in the ledgers and rollups ("user" is reserved in SQL)
+COLUMN_OF = {"user": "user_name"}
 usage_hourly = _table(UsageHourlyRow)
 usage_daily = _table(UsageDailyRow)
 usage_daily_agents = _table(UsageDailyAgentsRow)
