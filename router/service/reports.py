@@ -7,6 +7,7 @@ import base64
 import binascii
 import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Protocol
 
 from router.auth import SYSTEM, Principal
@@ -43,18 +44,25 @@ def representable(nanos: int, what: str) -> int:
     return nanos
 
 
-def _filter(v: Violations, query: SpendQuery) -> None:
-    """The query's filter within the bounds of what a usage can carry."""
-    keys = {k: query.filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
-    _filter_keys(v, Attribution(**keys, labels=query.labels))
+def _scoped(filters: Mapping[str, str], who: Principal) -> dict[str, str]:
+    """``filters`` as ``who`` may ask: a team's caller's kept to its team (a filter naming
+    another team is refused)."""
+    out = dict(filters)
+    if who.team:
+        asked = out.get("team")
+        if asked not in (None, "", who.team):
+            who.check_sees(asked, "filter.team")
+        out["team"] = who.team
+    return out
 
 
-def _filter_keys(v: Violations, keys: Attribution) -> None:
+def _filter(v: Violations, filters: Mapping[str, str], labels: Mapping[str, str]) -> None:
     """A filter within the bounds of what a record can carry (an Attribution's), so no key or
     label reaches SQL larger than any recorded one; no NUL, which PostgreSQL text cannot hold
     (recorded labels store it escaped in their JSON)."""
-    v.attribution("filter", keys)
-    for key, value in keys.labels.items():
+    keys = {k: filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
+    v.attribution("filter", Attribution(**keys, labels=dict(labels)))
+    for key, value in labels.items():
         if "\0" in key or "\0" in value:
             v.add(f"filter.labels[{key[:40]}]", "must not contain NUL characters")
 
@@ -119,12 +127,7 @@ class ReportService:
         this one is the last). As ``who`` may see them: a team's caller its team only (a
         filter naming another team is refused) and, for a key narrowed to agents, those agents
         only; users left out where they are not visible (and no filtering by them)."""
-        filters = dict(query.filters)
-        if who.team:
-            asked = filters.get("team")
-            if asked not in (None, "", who.team):
-                who.check_sees(asked, "filter.team")
-            filters["team"] = who.team
+        filters = _scoped(query.filters, who)
         agents = who.agents_seen(filters.get("agent", ""), "filter.agent")
         if filters.get("user"):
             who.require_users_visible("filter user")
@@ -134,8 +137,7 @@ class ReportService:
         if (query.start_us is not None and query.end_us is not None
                 and query.end_us <= query.start_us):
             v.add("end_time", "must be after start_time")
-        keys = {k: filters.get(k, "") for k in ("team", "agent", "task_id", "task_type", "user")}
-        _filter_keys(v, Attribution(**keys, labels=query.labels))
+        _filter(v, filters, query.labels)
         if len(filters.get("model", "")) > MAX_KEY_CHARS:
             v.add("model", f"must be at most {MAX_KEY_CHARS} characters")
         after = cursor(v, token)
@@ -174,10 +176,7 @@ class ReportService:
         """Usage grouped by the query's keys and buckets, and the total over all of it; a
         team's caller sees its team only (a filter naming another team is refused)."""
         if who.team:
-            asked = query.filters.get("team")
-            if asked not in (None, "", who.team):
-                who.check_sees(asked, "filter.team")
-            query = dataclasses.replace(query, filters={**query.filters, "team": who.team})
+            query = dataclasses.replace(query, filters=_scoped(query.filters, who))
         if "user" in query.group_by or query.filters.get("user"):
             who.require_users_visible("group_by / filter user")
         v = Violations()
@@ -194,7 +193,7 @@ class ReportService:
             if not buckets_fit(query):
                 v.add("end_time", f"its {query.bucket.value} bucket in {query.timezone} ends "
                                   "after the year 9999; end earlier")
-        _filter(v, query)
+        _filter(v, query.filters, query.labels)
         v.raise_if_any()
         rows = fold(query, self._store.spend_rows(query))
         summed = total(rows)
