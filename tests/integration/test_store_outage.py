@@ -188,13 +188,21 @@ def _timed(call, *args):
     return err, time.monotonic() - started
 
 
+def _month_by_team() -> pb.QuerySpendRequest:
+    request = pb.QuerySpendRequest(group_by=[pb.SPEND_DIMENSION_TEAM], time_zone="Europe/London")
+    request.start_time.FromJsonString("2026-09-30T23:00:00Z")
+    request.end_time.FromJsonString("2026-11-01T00:00:00Z")
+    return request
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["reset", "silent"])
 def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
         tmp_path, proxied_pg, mode):
-    """Route (budgets on the shared ledger) and ReportUsage answer UNAVAILABLE within the store
-    timeout (1 s) plus a margin, whether the database resets connections or goes silent; once
-    it is back, the retried usage is recorded once and an acknowledged one replays."""
+    """Route (budgets on the shared ledger), ReportUsage and the reads answer UNAVAILABLE
+    within the store timeout (1 s) plus a margin, whether the database resets connections or
+    goes silent; once it is back, the retried usage is recorded once and an acknowledged one
+    replays."""
     proxy, url = proxied_pg
     server = _server(tmp_path, url)
     try:
@@ -214,7 +222,10 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
                 task_description=EASY, attribution=pb.Attribution(agent="free")), timeout=10)
             for call, request in ((stub.Route, pb.RouteRequest(
                     task_description=EASY, attribution=pb.Attribution(agent="bot"))),
-                                  (stub.ReportUsage, retried)):
+                                  (stub.ReportUsage, retried),
+                                  # reads too: a page of decisions, spend over the rollups' plan
+                                  (stub.ListDecisions, pb.ListDecisionsRequest()),
+                                  (stub.QuerySpend, _month_by_team())):
                 err, elapsed = _timed(lambda c=call, r=request: c(r, timeout=30))
                 assert err.code() is grpc.StatusCode.UNAVAILABLE, err.details()
                 assert elapsed < 2.5, f"{mode}: UNAVAILABLE took {elapsed:.1f} s"
