@@ -21,6 +21,7 @@ import numpy as np
 from router.core.catalog import ModelSpec
 from router.core.classifier import Assessment
 from router.core.errors import BudgetExhausted, PreconditionFailed, QuotaViolation
+from router.core.learning import adjusted
 from router.core.pricing import predicted_costs
 from router.core.records import CandidateRecord
 
@@ -267,14 +268,17 @@ def evaluate(
     output_factor: Callable[[str], float] | np.ndarray | None = None,
     token_budget: int | None = None,
     model_room: Mapping[str, tuple[int | None, int | None]] | None = None,
+    quality_offset: np.ndarray | None = None,
 ) -> Candidates:
     """Predict quality, output tokens and cost of every model; mark why each is ineligible.
 
     ``output_factor`` corrects the classifier's output-token prediction (online calibration from
     reported usage): per model id, or an array aligned with the table. ``token_budget`` caps a
     call's input + output tokens; ``model_room`` adds (money, tokens) caps for single models
-    (budgets scoped to a model). Pass a ``CandidateTable`` (a plain sequence of models is turned
-    into one, per call). Per model:
+    (budgets scoped to a model). ``quality_offset`` adds what the learner has learned to the
+    classifier's qualities, as logit offsets aligned with the table
+    (``router.core.learning.adjusted``). Pass a ``CandidateTable`` (a plain sequence of models
+    is turned into one, per call). Per model:
 
     - output = max(1, min(round(predicted x factor), max_output, context - input, request cap))
     - cost = ``pricing.predicted_cost`` of input and output
@@ -287,6 +291,10 @@ def evaluate(
     table = models if isinstance(models, CandidateTable) else CandidateTable(models)
     n, slots = table.size, table.slots
     quality = np.fromiter(map(assessment.quality, slots), np.float64, n)
+    if quality_offset is not None:
+        if quality_offset.shape != (n,):
+            raise ValueError(f"{quality_offset.shape} quality offsets for {n} models")
+        quality = adjusted(quality, quality_offset)
     exact = not 0 <= input_tokens <= table.input_limit
     predicted: np.ndarray | None = None
     if not exact:
@@ -442,3 +450,22 @@ def _first_positions(codes: list[int], code: int, limit: int) -> list[int]:
         found.append(start)
         start += 1
     return found
+
+
+def choice_cost(candidates: Candidates, quality: np.ndarray, quality_target: float) -> int | None:
+    """The predicted cost of the model ``choose`` would pick from ``candidates`` if each model's
+    quality were ``quality`` (aligned with the table) instead of what ``evaluate`` was given:
+    what a sampled (exploring) choice is compared with. None when nothing is eligible.
+
+    Only the quality exclusion depends on quality, so the costs and the other exclusions are
+    read from ``candidates`` as they are."""
+    codes = candidates.exclusion
+    open_ = (codes == _NONE) | (codes == _BELOW_QUALITY)
+    if not open_.any():
+        return None
+    q = quality[candidates.order]
+    adequate = open_ & (q >= quality_target)
+    if adequate.any():
+        return int(candidates.cost[int(np.argmax(adequate))])
+    # best quality, ties to the cheapest (candidates are sorted cheapest first)
+    return int(candidates.cost[int(np.argmax(np.where(open_, q, -np.inf)))])

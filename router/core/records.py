@@ -122,6 +122,9 @@ class DecisionRecord:
     # the candidates kept (``kept_candidates``): the chosen model, the fallbacks, a few others
     candidates: tuple[CandidateRecord, ...]
     classifier_version: str
+    # the classifier's own quality for the chosen model, when the learner's offsets moved it
+    # (``predicted_quality`` is then the learned one); None: the two are the same
+    prior_quality: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

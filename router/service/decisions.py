@@ -43,7 +43,7 @@ def pack(d: DecisionRecord) -> Packed:
             d.model, d.provider, d.complexity_label, d.complexity_score, d.quality_target,
             d.predicted_quality, d.input_tokens, d.output_tokens, d.predicted_cost, d.currency,
             d.reason_code, d.reason_message, tuple(d.fallbacks),
-            tuple(chain.from_iterable(d.candidates)), d.classifier_version)
+            tuple(chain.from_iterable(d.candidates)), d.classifier_version, d.prior_quality)
 
 
 _CANDIDATE_FIELDS = len(CandidateRecord._fields)
@@ -61,7 +61,7 @@ def unpack(p: Packed) -> DecisionRecord:
         output_tokens=p[17], predicted_cost=p[18], currency=p[19], reason_code=p[20],
         reason_message=p[21], fallbacks=p[22],
         candidates=tuple(CandidateRecord(*flat[i:i + n]) for i in range(0, len(flat), n)),
-        classifier_version=p[24])
+        classifier_version=p[24], prior_quality=p[25])
 
 
 class Lru(Generic[K, V]):
