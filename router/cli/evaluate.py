@@ -20,6 +20,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--until", help="with --store: ISO time, exclusive (default: now)")
     ev.add_argument("--baseline", default="",
                     help="with --store: model to re-price at (default: the catalog's default)")
+    ev.add_argument("--online", action="store_true",
+                    help="with --data: replay each file's held-out prompts through the policy "
+                         "and the learner, which learns from each chosen model's outcome "
+                         "(prequential), against the static classifier on the same stream")
+    ev.add_argument("--seed", type=int, default=0,
+                    help="with --online: the stream's order and the exploration's draws")
+    ev.add_argument("--warmup", type=int, default=100,
+                    help="with --online: calls at the start of each stream left out of the "
+                         "metrics (reported apart)")
+    ev.add_argument("--replays", type=int, default=3,
+                    help="with --online: replays of each target with other exploration draws, "
+                         "averaged")
+    ev.add_argument("--workers", type=int, default=0,
+                    help="with --online: processes replaying the sweep (default: one per core)")
     ev.add_argument("--out", required=True, help="folder for metrics.json and cost_quality.png")
     ev.add_argument("--train-data", default=str(DEFAULT_DATA),
                     help="the shared training data (its training rows are never evaluated and "
@@ -30,7 +44,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.store:
+        if args.online:
+            print("router eval: --online replays outcome files: use it with --data",
+                  file=sys.stderr)
+            return 2
         return _eval_store(args)
+    if args.online:
+        return _eval_online(args)
     from pathlib import Path
 
     from rich.console import Console
@@ -60,6 +80,46 @@ def run(args: argparse.Namespace) -> int:
     plot(results, out)
     print_table(results)
     print(f"wrote {out / 'metrics.json'} and {out / 'cost_quality.png'}")
+    return 0
+
+
+def _eval_online(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from router.core.catalog import CatalogError, load_catalog
+    from router.core.classifier import Classifier
+    from router.evaluation.data import DataError
+    from router.evaluation.online import evaluate_online, plot_online, summary_rows
+    from router.evaluation.report import write_metrics
+
+    console = Console(stderr=True)
+    if args.warmup < 0 or args.replays < 1:
+        print("router eval: --warmup must be >= 0 and --replays >= 1", file=sys.stderr)
+        return 2
+    try:
+        catalog = load_catalog(args.catalog)
+        classifier = Classifier.load(args.classifier)
+        with console.status("loading") as status:
+            results = evaluate_online([Path(p) for p in args.data], Path(args.train_data),
+                                      catalog, classifier, seed=args.seed, warmup=args.warmup,
+                                      workers=args.workers or None, replays=args.replays,
+                                      progress=lambda text: status.update(text))
+    except (DataError, CatalogError, ValueError) as exc:
+        print(f"router eval: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    write_metrics(results, out)
+    plot_online(results, out)
+    table = Table(title=f"Online (learning) against static, after the warm-up (seed {args.seed})")
+    for col in ("file", "metric", "online", "static"):
+        table.add_column(col, justify="left" if col in ("file", "metric") else "right")
+    for row in summary_rows(results):
+        table.add_row(*row)
+    Console().print(table)
+    print(f"wrote {out / 'metrics.json'} and {out / 'online.png'}")
     return 0
 
 

@@ -262,20 +262,30 @@ def adjusted(quality: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ExplorationBudget:
-    """Bounds what exploration costs: a call may take a sampled choice dearer than the
-    posterior mean's only while the extra cost so far stays within ``share`` of all the
-    predicted spend routed so far (a cheaper sampled choice costs nothing extra)."""
+    """Bounds what exploration costs. A call explores when the sampled choice differs from the
+    posterior mean's (``extra``: its predicted cost minus the mean choice's, nonzero). It may
+    while the calls that explored stay within ``call_share`` of all calls (a cheaper choice
+    risks quality, so it counts too) and, when it is dearer, while the extra cost of
+    exploring stays within ``share`` of all the predicted spend routed."""
 
     share: float = 0.05
+    call_share: float = 0.05
     spent: int = 0  # extra nanos of exploring choices
     total: int = 0  # nanos of every routed choice
+    calls: int = 0
+    explored: int = 0
 
     def allows(self, extra: int, cost: int) -> bool:
-        if extra <= 0:
+        if extra == 0:
             return True
-        return self.spent + extra <= self.share * (self.total + cost)
+        if self.explored + 1 > self.call_share * (self.calls + 1):
+            return False
+        return extra < 0 or self.spent + extra <= self.share * (self.total + cost)
 
     def record(self, extra: int, cost: int) -> None:
         self.total += cost
+        self.calls += 1
+        if extra != 0:
+            self.explored += 1
         if extra > 0:
             self.spent += extra
