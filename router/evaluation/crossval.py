@@ -31,7 +31,11 @@ def _link_all_but(data_dir: Path, held_out: Path, into: Path) -> None:
         (into / path.name).symlink_to(path.resolve())
 
 
-def cross_source(data_dir: Path, log: Any = print) -> dict[str, Any]:
+def cross_source(data_dir: Path, log: Any = print, online: bool = False,
+                 limit: int = 3000) -> dict[str, Any]:
+    """Per held-out source, the static evaluation; with ``online``, the prequential replay of
+    (the first ``limit`` prompts of a seeded shuffle of) the held-out source instead: how the
+    learner does where the classifier has never seen the task types."""
     from router.training.train import train
 
     catalog = load_catalog(Settings().catalog_path)
@@ -43,6 +47,16 @@ def cross_source(data_dir: Path, log: Any = print) -> dict[str, Any]:
             artifact = folder / "artifact.npz"
             log(f"training without {held_out.stem} ...")
             train(folder, artifact, log=lambda *_: None)
+            if online:
+                from router.evaluation.online import evaluate_online
+
+                found = evaluate_online([held_out], folder, catalog, Classifier.load(artifact),
+                                        limit=limit)[held_out.stem]
+                results[held_out.stem] = {k: v for k, v in found.items()
+                                          if k not in ("router_curve",)}
+                log(json.dumps({held_out.stem: {"online_aiq": found["aiq"],
+                                                "static_aiq": found["static"]["aiq"]}}))
+                continue
             table = load_table(held_out)
             result = evaluate_table(table, training_rows(folder), catalog,
                                     Classifier.load(artifact), baselines_on_own_rows=False)
@@ -63,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="router.evaluation.crossval", description=__doc__)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "routing"))
     parser.add_argument("--out", default="/tmp/crossval.json")
+    parser.add_argument("--online", action="store_true",
+                        help="replay each held-out source through the learner (router eval "
+                             "--online) instead of the static evaluation")
+    parser.add_argument("--limit", type=int, default=3000,
+                        help="with --online: prompts replayed per held-out source")
     args = parser.parse_args(argv)
-    results = cross_source(Path(args.data))
+    results = cross_source(Path(args.data), online=args.online, limit=args.limit)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0

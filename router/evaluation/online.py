@@ -54,7 +54,7 @@ NANOS_PER_USD = 10**9
 class LearningSettings:
     """The learner and exploration settings a replay uses (the service's defaults)."""
 
-    prior_sd: float = 0.5
+    prior_sd: float = 0.25
     max_precision: float = 50.0
     min_agent_count: int = 30
     explore_share: float = 0.05
@@ -89,14 +89,14 @@ class Replay:
 
 
 def make_stream(table: OutcomeTable, trained: dict[str, OutcomeTable], catalog: Catalog,
-                classifier: Classifier, seed: int) -> Stream:
+                classifier: Classifier, seed: int, limit: int | None = None) -> Stream:
     specs, slots = _resolve(table.models, catalog, classifier)
     seen = {(s, i) for t in trained.values() for s, i in zip(t.sources, t.ids, strict=True)}
     fresh = np.array([(s, i) not in seen for s, i in zip(table.sources, table.ids, strict=True)])
     test = table.subset(fresh)
     if len(test) == 0:
         raise DataError(f"{table.name}: every row was used to train the classifier")
-    order = np.random.default_rng(seed).permutation(len(test))
+    order = np.random.default_rng(seed).permutation(len(test))[:limit]
     test = test.subset(order)
     cand = CandidateTable(RoutableModel(s, slot) for s, slot in zip(specs, slots, strict=True))
     assessments = [classifier.assess(p) for p in test.prompts]
@@ -299,17 +299,18 @@ def _paired_bootstrap(stream: Stream, targets: np.ndarray, online: list[Outcomes
 def evaluate_online(paths: list[Path], train_dir: Path, catalog: Catalog,
                     classifier: Classifier, *, seed: int = 0, warmup: int = 100,
                     replays: int = 3, learning: LearningSettings | None = None,
-                    workers: int | None = None, progress: Progress = lambda _: None
-                    ) -> dict[str, Any]:
+                    workers: int | None = None, limit: int | None = None,
+                    progress: Progress = lambda _: None) -> dict[str, Any]:
     """Replay every file (``replays`` exploration seeds per target for the learner; the static
-    classifier is deterministic) and score both after the first ``warmup`` calls."""
+    classifier is deterministic) and score both after the first ``warmup`` calls; ``limit``
+    keeps the first calls of each stream."""
     learning = learning or LearningSettings()
     trained = training_rows(train_dir) if train_dir.exists() else {}
     streams = {}
     for p in paths:
         table = load_table(p)
         progress(f"{table.name}: classifier on its held-out prompts")
-        stream = make_stream(table, trained, catalog, classifier, seed)
+        stream = make_stream(table, trained, catalog, classifier, seed, limit)
         if warmup >= len(stream):
             raise DataError(f"{table.name}: --warmup {warmup} leaves none of its "
                             f"{len(stream)} held-out prompts to measure")
