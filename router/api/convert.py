@@ -35,15 +35,18 @@ from router.core.records import (
     DecisionQuery,
     DecisionRecord,
     DecisionSummary,
+    FeedbackRecord,
     UsageRecord,
     prediction_error,
 )
-from router.core.requests import RouteInput, ToolInput, UsageInput, Violations
+from router.core.requests import FeedbackInput, RouteInput, ToolInput, UsageInput, Violations
 from router.core.savings import SavingsLine, SavingsReport
 from router.core.spend import Bucket, SpendQuery, SpendRow
 from router.core.timeunits import SECOND_US
 from router.core.windows import FOREVER, WindowKind
+from router.service.feedback import FeedbackResult
 from router.service.notify import Detected
+from router.service.reports import DecisionReport
 from router.service.routing import RouteResult
 from router.service.usage import UsageResult
 
@@ -213,7 +216,15 @@ def usage_input(req: pb.ReportUsageRequest) -> UsageInput:
         decision_token=req.decision_token,
         latency_ms=req.latency_ms,
         actual_cost=_opt_money(req, "actual_cost"),
+        quality=req.quality if req.HasField("quality") else None,
     )
+
+
+def feedback_input(req: pb.ReportFeedbackRequest) -> FeedbackInput:
+    return FeedbackInput(
+        feedback_id=req.feedback_id, decision_id=req.decision_id, usage_id=req.usage_id,
+        score=req.score if req.HasField("score") else None, source=req.source,
+        comment=req.comment, occurred_us=optional_time_us(req, "occurred_at"))
 
 
 # -- responses -----------------------------------------------------------------------------------
@@ -303,6 +314,29 @@ def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
     return resp
 
 
+def feedback_response(result: FeedbackResult) -> pb.ReportFeedbackResponse:
+    f = result.feedback
+    return pb.ReportFeedbackResponse(feedback_id=f.feedback_id, decision_id=f.decision_id or "",
+                                     replayed=result.replayed,
+                                     recorded_at=_timestamp(f.recorded_us))
+
+
+def _usage(u: UsageRecord) -> pb.Usage:
+    msg = pb.Usage(usage_id=u.usage_id, model=u.model, tokens=_tokens(u.tokens),
+                   cost=cost_breakdown(u.cost, u.currency), outcome=int(u.outcome),
+                   latency_ms=u.latency_ms, recorded_at=_timestamp(u.recorded_us))
+    if u.quality is not None:
+        msg.quality = u.quality
+    return msg
+
+
+def _feedback(f: FeedbackRecord) -> pb.Feedback:
+    return pb.Feedback(feedback_id=f.feedback_id, score=f.score, source=f.source,
+                       comment=f.comment, usage_id=f.usage_id or "",
+                       recorded_at=_timestamp(f.recorded_us),
+                       occurred_at=_timestamp(f.occurred_us))
+
+
 def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
     return pb.ModelInfo(
         id=m.id, provider=m.provider,
@@ -316,20 +350,17 @@ def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
     )
 
 
-def decision_response(d: DecisionRecord, usages: list[UsageRecord], actual_total: int
-                      ) -> pb.GetDecisionResponse:
+def decision_response(report: DecisionReport) -> pb.GetDecisionResponse:
+    d = report.decision
     resp = pb.GetDecisionResponse(
         decision_id=d.decision_id, request_id=d.request_id or "",
         attribution=_attribution_msg(d.attribution), model=d.model, provider=d.provider,
         predicted=_prediction(d), reason=pb.Reason(code=d.reason_code, message=d.reason_message),
         created_at=_timestamp(d.created_us),
-        usages=[
-            pb.Usage(usage_id=u.usage_id, model=u.model, tokens=_tokens(u.tokens),
-                     cost=cost_breakdown(u.cost, u.currency), outcome=int(u.outcome),
-                     latency_ms=u.latency_ms, recorded_at=_timestamp(u.recorded_us))
-            for u in usages
-        ],
-        actual_cost=money(actual_total, d.currency),
+        usages=[_usage(u) for u in report.usages],
+        actual_cost=money(report.actual_cost, d.currency),
+        feedback=[_feedback(f) for f in report.feedback],
+        quality=pb.QualitySummary(mean=report.quality.mean, count=report.quality.count),
     )
     _add_candidates(resp.candidates, d.candidates, d.currency)
     return resp
@@ -586,6 +617,7 @@ def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
         predicted_calls=int(r["predicted_calls"]), mape=r.mape or 0.0, bias=r.bias or 0.0,
         failures=int(r["failures"]), review_calls=int(r["review_calls"]),
         review_seconds=r["review_ms"] / 1000, tool_calls=int(r["tool_calls"]),
+        quality_mean=r.quality_mean or 0.0, quality_count=int(r["quality_count"]),
     )
     if r.bucket_start_us is not None:
         row.bucket_start.CopyFrom(_timestamp(r.bucket_start_us))

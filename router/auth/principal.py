@@ -85,6 +85,11 @@ class Principal:
         self.check_spends_as(a, path)
         return a
 
+    def require_spender(self, action: str) -> None:
+        """PermissionDenied for a reader, which may read but not record (spend, scores)."""
+        if self.role is Role.READER:
+            raise PermissionDenied(f"a {self.role.value} key may read, not {action}")
+
     def check_spends_as(self, a: Attribution, path: str = "attribution") -> None:
         """PermissionDenied unless this caller may record spend with attribution ``a``."""
         if self.role is Role.ADMIN or self.role is Role.ANONYMOUS:

@@ -3,7 +3,8 @@
     RouterError
     ├── InvalidRequest          bad input whatever the state (field + description)
     ├── NotFound
-    │   └── UnknownDecision
+    │   ├── UnknownDecision
+    │   └── UnknownUsage
     ├── Conflict                same idempotency key, different payload
     ├── BudgetExhausted         nothing affordable fits (quota details, retry hint)
     ├── PreconditionFailed      e.g. a paused scope, a budget declared in the file
@@ -60,6 +61,12 @@ class UnknownDecision(NotFound):
     def __init__(self, decision_id: str) -> None:
         self.decision_id = decision_id
         super().__init__(f"decision {quoted(decision_id)} not found")
+
+
+class UnknownUsage(NotFound):
+    def __init__(self, usage_id: str) -> None:
+        self.usage_id = usage_id
+        super().__init__(f"usage {quoted(usage_id)} not found")
 
 
 class Conflict(RouterError):
@@ -123,5 +130,6 @@ __all__ = [
     "StoreUnavailable",
     "Unauthenticated",
     "UnknownDecision",
+    "UnknownUsage",
     "quoted",
 ]

@@ -196,6 +196,48 @@ class UsageRecord:
     predicted_output_tokens: int | None
     # what this usage adds to each budget that applies (not stored on the usage row itself)
     charges: tuple[Charge, ...] = ()
+    # the caller's score of the call's answer in [0, 1], when it gave one
+    quality: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """A score of a call's answer given after the fact (ReportFeedback), once per feedback_id.
+
+    Its target's keys are copied onto it (the usage's when it names one, else the decision's),
+    with the model that answered and the time of the call (``call_us``: the usage's recorded
+    time, else the decision's), so scores group like spend without a join."""
+
+    feedback_id: str
+    payload_hash: str
+    decision_id: str | None  # None: feedback on a usage reported without a decision
+    usage_id: str | None
+    attribution: Attribution
+    model: str
+    provider: str
+    score: float
+    source: str
+    comment: str
+    call_us: int
+    recorded_us: int  # when the service recorded it
+    occurred_us: int  # when it was given: the request's occurred_at, else recorded_us
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """The scores of some calls (usage qualities and feedback): their count and mean."""
+
+    count: int = 0
+    total: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+def quality_of(usages: Sequence[UsageRecord], feedback: Sequence[FeedbackRecord]) -> Quality:
+    scores = [u.quality for u in usages if u.quality is not None] + [f.score for f in feedback]
+    return Quality(len(scores), sum(scores))
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:

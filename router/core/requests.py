@@ -27,6 +27,8 @@ MAX_TOKENS = 100_000_000  # per call and kind: far above any context window, bel
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 30 * 24 * 3600.0
 MAX_MONEY_NANOS = 10**15  # a million currency units for one call: totals stay within int64
+MAX_SOURCE_CHARS = 64  # a feedback's source: "user", "evaluator:gpt-judge"
+MAX_COMMENT_CHARS = 2000
 _OUTCOMES = frozenset(int(o) for o in Outcome)
 _ID_RE = re.compile(r"^[A-Za-z0-9._:/@+=-]+$")
 
@@ -71,6 +73,20 @@ class UsageInput:
     actual_cost: Money | None = None
     occurred_us: int | None = None  # when the call happened; None: now
     decision_token: str = ""  # RouteResponse.decision_token; not part of the payload hash
+    quality: float | None = None  # the caller's score of the answer in [0, 1]; None: none
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackInput:
+    """A score of a call given after it (ReportFeedback): of a decision or of one usage."""
+
+    feedback_id: str
+    decision_id: str = ""
+    usage_id: str = ""  # exactly one of decision_id and usage_id
+    score: float | None = None  # required, in [0, 1]
+    source: str = ""  # who scored: "user", "evaluator:gpt-judge"
+    comment: str = ""
+    occurred_us: int | None = None  # when it was given; None: now
 
 
 def valid_identifier(value: str) -> bool:
@@ -115,6 +131,14 @@ class Violations:
             self.add(path, "must be a finite, non-negative number of seconds")
         elif value > MAX_SECONDS:
             self.add(path, f"must be at most {MAX_SECONDS:.0f} seconds")
+
+    def score(self, path: str, value: float | None, *, required: bool) -> None:
+        """A score of an answer: a number in [0, 1] (0 the worst, 1 the best)."""
+        if value is None:
+            if required:
+                self.add(path, "is required: a number between 0 and 1")
+        elif not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            self.add(path, "must be a number between 0 and 1")
 
     def currency(self, path: str, code: str, currency: str) -> None:
         """``code`` must be the service's ISO 4217 code exactly ("usd" is not "USD"); empty
@@ -213,6 +237,27 @@ def validate_usage(req: UsageInput, *, catalog: Catalog) -> None:
     v.count("latency_ms", req.latency_ms, upper=MAX_TOKENS)
     if req.outcome not in _OUTCOMES:
         v.add("outcome", f"unknown outcome {req.outcome}")
+    v.score("quality", req.quality, required=False)
+    v.raise_if_any()
+
+
+def validate_feedback(req: FeedbackInput) -> None:
+    """InvalidRequest naming every bad field of a ReportFeedback."""
+    v = Violations()
+    v.identifier("feedback_id", req.feedback_id, required=True)
+    if not req.decision_id and not req.usage_id:
+        v.add("decision_id", "is required, or usage_id: the call the feedback scores")
+    elif req.decision_id and req.usage_id:
+        v.add("usage_id", "give decision_id or usage_id, not both")
+    v.identifier("decision_id", req.decision_id, required=False)
+    v.identifier("usage_id", req.usage_id, required=False)
+    v.score("score", req.score, required=True)
+    if len(req.source) > MAX_SOURCE_CHARS:
+        v.add("source", f"must be at most {MAX_SOURCE_CHARS} characters")
+    elif req.source and not _ID_RE.fullmatch(req.source):
+        v.add("source", "may contain only letters, digits and ._:/@+=-")
+    if len(req.comment) > MAX_COMMENT_CHARS:
+        v.add("comment", f"must be at most {MAX_COMMENT_CHARS} characters")
     v.raise_if_any()
 
 
@@ -242,4 +287,12 @@ def usage_payload(req: UsageInput) -> dict[str, Any]:
         "o": req.outcome, "l": req.latency_ms,
         "x": req.actual_cost.nanos if req.actual_cost else None,
         **({"at": req.occurred_us} if req.occurred_us is not None else {}),
+        # only when given: a report without a quality hashes as it did before there was one
+        **({"q": req.quality} if req.quality is not None else {}),
     }
+
+
+def feedback_payload(req: FeedbackInput) -> dict[str, Any]:
+    """What a feedback_id stands for: a replay must carry the same."""
+    return {"d": req.decision_id, "u": req.usage_id, "s": req.score, "src": req.source,
+            "c": req.comment, "at": req.occurred_us}

@@ -31,10 +31,14 @@ MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "re
 # so it appears once per call in the rows and in any sum of them. A usage report is one model
 # call, whose own cost is its tokens: the call itself (calls, failures), its token counts and its
 # prediction belong to the tokens row; tools, compute and review are what the call added.
+# The scores of the calls (usage qualities and feedback): summed apart from spend, by the time of
+# their call (``SpendStore.score_rows``), into the same groups; a score is of the call itself, so
+# grouped by cost kind it sits on the tokens row.
+SCORES = ("quality_sum", "quality_count")
 KIND_MEASURES = {
     "tokens": ("calls", "failures", "input_tokens", "cached_input_tokens", "output_tokens",
                "reasoning_tokens", "cost_tokens", "predicted_cost", "predicted_calls",
-               "actual_of_predicted", "abs_error_ratio_sum"),
+               "actual_of_predicted", "abs_error_ratio_sum", *SCORES),
     "tools": ("cost_tools", "tool_calls"),
     "compute": ("cost_compute", "compute_ms"),
     "human_review": ("cost_review", "review_calls", "review_ms"),
@@ -205,6 +209,12 @@ class SpendRow:
         return self["abs_error_ratio_sum"] / n if n else None
 
     @property
+    def quality_mean(self) -> float | None:
+        """Mean score of the group's calls (usage qualities and feedback); None: none scored."""
+        n = self["quality_count"]
+        return self["quality_sum"] / n if n else None
+
+    @property
     def bias(self) -> float | None:
         """Over (+) or under (-) prediction overall: (actual - predicted) / predicted."""
         p = self["predicted_cost"]
@@ -295,7 +305,7 @@ def fold(query: SpendQuery, rows: Iterable[tuple[Mapping[str, str], int | None,
                 if query.filters.get("cost_kind", kind) != kind:
                     continue
                 owned = KIND_MEASURES[kind]
-                only = {m: sums.get(m, 0) if m in owned else 0 for m in MEASURES}
+                only = {m: sums.get(m, 0) if m in owned else 0 for m in (*MEASURES, *SCORES)}
                 only["cost_total"] = sums.get(KIND_COST[kind], 0)
                 out.append(SpendRow({**keys, "cost_kind": kind}, start, only))
         else:

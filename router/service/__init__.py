@@ -2,6 +2,7 @@
 
 - ``routing``   Route and ListModels: classifier, policy, the budget gate, the decision record
 - ``usage``     ReportUsage: pricing, attribution, exactly-once recording, calibration
+- ``feedback``  ReportFeedback: scores of calls' answers, recorded once, taught to the learner
 - ``budgets``   budget and pause administration, their status, housekeeping
 - ``reports``   GetDecision, QuerySpend, GetSavings
 - ``anomalies`` the detectors, their findings, watchers and the webhook (``notify``)
@@ -31,6 +32,8 @@ from router.service.anomalies import AnomalyService, pause_kinds
 from router.service.budgets import BudgetService, ForecastAlerts
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
+from router.service.feedback import FeedbackResult, FeedbackService
+from router.service.learning import NoLearning, OutcomeSink
 from router.service.notify import Webhook
 from router.service.reports import ReportService
 from router.service.routing import RouteResult, RoutingService
@@ -42,15 +45,16 @@ from router.store.recorder import Recorder
 log = structlog.get_logger("router.service")
 MAX_RESTORED_DECISIONS = 100_000  # unreported decisions held again at start, oldest first
 
-__all__ = ["AnomalyService", "AuditLog", "BudgetService", "KeyService", "ReportService",
-           "RouteResult", "RoutingService", "Services", "UsageResult", "UsageService",
-           "build_services"]
+__all__ = ["AnomalyService", "AuditLog", "BudgetService", "FeedbackResult", "FeedbackService",
+           "KeyService", "ReportService", "RouteResult", "RoutingService", "Services",
+           "UsageResult", "UsageService", "build_services"]
 
 
 @dataclass
 class Services:
     routing: RoutingService
     usage: UsageService
+    feedback: FeedbackService
     budgets: BudgetService
     reports: ReportService
     anomalies: AnomalyService
@@ -98,10 +102,13 @@ def counting_usage(settle: Callable[[list[UsageWrite]], None],
 def build_services(settings: Settings, catalog: Catalog, classifier: Classifier, store: Store,
                    recorder: Recorder, clock: Clock | None = None,
                    budgets: BudgetBook | None = None, ledger: Ledger | None = None, *,
-                   enforce_auth: bool = False) -> Services:
+                   enforce_auth: bool = False, outcomes: OutcomeSink | None = None) -> Services:
     """Wire the services over one store and recorder (the ledger follows the store unless one
     is given, as tests do to run both ledgers over one database). ``enforce_auth``: require a
-    key from the start (``router.auth.startup_mode`` decides it for a server)."""
+    key from the start (``router.auth.startup_mode`` decides it for a server). ``outcomes``
+    learns from every first-time score of a routed call (usage quality, feedback); none: it
+    learns nothing."""
+    outcomes = outcomes if outcomes is not None else NoLearning()
     clock = clock or SystemClock()
     book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
     if ledger is None:
@@ -146,7 +153,8 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                                calibration, clock, local_reads=store.local_reads,
                                decision_key=key),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
-                           calibration, clock, decision_key=key),
+                           calibration, clock, decision_key=key, outcomes=outcomes),
+        feedback=FeedbackService(settings, store, decisions, clock, outcomes=outcomes),
         # forecast alerts go out the anomalies' way: their store, streams and webhook
         budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s,
                               audit=audit, spend=store,

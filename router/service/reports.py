@@ -1,5 +1,5 @@
-"""Reads for people and finance: one decision with its usage, the recorded decisions a page at
-a time, spend by any keys, savings."""
+"""Reads for people and finance: one decision with its usage and feedback, the recorded decisions
+a page at a time, spend (and the calls' scores) by any keys, savings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import binascii
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from router.auth import SYSTEM, Principal
 from router.core.catalog import Catalog
@@ -18,22 +18,36 @@ from router.core.records import (
     DecisionQuery,
     DecisionRecord,
     DecisionSummary,
+    FeedbackRecord,
+    Quality,
     UsageRecord,
+    quality_of,
 )
 from router.core.requests import MAX_KEY_CHARS, Violations
 from router.core.savings import SavingsReport, savings
 from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, buckets_fit, fold, total
 from router.core.windows import zone
 from router.service.decisions import Decisions
-from router.store.base import RecordStore, SpendStore
+from router.store.base import FeedbackStore, RecordStore, SpendStore
 
 INT64_MAX = 2**63 - 1
 DECISIONS_PAGE, MAX_DECISIONS_PAGE = 50, 500  # ListDecisions' default and largest page_size
 _CURSOR = re.compile(r"(0|[1-9][0-9]{0,18})\.([0-9A-Za-z._:/@+=-]{1,40})")
 
 
-class ReportStore(RecordStore, SpendStore, Protocol):
-    """What the reports read: usage per decision, and the spend tables."""
+class ReportStore(RecordStore, FeedbackStore, SpendStore, Protocol):
+    """What the reports read: usage and feedback per decision, and the spend tables."""
+
+
+class DecisionReport(NamedTuple):
+    """One decision as GetDecision shows it: the usage and feedback reported against it, oldest
+    first, the usages' total cost, and the scores of both."""
+
+    decision: DecisionRecord
+    usages: list[UsageRecord]
+    actual_cost: int
+    feedback: list[FeedbackRecord]
+    quality: Quality
 
 
 def representable(nanos: int, what: str) -> int:
@@ -100,10 +114,10 @@ class ReportService:
         self._store = store
         self._decisions = decisions
 
-    def decision(self, decision_id: str, who: Principal = SYSTEM
-                 ) -> tuple[DecisionRecord, list[UsageRecord], int]:
-        """The decision, its usage oldest first, and their total cost, as ``who`` may see
-        them (a team's caller: its team's only; users left out where they are not visible)."""
+    def decision(self, decision_id: str, who: Principal = SYSTEM) -> DecisionReport:
+        """The decision, its usage and feedback oldest first, their total cost and scores, as
+        ``who`` may see them (a team's caller: its team's only; users left out where they are
+        not visible)."""
         violations = Violations()
         violations.identifier("decision_id", decision_id, required=True)
         violations.raise_if_any()
@@ -113,12 +127,16 @@ class ReportService:
         who.check_sees(decision.attribution.team, "the decision")
         usages = [u for u in self._store.usages_for_decision(decision_id)
                   if who.sees(u.attribution.team)]
+        feedback = [f for f in self._store.feedback_for_decision(decision_id)
+                    if who.sees(f.attribution.team)]
         total = representable(sum(u.cost.total for u in usages), "actual cost")
         if not who.sees_users:
             decision = dataclasses.replace(decision, attribution=who.visible(decision.attribution))
             usages = [dataclasses.replace(u, attribution=who.visible(u.attribution))
                       for u in usages]
-        return decision, usages, total
+            feedback = [dataclasses.replace(f, attribution=who.visible(f.attribution))
+                        for f in feedback]
+        return DecisionReport(decision, usages, total, feedback, quality_of(usages, feedback))
 
     def decisions(self, query: DecisionQuery, token: str = "", who: Principal = SYSTEM
                   ) -> tuple[list[DecisionSummary], str]:
@@ -173,8 +191,10 @@ class ReportService:
 
     def spend(self, query: SpendQuery, who: Principal = SYSTEM
               ) -> tuple[list[SpendRow], SpendRow]:
-        """Usage grouped by the query's keys and buckets, and the total over all of it; a
-        team's caller sees its team only (a filter naming another team is refused)."""
+        """Usage grouped by the query's keys and buckets, with the scores of those calls
+        (usage qualities and feedback, read apart and folded into the same groups: a group may
+        have scores and no spend), and the total over all of it; a team's caller sees its team
+        only (a filter naming another team is refused)."""
         if who.team:
             query = dataclasses.replace(query, filters=_scoped(query.filters, who))
         if "user" in query.group_by or query.filters.get("user"):
@@ -195,7 +215,7 @@ class ReportService:
                                   "after the year 9999; end earlier")
         _filter(v, query.filters, query.labels)
         v.raise_if_any()
-        rows = fold(query, self._store.spend_rows(query))
+        rows = fold(query, [*self._store.spend_rows(query), *self._store.score_rows(query)])
         summed = total(rows)
         representable(int(summed["cost_total"]), "total cost")
         return rows, summed

@@ -2,7 +2,8 @@
 
 A report is validated and priced here (``prepare``), committed by the group commit (``submit``:
 the future resolves only after the transaction that also settles its budget charges), then
-answered (``finish``), which is also where a first-time report teaches the calibration.
+answered (``finish``), which is also where a first-time report teaches the calibration and,
+when it scores the answer (``quality``), the ``OutcomeSink``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from concurrent.futures import Future
 from dataclasses import dataclass
+
+import structlog
 
 from router.auth import SYSTEM, Principal, Role
 from router.budgeting import BudgetBook, Ledger
@@ -37,11 +40,13 @@ from router.core.requests import (
 from router.core.timeunits import DAY_US, MINUTE_US
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
+from router.service.learning import NoLearning, OutcomeSink
 from router.settings import Settings
 from router.store.base import RecordStore, UsageWrite, WriteStatus
 from router.store.recorder import Recorder
 
 MAX_AHEAD_US = 5 * MINUTE_US  # an occurred_at this far ahead of our clock is still accepted
+log = structlog.get_logger("router.usage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +56,21 @@ class UsageResult:
     budgets: tuple[BudgetStatus, ...] = ()
 
 
+def observe(outcomes: OutcomeSink, decision: DecisionRecord, model: str, score: float,
+            now_us: int) -> None:
+    """Tell ``outcomes`` of a first-time score. The score is recorded by now: a learner that
+    fails is logged, never the caller's error (its retry would be a replay, and teach nothing)."""
+    try:
+        outcomes.observe(decision, model, score, now_us)
+    except Exception:
+        log.exception("outcomes.observe_failed", decision_id=decision.decision_id, model=model)
+
+
 class UsageService:
     def __init__(self, settings: Settings, catalog: Catalog, store: RecordStore,
                  recorder: Recorder, decisions: Decisions, book: BudgetBook, ledger: Ledger,
-                 calibration: Calibration, clock: Clock, *, decision_key: bytes) -> None:
+                 calibration: Calibration, clock: Clock, *, decision_key: bytes,
+                 outcomes: OutcomeSink | None = None) -> None:
         self.catalog = catalog
         self._store = store
         self._recorder = recorder
@@ -65,6 +81,7 @@ class UsageService:
         self._clock = clock
         self._max_backfill_days = settings.max_backfill_days
         self._decision_key = decision_key
+        self._outcomes: OutcomeSink = outcomes if outcomes is not None else NoLearning()
 
     def needs_store_read(self, req: UsageInput) -> bool:
         """True when ``prepare`` would have to read the store (the edge runs it off-loop)."""
@@ -150,6 +167,7 @@ class UsageService:
             predicted_cost=predicted.cost if predicted else None,
             predicted_output_tokens=predicted.output_tokens if predicted else None,
             charges=charges,
+            quality=req.quality,
         )
 
     def submit(self, record: UsageRecord) -> Future[UsageWrite]:
@@ -170,6 +188,9 @@ class UsageService:
             decision = self._decisions.get(usage.decision_id) if usage.decision_id else None
             if decision is not None:
                 self._calibration.learn(decision, usage)
+                if usage.quality is not None:
+                    observe(self._outcomes, decision, usage.model, usage.quality,
+                            self._clock.now_us())
         return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED,
                            budgets=self._statuses(write))
 

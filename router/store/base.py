@@ -1,9 +1,9 @@
 """The store seam: everything the services persist or read goes through these interfaces.
 
 ``Store`` is the whole seam; each service depends only on the part it uses (``RecordStore``,
-``BudgetStore``, ``SpendStore``, ``AnomalyStore``, ``AccessStore``). One implementation
-(``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a temporary SQLite
-file, which is a real implementation of the seam rather than a mock.
+``FeedbackStore``, ``BudgetStore``, ``SpendStore``, ``AnomalyStore``, ``AccessStore``). One
+implementation (``router.store.sql.SqlStore``) serves SQLite and PostgreSQL. Tests use it on a
+temporary SQLite file, which is a real implementation of the seam rather than a mock.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from router.auth.keys import KeyRecord
 from router.core.anomalies import Anomaly, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
-from router.core.records import DecisionQuery, DecisionRecord, DecisionSummary, UsageRecord
+from router.core.records import (
+    DecisionQuery,
+    DecisionRecord,
+    DecisionSummary,
+    FeedbackRecord,
+    UsageRecord,
+)
 from router.core.savings import UsageGroup
 from router.core.spend import SpendGroup, SpendQuery
 
@@ -45,6 +51,12 @@ class UsageWrite:
     record: UsageRecord  # the stored record (for REPLAYED/CONFLICT, the one stored first)
     # INSERTED: the totals of every budget window the usage was charged to, after the batch
     budgets: Mapping[tuple[str, str], Totals] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackWrite:
+    status: WriteStatus
+    record: FeedbackRecord  # the stored record (for REPLAYED/CONFLICT, the one stored first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +110,22 @@ class RecordStore(Protocol):
 
     def secret(self, name: str, make: Callable[[], str], now_us: int) -> str:
         """The deployment's secret ``name``, made with ``make`` by the first replica to ask."""
+
+
+@runtime_checkable
+class FeedbackStore(Protocol):
+    """Scores of calls given after them (ReportFeedback)."""
+
+    def write_feedback(self, record: FeedbackRecord) -> FeedbackWrite:
+        """Store ``record`` in its own transaction, committed before this returns, unless its
+        feedback_id is already stored (by any replica): then the stored one, REPLAYED when its
+        payload hash is the same, else CONFLICT."""
+
+    def get_feedback(self, feedback_id: str) -> FeedbackRecord | None: ...
+
+    def feedback_for_decision(self, decision_id: str) -> list[FeedbackRecord]:
+        """The feedback on a decision and on its usages, oldest first (recorded time, then
+        feedback_id)."""
 
 
 @runtime_checkable
@@ -164,6 +192,11 @@ class SpendStore(Protocol):
         usage; None for a scope no rollup holds (a task_id). Set-based: one statement per
         rollup for many scopes."""
 
+    def score_rows(self, query: SpendQuery) -> list[SpendGroup]:
+        """The scores of the calls the query selects (usage qualities and feedback, by the
+        time of their call), summed per its keys and time bucket as ``spend_rows`` sums spend
+        (``quality_sum``, ``quality_count``); ``fold`` merges them into the same groups."""
+
 
 @runtime_checkable
 class AnomalyStore(Protocol):
@@ -213,7 +246,8 @@ class AccessStore(Protocol):
 
 
 @runtime_checkable
-class Store(RecordStore, BudgetStore, SpendStore, AnomalyStore, AccessStore, Protocol):
+class Store(RecordStore, FeedbackStore, BudgetStore, SpendStore, AnomalyStore, AccessStore,
+            Protocol):
     """The whole seam, as the server wires it."""
 
     def migrate(self) -> None:

@@ -344,6 +344,7 @@ def _usage_row(u: UsageRecord) -> dict[str, Any]:
         "cost_compute": u.cost.compute, "cost_review": u.cost.human_review,
         "cost_total": u.cost.total, "currency": u.currency,
         "predicted_cost": u.predicted_cost, "predicted_output_tokens": u.predicted_output_tokens,
+        "quality": u.quality,
     }
 
 
@@ -358,5 +359,5 @@ def _usage_record(r: Any) -> UsageRecord:
         outcome=Outcome(r.outcome), latency_ms=r.latency_ms,
         cost=CostBreakdown(r.cost_tokens, r.cost_tools, r.cost_compute, r.cost_review),
         currency=r.currency, predicted_cost=r.predicted_cost,
-        predicted_output_tokens=r.predicted_output_tokens,
+        predicted_output_tokens=r.predicted_output_tokens, quality=r.quality,
     )

@@ -29,7 +29,14 @@ from router.core.spend import (
 from router.core.timeunits import DAY_US, HOUR_US, MINUTE_US
 from router.store.base import ScopeSeries
 from router.store.engine import SqlBase
-from router.store.tables import COLUMN_OF, usage_daily, usage_daily_agents, usage_hourly, usages
+from router.store.tables import (
+    COLUMN_OF,
+    feedback,
+    usage_daily,
+    usage_daily_agents,
+    usage_hourly,
+    usages,
+)
 
 # the rollup's summed columns in the order _accumulate adds them (provider first, a key)
 ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
@@ -153,6 +160,42 @@ class SqlSpend(SqlBase):
                 out += self._spend_rows(part.query, part.source, part.days)
         return out
 
+    def score_rows(self, query: SpendQuery) -> list[SpendGroup]:
+        """One statement: the scored usages (along their partial index) and the feedback (along
+        its call-time index), each grouped by the query's keys and into its buckets as the raw
+        ledger's rows are (``_bucket_key``, a quarter hour for ``fold`` otherwise), UNION ALL;
+        ``fold`` adds a group's two rows."""
+        keys = list(dict.fromkeys(k for k in (*query.sql_keys(), *query.filters)
+                                  if k != "cost_kind"))
+        step = 15 * MINUTE_US if query.bucket is not Bucket.NONE else None
+        selects = []
+        for table, time_col, score, scored in (
+                (usages, usages.c.recorded_us, usages.c.quality, usages.c.quality.isnot(None)),
+                (feedback, feedback.c.call_us, feedback.c.score, None)):
+            selected = [table.c[COLUMN_OF.get(k, k)].label(k) for k in keys]
+            if step:
+                selected.append(_bucket_key(query, time_col, step))
+            stmt = sa.select(*selected, sa.func.sum(score).label("quality_sum"),
+                             sa.func.count().label("quality_count")).where(
+                time_col >= query.start_us, time_col < query.end_us)
+            if scored is not None:
+                stmt = stmt.where(scored)
+            for k, v in query.filters.items():
+                if k != "cost_kind":
+                    stmt = stmt.where(table.c[COLUMN_OF.get(k, k)] == v)
+            for k, v in sorted(query.labels.items()):
+                stmt = stmt.where(self._label_is(table.c.labels, k, v))
+            selects.append(stmt.group_by(*selected) if selected else stmt)
+        out: list[SpendGroup] = []
+        for r in self._rows(sa.union_all(*selects), "quality scores"):
+            m = r._mapping
+            if not m["quality_count"]:
+                continue  # no group: the aggregate of no rows
+            out.append(({k: m[k] for k in keys}, m["at"] if step else None,
+                        {"quality_sum": float(m["quality_sum"] or 0.0),
+                         "quality_count": int(m["quality_count"])}))
+        return out
+
     def _spend_rows(self, query: SpendQuery, source: Source,
                     days: Sequence[tuple[int, int]] = (),
                     ranges: Sequence[tuple[int, int]] = ()) -> list[SpendGroup]:
@@ -176,16 +219,7 @@ class SqlSpend(SqlBase):
             time_key = sa.case(*((time_col < end, bucket) for end, bucket in days),
                                else_=days[-1][1]).label("at")
         elif step:
-            starts = (bucket_starts(query) if query.bucket not in (Bucket.HOUR, Bucket.NONE)
-                      else None)
-            if starts is not None and len(starts) <= 2_000:
-                # each row straight into its local day/week/month: the database returns the
-                # final groups, not one row per hour for Python to fold
-                time_key = sa.case(*((time_col < end, start) for start, end in
-                                     itertools.pairwise([*starts, query.end_us])
-                                     if end > start), else_=starts[-1]).label("at")
-            else:
-                time_key = (time_col - time_col % step).label("at")
+            time_key = _bucket_key(query, time_col, step)
         selected = [*columns, *([time_key] if time_key is not None else [])]
         base = sa.select(*selected, *sums)
         for k, v in query.filters.items():
@@ -205,6 +239,21 @@ class SqlSpend(SqlBase):
                         {k: (float(m[k] or 0) if k == "abs_error_ratio_sum" else int(m[k] or 0))
                          for k in MEASURES}))
         return out
+
+
+def _bucket_key(query: SpendQuery, time_col: Any, step: int) -> Any:
+    """The time a row is grouped at: its local day, week or month's start (a CASE over the
+    query's buckets), or, for hours and very many buckets, its ``step`` for ``fold`` to
+    bucket."""
+    starts = (bucket_starts(query) if query.bucket not in (Bucket.HOUR, Bucket.NONE)
+              else None)
+    if starts is not None and len(starts) <= 2_000:
+        # each row straight into its local day/week/month: the database returns the final
+        # groups, not one row per hour for Python to fold
+        return sa.case(*((time_col < end, start) for start, end in
+                         itertools.pairwise([*starts, query.end_us])
+                         if end > start), else_=starts[-1]).label("at")
+    return (time_col - time_col % step).label("at")
 
 
 def _raw_sums(u: Any) -> list[Any]:

@@ -73,6 +73,11 @@ class UsageRow(_Keys, table=True):
         Index("ix_usages_recorded", "recorded_us"),
         Index("ix_usages_team_recorded", "team", "recorded_us"),
         Index("ix_usages_agent_recorded", "agent", "recorded_us"),
+        # the few usages that carry a quality score, by time: QuerySpend's scores read these
+        # without walking the ledger (migration 0011)
+        Index("ix_usages_quality_recorded", "recorded_us",
+              sqlite_where=sa.text("quality IS NOT NULL"),
+              postgresql_where=sa.text("quality IS NOT NULL")),
     )
 
     usage_id: str = Field(primary_key=True, max_length=128)
@@ -98,10 +103,39 @@ class UsageRow(_Keys, table=True):
     currency: str = Field(max_length=3)
     predicted_cost: int | None = Field(default=None, sa_type=BigInteger)
     predicted_output_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    quality: float | None = Field(default=None)  # the report's score of the answer, in [0, 1]
 
 
 decisions = _table(DecisionRow)
 usages = _table(UsageRow)
+
+
+class FeedbackRow(_Keys, table=True):
+    """A score of a call given after it (ReportFeedback), written once per feedback_id, with
+    its call's keys, model and time (``call_us``) so scores group like spend without a join."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        Index("ix_feedback_decision", "decision_id"),
+        Index("ix_feedback_call", "call_us"),
+        Index("ix_feedback_team_call", "team", "call_us"),
+    )
+
+    feedback_id: str = Field(primary_key=True, max_length=128)
+    payload_hash: str = Field(max_length=64)
+    decision_id: str | None = Field(default=None, max_length=40)
+    usage_id: str | None = Field(default=None, max_length=128)
+    model: str = Field(max_length=128)
+    provider: str = Field(max_length=64)
+    score: float
+    source: str = Field(default="", max_length=64)
+    comment: str = Field(default="", sa_type=Text)
+    call_us: int = Field(sa_type=BigInteger)
+    recorded_us: int = Field(sa_type=BigInteger)
+    occurred_us: int = Field(sa_type=BigInteger)
+
+
+feedback = _table(FeedbackRow)
 
 
 class SecretRow(SQLModel, table=True):

@@ -89,6 +89,12 @@ from router.v1.common_pb2 import (
     Money,
     Attribution,
 )
+from router.v1.feedback_pb2 import (
+    ReportFeedbackRequest,
+    ReportFeedbackResponse,
+    Feedback,
+    QualitySummary,
+)
 from router.v1.reports_pb2 import (
     GetSavingsRequest,
     SavingsLine,
@@ -243,6 +249,10 @@ __all__ = [
     "FORECAST_METHOD_NO_HISTORY",
     "Money",
     "Attribution",
+    "ReportFeedbackRequest",
+    "ReportFeedbackResponse",
+    "Feedback",
+    "QualitySummary",
     "GetSavingsRequest",
     "SavingsLine",
     "GetSavingsResponse",

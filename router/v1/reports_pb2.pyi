@@ -107,7 +107,7 @@ class QuerySpendRequest(_message.Message):
     def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Iterable[_Union[SpendDimension, str]]] = ..., bucket: _Optional[_Union[TimeBucket, str]] = ..., time_zone: _Optional[str] = ..., filter: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ...) -> None: ...
 
 class SpendRow(_message.Message):
-    __slots__ = ("team", "agent", "user", "task_id", "task_type", "model", "provider", "cost_kind", "bucket_start", "calls", "tokens", "cost", "predicted_cost", "actual_cost_of_predicted", "predicted_calls", "mape", "bias", "failures", "review_calls", "review_seconds", "tool_calls")
+    __slots__ = ("team", "agent", "user", "task_id", "task_type", "model", "provider", "cost_kind", "bucket_start", "calls", "tokens", "cost", "predicted_cost", "actual_cost_of_predicted", "predicted_calls", "mape", "bias", "failures", "review_calls", "review_seconds", "tool_calls", "quality_mean", "quality_count")
     TEAM_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +129,8 @@ class SpendRow(_message.Message):
     REVIEW_CALLS_FIELD_NUMBER: _ClassVar[int]
     REVIEW_SECONDS_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_MEAN_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_COUNT_FIELD_NUMBER: _ClassVar[int]
     team: str
     agent: str
     user: str
@@ -150,7 +152,9 @@ class SpendRow(_message.Message):
     review_calls: int
     review_seconds: float
     tool_calls: int
-    def __init__(self, team: _Optional[str] = ..., agent: _Optional[str] = ..., user: _Optional[str] = ..., task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., cost_kind: _Optional[str] = ..., bucket_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[int] = ..., tokens: _Optional[_Union[_usage_pb2.TokenUsage, _Mapping]] = ..., cost: _Optional[_Union[_usage_pb2.CostBreakdown, _Mapping]] = ..., predicted_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., actual_cost_of_predicted: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., predicted_calls: _Optional[int] = ..., mape: _Optional[float] = ..., bias: _Optional[float] = ..., failures: _Optional[int] = ..., review_calls: _Optional[int] = ..., review_seconds: _Optional[float] = ..., tool_calls: _Optional[int] = ...) -> None: ...
+    quality_mean: float
+    quality_count: int
+    def __init__(self, team: _Optional[str] = ..., agent: _Optional[str] = ..., user: _Optional[str] = ..., task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., cost_kind: _Optional[str] = ..., bucket_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calls: _Optional[int] = ..., tokens: _Optional[_Union[_usage_pb2.TokenUsage, _Mapping]] = ..., cost: _Optional[_Union[_usage_pb2.CostBreakdown, _Mapping]] = ..., predicted_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., actual_cost_of_predicted: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., predicted_calls: _Optional[int] = ..., mape: _Optional[float] = ..., bias: _Optional[float] = ..., failures: _Optional[int] = ..., review_calls: _Optional[int] = ..., review_seconds: _Optional[float] = ..., tool_calls: _Optional[int] = ..., quality_mean: _Optional[float] = ..., quality_count: _Optional[int] = ...) -> None: ...
 
 class QuerySpendResponse(_message.Message):
     __slots__ = ("rows", "total")

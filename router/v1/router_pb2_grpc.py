@@ -6,6 +6,7 @@ import warnings
 from router.v1 import access_pb2 as router_dot_v1_dot_access__pb2
 from router.v1 import anomalies_pb2 as router_dot_v1_dot_anomalies__pb2
 from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
+from router.v1 import feedback_pb2 as router_dot_v1_dot_feedback__pb2
 from router.v1 import reports_pb2 as router_dot_v1_dot_reports__pb2
 from router.v1 import routing_pb2 as router_dot_v1_dot_routing__pb2
 from router.v1 import usage_pb2 as router_dot_v1_dot_usage__pb2
@@ -50,6 +51,11 @@ class RouterStub:
                 '/router.v1.Router/ReportUsage',
                 request_serializer=router_dot_v1_dot_usage__pb2.ReportUsageRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_usage__pb2.ReportUsageResponse.FromString,
+                _registered_method=True)
+        self.ReportFeedback = channel.unary_unary(
+                '/router.v1.Router/ReportFeedback',
+                request_serializer=router_dot_v1_dot_feedback__pb2.ReportFeedbackRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_feedback__pb2.ReportFeedbackResponse.FromString,
                 _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/router.v1.Router/ListModels',
@@ -172,6 +178,15 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportFeedback(self, request, context):
+        """Records a score of a call's answer given after the call (by decision or usage), exactly
+        once per feedback_id. Allowed to whoever may report usage for that call; another team's
+        call is refused as one that does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListModels(self, request, context):
         """Lists the model catalog as this service sees it.
         """
@@ -180,7 +195,7 @@ class RouterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetDecision(self, request, context):
-        """Returns one decision with the usage reported against it.
+        """Returns one decision with the usage and feedback reported against it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -335,6 +350,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.ReportUsage,
                     request_deserializer=router_dot_v1_dot_usage__pb2.ReportUsageRequest.FromString,
                     response_serializer=router_dot_v1_dot_usage__pb2.ReportUsageResponse.SerializeToString,
+            ),
+            'ReportFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportFeedback,
+                    request_deserializer=router_dot_v1_dot_feedback__pb2.ReportFeedbackRequest.FromString,
+                    response_serializer=router_dot_v1_dot_feedback__pb2.ReportFeedbackResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -493,6 +513,33 @@ class Router:
             '/router.v1.Router/ReportUsage',
             router_dot_v1_dot_usage__pb2.ReportUsageRequest.SerializeToString,
             router_dot_v1_dot_usage__pb2.ReportUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ReportFeedback',
+            router_dot_v1_dot_feedback__pb2.ReportFeedbackRequest.SerializeToString,
+            router_dot_v1_dot_feedback__pb2.ReportFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

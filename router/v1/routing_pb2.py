@@ -25,10 +25,11 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
 from router.v1 import common_pb2 as router_dot_v1_dot_common__pb2
+from router.v1 import feedback_pb2 as router_dot_v1_dot_feedback__pb2
 from router.v1 import usage_pb2 as router_dot_v1_dot_usage__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17router/v1/routing.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17router/v1/budgets.proto\x1a\x16router/v1/common.proto\x1a\x15router/v1/usage.proto\"\xd1\x03\n\x0cRouteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10task_description\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12*\n\x10remaining_budget\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\x16\x65stimated_input_tokens\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x1e\n\x11max_output_tokens\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x1b\n\x0equality_target\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12+\n\x0c\x63\x61pabilities\x18\x08 \x03(\x0e\x32\x15.router.v1.Capability\x12\x1a\n\x12min_context_tokens\x18\t \x01(\x03\x12\x16\n\x0e\x61llowed_models\x18\n \x03(\t\x12\x17\n\x0f\x65xcluded_models\x18\x0b \x03(\t\x12\x1a\n\x12include_candidates\x18\x0c \x01(\x08\x42\x19\n\x17_estimated_input_tokensB\x14\n\x12_max_output_tokensB\x11\n\x0f_quality_target\"*\n\nComplexity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\x95\x01\n\nPrediction\x12)\n\ncomplexity\x18\x01 \x01(\x0b\x32\x15.router.v1.Complexity\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x0f\n\x07quality\x18\x05 \x01(\x01\">\n\x06Reason\x12#\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x15.router.v1.ReasonCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbb\x01\n\tCandidate\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x19\n\x11predicted_quality\x18\x03 \x01(\x01\x12\x1f\n\x17predicted_output_tokens\x18\x04 \x01(\x03\x12(\n\x0epredicted_cost\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\'\n\texclusion\x18\x06 \x01(\x0e\x32\x14.router.v1.Exclusion\"\xc5\x02\n\rRouteResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12(\n\tpredicted\x18\x04 \x01(\x0b\x32\x15.router.v1.Prediction\x12\x11\n\tfallbacks\x18\x05 \x03(\t\x12!\n\x06reason\x18\x06 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x07 \x03(\x0b\x32\x14.router.v1.Candidate\x12\x16\n\x0equality_target\x18\x08 \x01(\x01\x12\x1a\n\x12\x63lassifier_version\x18\t \x01(\t\x12(\n\x07\x62udgets\x18\n \x03(\x0b\x32\x17.router.v1.BudgetStatus\x12\x16\n\x0e\x64\x65\x63ision_token\x18\x0b \x01(\t\"-\n\x11ListModelsRequest\x12\x18\n\x10include_disabled\x18\x01 \x01(\x08\"\xf7\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12.\n\x14input_price_per_mtok\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12\x35\n\x1b\x63\x61\x63hed_input_price_per_mtok\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x15output_price_per_mtok\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x32\n\x18reasoning_price_per_mtok\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x03\x12\x19\n\x11max_output_tokens\x18\x08 \x01(\x03\x12+\n\x0c\x63\x61pabilities\x18\t \x03(\x0e\x32\x15.router.v1.Capability\x12\x0f\n\x07\x61liases\x18\n \x03(\t\x12\x0f\n\x07\x65nabled\x18\x0b \x01(\x08\"h\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.router.v1.ModelInfo\x12\x15\n\rcurrency_code\x18\x02 \x01(\t\x12\x15\n\rdefault_model\x18\x03 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"\xfc\x02\n\x13GetDecisionResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12(\n\tpredicted\x18\x06 \x01(\x0b\x32\x15.router.v1.Prediction\x12!\n\x06reason\x18\x07 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x08 \x03(\x0b\x32\x14.router.v1.Candidate\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x06usages\x18\n \x03(\x0b\x32\x10.router.v1.Usage\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\"\xd2\x01\n\x14ListDecisionsRequest\x12&\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\xda\x02\n\x0f\x44\x65\x63isionSummary\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12)\n\ncomplexity\x18\x06 \x01(\x0b\x32\x15.router.v1.Complexity\x12(\n\x0epredicted_cost\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12\x13\n\x0busage_count\x18\x08 \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\t \x01(\x0b\x32\x10.router.v1.Money\x12#\n\x07outcome\x18\n \x01(\x0e\x32\x12.router.v1.Outcome\"_\n\x15ListDecisionsResponse\x12-\n\tdecisions\x18\x01 \x03(\x0b\x32\x1a.router.v1.DecisionSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xcc\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41PABILITY_TOOLS\x10\x01\x12\x15\n\x11\x43\x41PABILITY_VISION\x10\x02\x12\x13\n\x0f\x43\x41PABILITY_JSON\x10\x03\x12\x18\n\x14\x43\x41PABILITY_REASONING\x10\x04\x12\x13\n\x0f\x43\x41PABILITY_CODE\x10\x05\x12\x1b\n\x17\x43\x41PABILITY_LONG_CONTEXT\x10\x06\x12\x14\n\x10\x43\x41PABILITY_AUDIO\x10\x07*\x8d\x01\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12!\n\x1dREASON_CODE_CHEAPEST_ADEQUATE\x10\x01\x12\x1f\n\x1bREASON_CODE_BEST_AFFORDABLE\x10\x02\x12\x1e\n\x1aREASON_CODE_ONLY_CANDIDATE\x10\x03*\xbc\x01\n\tExclusion\x12\x19\n\x15\x45XCLUSION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XCLUSION_OVER_BUDGET\x10\x01\x12\x1b\n\x17\x45XCLUSION_BELOW_QUALITY\x10\x02\x12 \n\x1c\x45XCLUSION_MISSING_CAPABILITY\x10\x03\x12\x1f\n\x1b\x45XCLUSION_CONTEXT_TOO_SMALL\x10\x04\x12\x19\n\x15\x45XCLUSION_NOT_ALLOWED\x10\x05\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17router/v1/routing.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17router/v1/budgets.proto\x1a\x16router/v1/common.proto\x1a\x18router/v1/feedback.proto\x1a\x15router/v1/usage.proto\"\xd1\x03\n\x0cRouteRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10task_description\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12*\n\x10remaining_budget\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12#\n\x16\x65stimated_input_tokens\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x1e\n\x11max_output_tokens\x18\x06 \x01(\x03H\x01\x88\x01\x01\x12\x1b\n\x0equality_target\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12+\n\x0c\x63\x61pabilities\x18\x08 \x03(\x0e\x32\x15.router.v1.Capability\x12\x1a\n\x12min_context_tokens\x18\t \x01(\x03\x12\x16\n\x0e\x61llowed_models\x18\n \x03(\t\x12\x17\n\x0f\x65xcluded_models\x18\x0b \x03(\t\x12\x1a\n\x12include_candidates\x18\x0c \x01(\x08\x42\x19\n\x17_estimated_input_tokensB\x14\n\x12_max_output_tokensB\x11\n\x0f_quality_target\"*\n\nComplexity\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\x95\x01\n\nPrediction\x12)\n\ncomplexity\x18\x01 \x01(\x0b\x32\x15.router.v1.Complexity\x12\x14\n\x0cinput_tokens\x18\x02 \x01(\x03\x12\x15\n\routput_tokens\x18\x03 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x0f\n\x07quality\x18\x05 \x01(\x01\">\n\x06Reason\x12#\n\x04\x63ode\x18\x01 \x01(\x0e\x32\x15.router.v1.ReasonCode\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbb\x01\n\tCandidate\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x19\n\x11predicted_quality\x18\x03 \x01(\x01\x12\x1f\n\x17predicted_output_tokens\x18\x04 \x01(\x03\x12(\n\x0epredicted_cost\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\'\n\texclusion\x18\x06 \x01(\x0e\x32\x14.router.v1.Exclusion\"\xc5\x02\n\rRouteResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12(\n\tpredicted\x18\x04 \x01(\x0b\x32\x15.router.v1.Prediction\x12\x11\n\tfallbacks\x18\x05 \x03(\t\x12!\n\x06reason\x18\x06 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x07 \x03(\x0b\x32\x14.router.v1.Candidate\x12\x16\n\x0equality_target\x18\x08 \x01(\x01\x12\x1a\n\x12\x63lassifier_version\x18\t \x01(\t\x12(\n\x07\x62udgets\x18\n \x03(\x0b\x32\x17.router.v1.BudgetStatus\x12\x16\n\x0e\x64\x65\x63ision_token\x18\x0b \x01(\t\"-\n\x11ListModelsRequest\x12\x18\n\x10include_disabled\x18\x01 \x01(\x08\"\xf7\x02\n\tModelInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12.\n\x14input_price_per_mtok\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12\x35\n\x1b\x63\x61\x63hed_input_price_per_mtok\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x15output_price_per_mtok\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\x12\x32\n\x18reasoning_price_per_mtok\x18\x06 \x01(\x0b\x32\x10.router.v1.Money\x12\x16\n\x0e\x63ontext_window\x18\x07 \x01(\x03\x12\x19\n\x11max_output_tokens\x18\x08 \x01(\x03\x12+\n\x0c\x63\x61pabilities\x18\t \x03(\x0e\x32\x15.router.v1.Capability\x12\x0f\n\x07\x61liases\x18\n \x03(\t\x12\x0f\n\x07\x65nabled\x18\x0b \x01(\x08\"h\n\x12ListModelsResponse\x12$\n\x06models\x18\x01 \x03(\x0b\x32\x14.router.v1.ModelInfo\x12\x15\n\rcurrency_code\x18\x02 \x01(\t\x12\x15\n\rdefault_model\x18\x03 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"\xcf\x03\n\x13GetDecisionResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12(\n\tpredicted\x18\x06 \x01(\x0b\x32\x15.router.v1.Prediction\x12!\n\x06reason\x18\x07 \x01(\x0b\x32\x11.router.v1.Reason\x12(\n\ncandidates\x18\x08 \x03(\x0b\x32\x14.router.v1.Candidate\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x06usages\x18\n \x03(\x0b\x32\x10.router.v1.Usage\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\x12%\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x0c \x03(\x0b\x32\x13.router.v1.Feedback\x12*\n\x07quality\x18\r \x01(\x0b\x32\x19.router.v1.QualitySummary\"\xd2\x01\n\x14ListDecisionsRequest\x12&\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\xda\x02\n\x0f\x44\x65\x63isionSummary\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12)\n\ncomplexity\x18\x06 \x01(\x0b\x32\x15.router.v1.Complexity\x12(\n\x0epredicted_cost\x18\x07 \x01(\x0b\x32\x10.router.v1.Money\x12\x13\n\x0busage_count\x18\x08 \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\t \x01(\x0b\x32\x10.router.v1.Money\x12#\n\x07outcome\x18\n \x01(\x0e\x32\x12.router.v1.Outcome\"_\n\x15ListDecisionsResponse\x12-\n\tdecisions\x18\x01 \x03(\x0b\x32\x1a.router.v1.DecisionSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\xcc\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41PABILITY_TOOLS\x10\x01\x12\x15\n\x11\x43\x41PABILITY_VISION\x10\x02\x12\x13\n\x0f\x43\x41PABILITY_JSON\x10\x03\x12\x18\n\x14\x43\x41PABILITY_REASONING\x10\x04\x12\x13\n\x0f\x43\x41PABILITY_CODE\x10\x05\x12\x1b\n\x17\x43\x41PABILITY_LONG_CONTEXT\x10\x06\x12\x14\n\x10\x43\x41PABILITY_AUDIO\x10\x07*\x8d\x01\n\nReasonCode\x12\x1b\n\x17REASON_CODE_UNSPECIFIED\x10\x00\x12!\n\x1dREASON_CODE_CHEAPEST_ADEQUATE\x10\x01\x12\x1f\n\x1bREASON_CODE_BEST_AFFORDABLE\x10\x02\x12\x1e\n\x1aREASON_CODE_ONLY_CANDIDATE\x10\x03*\xbc\x01\n\tExclusion\x12\x19\n\x15\x45XCLUSION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45XCLUSION_OVER_BUDGET\x10\x01\x12\x1b\n\x17\x45XCLUSION_BELOW_QUALITY\x10\x02\x12 \n\x1c\x45XCLUSION_MISSING_CAPABILITY\x10\x03\x12\x1f\n\x1b\x45XCLUSION_CONTEXT_TOO_SMALL\x10\x04\x12\x19\n\x15\x45XCLUSION_NOT_ALLOWED\x10\x05\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,38 +37,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'router.v1.routing_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030dev.costrouter.router.v1P\001'
-  _globals['_CAPABILITY']._serialized_start=3006
-  _globals['_CAPABILITY']._serialized_end=3210
-  _globals['_REASONCODE']._serialized_start=3213
-  _globals['_REASONCODE']._serialized_end=3354
-  _globals['_EXCLUSION']._serialized_start=3357
-  _globals['_EXCLUSION']._serialized_end=3545
-  _globals['_ROUTEREQUEST']._serialized_start=144
-  _globals['_ROUTEREQUEST']._serialized_end=609
-  _globals['_COMPLEXITY']._serialized_start=611
-  _globals['_COMPLEXITY']._serialized_end=653
-  _globals['_PREDICTION']._serialized_start=656
-  _globals['_PREDICTION']._serialized_end=805
-  _globals['_REASON']._serialized_start=807
-  _globals['_REASON']._serialized_end=869
-  _globals['_CANDIDATE']._serialized_start=872
-  _globals['_CANDIDATE']._serialized_end=1059
-  _globals['_ROUTERESPONSE']._serialized_start=1062
-  _globals['_ROUTERESPONSE']._serialized_end=1387
-  _globals['_LISTMODELSREQUEST']._serialized_start=1389
-  _globals['_LISTMODELSREQUEST']._serialized_end=1434
-  _globals['_MODELINFO']._serialized_start=1437
-  _globals['_MODELINFO']._serialized_end=1812
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1814
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1918
-  _globals['_GETDECISIONREQUEST']._serialized_start=1920
-  _globals['_GETDECISIONREQUEST']._serialized_end=1961
-  _globals['_GETDECISIONRESPONSE']._serialized_start=1964
-  _globals['_GETDECISIONRESPONSE']._serialized_end=2344
-  _globals['_LISTDECISIONSREQUEST']._serialized_start=2347
-  _globals['_LISTDECISIONSREQUEST']._serialized_end=2557
-  _globals['_DECISIONSUMMARY']._serialized_start=2560
-  _globals['_DECISIONSUMMARY']._serialized_end=2906
-  _globals['_LISTDECISIONSRESPONSE']._serialized_start=2908
-  _globals['_LISTDECISIONSRESPONSE']._serialized_end=3003
+  _globals['_CAPABILITY']._serialized_start=3115
+  _globals['_CAPABILITY']._serialized_end=3319
+  _globals['_REASONCODE']._serialized_start=3322
+  _globals['_REASONCODE']._serialized_end=3463
+  _globals['_EXCLUSION']._serialized_start=3466
+  _globals['_EXCLUSION']._serialized_end=3654
+  _globals['_ROUTEREQUEST']._serialized_start=170
+  _globals['_ROUTEREQUEST']._serialized_end=635
+  _globals['_COMPLEXITY']._serialized_start=637
+  _globals['_COMPLEXITY']._serialized_end=679
+  _globals['_PREDICTION']._serialized_start=682
+  _globals['_PREDICTION']._serialized_end=831
+  _globals['_REASON']._serialized_start=833
+  _globals['_REASON']._serialized_end=895
+  _globals['_CANDIDATE']._serialized_start=898
+  _globals['_CANDIDATE']._serialized_end=1085
+  _globals['_ROUTERESPONSE']._serialized_start=1088
+  _globals['_ROUTERESPONSE']._serialized_end=1413
+  _globals['_LISTMODELSREQUEST']._serialized_start=1415
+  _globals['_LISTMODELSREQUEST']._serialized_end=1460
+  _globals['_MODELINFO']._serialized_start=1463
+  _globals['_MODELINFO']._serialized_end=1838
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1840
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1944
+  _globals['_GETDECISIONREQUEST']._serialized_start=1946
+  _globals['_GETDECISIONREQUEST']._serialized_end=1987
+  _globals['_GETDECISIONRESPONSE']._serialized_start=1990
+  _globals['_GETDECISIONRESPONSE']._serialized_end=2453
+  _globals['_LISTDECISIONSREQUEST']._serialized_start=2456
+  _globals['_LISTDECISIONSREQUEST']._serialized_end=2666
+  _globals['_DECISIONSUMMARY']._serialized_start=2669
+  _globals['_DECISIONSUMMARY']._serialized_end=3015
+  _globals['_LISTDECISIONSRESPONSE']._serialized_start=3017
+  _globals['_LISTDECISIONSRESPONSE']._serialized_end=3112
 # @@protoc_insertion_point(module_scope)

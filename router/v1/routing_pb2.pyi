@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from router.v1 import budgets_pb2 as _budgets_pb2
 from router.v1 import common_pb2 as _common_pb2
+from router.v1 import feedback_pb2 as _feedback_pb2
 from router.v1 import usage_pb2 as _usage_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -207,7 +208,7 @@ class GetDecisionRequest(_message.Message):
     def __init__(self, decision_id: _Optional[str] = ...) -> None: ...
 
 class GetDecisionResponse(_message.Message):
-    __slots__ = ("decision_id", "request_id", "attribution", "model", "provider", "predicted", "reason", "candidates", "created_at", "usages", "actual_cost")
+    __slots__ = ("decision_id", "request_id", "attribution", "model", "provider", "predicted", "reason", "candidates", "created_at", "usages", "actual_cost", "feedback", "quality")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +220,8 @@ class GetDecisionResponse(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     USAGES_FIELD_NUMBER: _ClassVar[int]
     ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     request_id: str
     attribution: _common_pb2.Attribution
@@ -230,7 +233,9 @@ class GetDecisionResponse(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     usages: _containers.RepeatedCompositeFieldContainer[_usage_pb2.Usage]
     actual_cost: _common_pb2.Money
-    def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usages: _Optional[_Iterable[_Union[_usage_pb2.Usage, _Mapping]]] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    feedback: _containers.RepeatedCompositeFieldContainer[_feedback_pb2.Feedback]
+    quality: _feedback_pb2.QualitySummary
+    def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., predicted: _Optional[_Union[Prediction, _Mapping]] = ..., reason: _Optional[_Union[Reason, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., usages: _Optional[_Iterable[_Union[_usage_pb2.Usage, _Mapping]]] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., feedback: _Optional[_Iterable[_Union[_feedback_pb2.Feedback, _Mapping]]] = ..., quality: _Optional[_Union[_feedback_pb2.QualitySummary, _Mapping]] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
     __slots__ = ("filter", "model", "start_time", "end_time", "page_size", "page_token")

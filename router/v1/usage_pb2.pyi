@@ -64,7 +64,7 @@ class HumanReview(_message.Message):
     def __init__(self, seconds: _Optional[float] = ..., hourly_rate: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class ReportUsageRequest(_message.Message):
-    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost", "occurred_at", "decision_token")
+    __slots__ = ("usage_id", "decision_id", "attribution", "model", "tokens", "tool_calls", "compute", "human_review", "outcome", "latency_ms", "actual_cost", "occurred_at", "decision_token", "quality")
     USAGE_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +78,7 @@ class ReportUsageRequest(_message.Message):
     ACTUAL_COST_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     DECISION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     usage_id: str
     decision_id: str
     attribution: _common_pb2.Attribution
@@ -91,7 +92,8 @@ class ReportUsageRequest(_message.Message):
     actual_cost: _common_pb2.Money
     occurred_at: _timestamp_pb2.Timestamp
     decision_token: str
-    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_token: _Optional[str] = ...) -> None: ...
+    quality: float
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., compute: _Optional[_Union[Compute, _Mapping]] = ..., human_review: _Optional[_Union[HumanReview, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., actual_cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision_token: _Optional[str] = ..., quality: _Optional[float] = ...) -> None: ...
 
 class CostBreakdown(_message.Message):
     __slots__ = ("tokens", "tools", "compute", "human_review", "total")
@@ -138,7 +140,7 @@ class ReportUsageResponse(_message.Message):
     def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., prediction_error: _Optional[_Union[PredictionError, _Mapping]] = ..., replayed: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budgets: _Optional[_Iterable[_Union[_budgets_pb2.BudgetStatus, _Mapping]]] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("usage_id", "model", "tokens", "cost", "outcome", "latency_ms", "recorded_at")
+    __slots__ = ("usage_id", "model", "tokens", "cost", "outcome", "latency_ms", "recorded_at", "quality")
     USAGE_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +148,7 @@ class Usage(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     usage_id: str
     model: str
     tokens: TokenUsage
@@ -153,4 +156,5 @@ class Usage(_message.Message):
     outcome: Outcome
     latency_ms: int
     recorded_at: _timestamp_pb2.Timestamp
-    def __init__(self, usage_id: _Optional[str] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    quality: float
+    def __init__(self, usage_id: _Optional[str] = ..., model: _Optional[str] = ..., tokens: _Optional[_Union[TokenUsage, _Mapping]] = ..., cost: _Optional[_Union[CostBreakdown, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., latency_ms: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quality: _Optional[float] = ...) -> None: ...

@@ -144,8 +144,8 @@ class World:
             return err.code(), err.details() or "", None
 
     def state(self) -> tuple[Any, ...]:
-        """Everything a call could change: decisions, usage and its spend, budgets, pauses,
-        keys (once the queued records are committed)."""
+        """Everything a call could change: decisions, usage and its spend, feedback, budgets,
+        pauses, keys (once the queued records are committed)."""
         app = self.server.app
         app.recorder.flush()
         with app.store.engine.connect() as conn:
@@ -154,13 +154,19 @@ class World:
                 "SELECT count(*), coalesce(sum(cost_total), 0) FROM usages")).one()
             charged = sorted(tuple(r) for r in conn.execute(sa.text(
                 "SELECT budget_id, sum(amount) FROM budget_charges GROUP BY budget_id")))
+            scores = conn.execute(sa.text(
+                "SELECT count(*), coalesce(sum(score), 0) FROM feedback")).one()
         book = app.services.budgets.book
-        return (int(decisions), int(usages), int(spent), charged,
+        return (int(decisions), int(usages), int(spent), charged, tuple(scores),
                 sorted(repr(r) for r in book.rules), sorted(repr(p) for p in book.pauses()),
                 sorted((k.key_id, k.revoked_us) for k in app.store.load_api_keys()))
 
     def decision_of(self, decision_id: str) -> pb.GetDecisionResponse:
         return self.admin.GetDecision(pb.GetDecisionRequest(decision_id=decision_id))
+
+    def feedback_team(self, feedback_id: str) -> str | None:
+        found = self.server.app.store.get_feedback(feedback_id)
+        return None if found is None else found.attribution.team
 
     def usage_team(self, usage_id: str) -> str | None:
         self.server.app.recorder.flush()

@@ -186,7 +186,10 @@ def templates(decision_id: str, now: int, key_id: str) -> dict[str, Message]:
             compute=pb.Compute(cpu_seconds=1.5, gpu_seconds=0.5, cost=usd(100)),
             human_review=pb.HumanReview(seconds=30, hourly_rate=usd(50 * 10**9)),
             outcome=pb.OUTCOME_SUCCESS, latency_ms=900, actual_cost=usd(12345),
-            occurred_at=ts(now - 60)),
+            occurred_at=ts(now - 60), quality=0.5),
+        "ReportFeedback": pb.ReportFeedbackRequest(
+            feedback_id="fzf", decision_id=decision_id, score=0.75,
+            source="evaluator:gpt-judge", comment="fine", occurred_at=ts(now - 60)),
         "ListModels": pb.ListModelsRequest(include_disabled=True),
         "GetDecision": pb.GetDecisionRequest(decision_id=decision_id),
         "ListDecisions": pb.ListDecisionsRequest(

@@ -93,6 +93,11 @@ def reported_as_own_team(w: World, p: str, r: pb.ReportUsageResponse) -> None:
     assert w.usage_team(r.usage_id) == team_of(p)
 
 
+def scored_a(w: World, p: str, r: pb.ReportFeedbackResponse) -> None:
+    assert r.decision_id == w.decisions[A] and not r.replayed
+    assert w.feedback_team(r.feedback_id) == A
+
+
 def models(w: World, p: str, r: pb.ListModelsResponse) -> None:
     assert r.models and r.currency_code == "USD"
 
@@ -226,6 +231,16 @@ def report_unattributed(w: World) -> pb.ReportUsageRequest:
                                  tokens=pb.TokenUsage(input=100, output=20))
 
 
+def feedback_on_a(w: World) -> pb.ReportFeedbackRequest:
+    return pb.ReportFeedbackRequest(feedback_id=w.fresh("fb"), decision_id=w.decisions[A],
+                                    score=0.5, source="user")
+
+
+def feedback_on_a_usage(w: World) -> pb.ReportFeedbackRequest:
+    return pb.ReportFeedbackRequest(feedback_id=w.fresh("fb"), usage_id=w.usage_ids[A],
+                                    score=0.25, source="evaluator:judge", comment="meh")
+
+
 def disposable_budget(w: World) -> pb.DeleteBudgetRequest:
     budget_id = w.fresh("a-del")
     w.admin.SetBudget(pb.SetBudgetRequest(budget=pb.Budget(
@@ -260,6 +275,8 @@ CASES = [
          reported_as_a),
     Case("ReportUsage", "team left empty (filled from the key)", report_unattributed, SPENDERS,
          reported_as_own_team),
+    Case("ReportFeedback", "on team-a's decision", feedback_on_a, SPENDERS_A, scored_a),
+    Case("ReportFeedback", "on team-a's usage", feedback_on_a_usage, SPENDERS_A, scored_a),
     Case("ListModels", "", lambda w: pb.ListModelsRequest(), EVERYONE, models),
     Case("GetDecision", "team-a's decision",
          lambda w: pb.GetDecisionRequest(decision_id=w.decisions[A]), SEERS_A, decision_a),

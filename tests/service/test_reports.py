@@ -44,7 +44,7 @@ def test_a_decision_comes_with_its_usage_oldest_first_and_their_total(svc, clock
                                         tokens=TokenCounts(input=9000, output=10),
                                         occurred_us=clock.now_us() - 10_000_000)).usage
     svc.decisions.forget()  # read back from the store, not from memory
-    decision, usages, total = svc.reports.decision(d.decision_id)
+    decision, usages, total, _, _ = svc.reports.decision(d.decision_id)
     assert decision == d
     assert [u.usage_id for u in usages] == ["u2", "u1"]  # by time, not by id or arrival
     assert total == early.cost.total + late.cost.total
@@ -53,7 +53,7 @@ def test_a_decision_comes_with_its_usage_oldest_first_and_their_total(svc, clock
 
 def test_a_decision_without_usage_totals_zero(svc):
     d = svc.routing.route(RouteInput(task_description=TASK)).decision
-    assert svc.reports.decision(d.decision_id)[1:] == ([], 0)
+    assert svc.reports.decision(d.decision_id)[1:4] == ([], 0, [])
 
 
 def test_an_unknown_decision_is_not_found_and_a_bad_id_is_invalid(svc):

@@ -18,6 +18,7 @@ from router.api.grpc.anomalies import AnomalyRpcs, StreamSlots
 from router.api.grpc.auth import Callers
 from router.api.grpc.base import Offload, request_parser
 from router.api.grpc.budgets import BudgetRpcs
+from router.api.grpc.feedback import FeedbackRpcs
 from router.api.grpc.reports import ReportRpcs
 from router.api.grpc.routing import RoutingRpcs
 from router.api.grpc.usage import UsageRpcs
@@ -75,6 +76,7 @@ def add_router(server: grpc.aio.Server, services: Services, executor: ThreadPool
     servicer = router_servicer(
         RoutingRpcs(services.routing, offload, callers),
         UsageRpcs(services.usage, offload, callers),
+        FeedbackRpcs(services.feedback, offload, callers),
         BudgetRpcs(services.budgets, offload, callers),
         ReportRpcs(services.reports, offload, callers),
         AnomalyRpcs(services.anomalies, offload, callers,

@@ -81,7 +81,7 @@ _REASONS: tuple[tuple[type[RouterError], str], ...] = (
     (NotFound, "not_found"), (Conflict, "conflict"), (PreconditionFailed, "precondition"),
     (Overloaded, "overloaded"), (StoreUnavailable, "unavailable"))
 _ATTRIBUTION_KEYS = ("team", "agent", "task_id", "user")
-_REQUEST_IDS = ("request_id", "usage_id", "decision_id", "budget_id")
+_REQUEST_IDS = ("request_id", "usage_id", "feedback_id", "decision_id", "budget_id")
 MAX_LOGGED_CHARS = 128  # a logged value the client chose is cut to this
 
 

@@ -21,10 +21,9 @@ class ReportRpcs(RpcBase):
                           context: Context) -> pb.GetDecisionResponse:
         async def body(line: dict[str, Any], who: Principal) -> pb.GetDecisionResponse:
             line["decision_id"] = request.decision_id
-            decision, usages, total = await self._blocking(self._reports.decision,
-                                                           request.decision_id, who)
-            line["usages"] = len(usages)
-            return convert.decision_response(decision, usages, total)
+            report = await self._blocking(self._reports.decision, request.decision_id, who)
+            line.update(usages=len(report.usages), feedback=len(report.feedback))
+            return convert.decision_response(report)
 
         return await self._handle("GetDecision", request, context, body)
 
