@@ -4,6 +4,7 @@ a bounded number of RPCs in flight, retries what is transient, and tallies the a
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from router import v1 as pb
 from router.core.timeunits import SECOND_US
+from router.simulate.catalog import Catalog
+from router.simulate.quality import draw_quality
 from router.simulate.traffic import Call
 from router.v1 import router_pb2_grpc
 
@@ -31,6 +34,7 @@ class Result:
     predicted_output: int = 0
     actual_output: int = 0
     routed: bool = False
+    quality: float | None = None  # the score reported with the call
 
     @property
     def recorded(self) -> bool:
@@ -50,8 +54,9 @@ class Driver:
     """Sends calls with ``concurrency`` RPCs in flight and tallies what the server answered."""
 
     def __init__(self, stub: router_pb2_grpc.RouterStub, concurrency: int, labels: dict[str, str],
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, catalog: Catalog | None = None) -> None:
         self.stub = stub
+        self.catalog = catalog  # when given, a successful call reports a quality score
         self.concurrency = max(1, concurrency)
         self.labels = labels
         self.progress = progress
@@ -121,6 +126,10 @@ class Driver:
             req.human_review.CopyFrom(pb.HumanReview(seconds=call.review))
         result = Result(routed=decision is not None, predicted_output=predicted,
                          actual_output=output)
+        if self.catalog is not None and call.outcome == pb.OUTCOME_SUCCESS:
+            # drawn from the call's own id: the traffic's random stream stays as it was
+            req.quality = result.quality = draw_quality(
+                random.Random(call.usage_id), self.catalog, call.model, call.agent.task_type)
         self.stats["calls"] += 1
         try:
             resp = await self._call(self.stub.ReportUsage, req, RETRYABLE)

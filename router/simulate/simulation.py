@@ -52,7 +52,7 @@ async def _simulate(address: str, sc: Scenario, seed: int, end_us: int, concurre
         stub = client.stub(channel)
         cat = Catalog(await stub.ListModels(pb.ListModelsRequest(), timeout=10))
         sim = Simulation(sc, seed, end_us, cat, Driver(
-            stub, concurrency, {"sim": f"{sc.name}-s{seed}"}, progress))
+            stub, concurrency, {"sim": f"{sc.name}-s{seed}"}, progress, catalog=cat))
         return await sim.run(inject)
 
 
@@ -109,4 +109,15 @@ class Simulation:
                     for a in ctx.org.agents],
             anomalies=anomalies, stats=dict(sorted(d.stats.items())), errors=list(d.errors),
             spend_by_team={t: round(v / NANOS_PER_UNIT, 6)
-                           for t, v in sorted(d.spend.items(), key=lambda kv: -kv[1])})
+                           for t, v in sorted(d.spend.items(), key=lambda kv: -kv[1])},
+            quality=self._quality())
+
+    def _quality(self) -> dict[str, dict[str, float]]:
+        sums: dict[tuple[str, str], list[float]] = {}
+        for call, result in self.ctx.driver.sent:
+            if result.quality is not None and result.recorded:
+                sums.setdefault((call.agent.task_type, call.model), []).append(result.quality)
+        out: dict[str, dict[str, float]] = {}
+        for (task_type, model), scores in sorted(sums.items()):
+            out.setdefault(task_type, {})[model] = round(sum(scores) / len(scores), 4)
+        return out

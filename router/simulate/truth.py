@@ -47,6 +47,8 @@ class Truth:
     stats: dict[str, int] = field(default_factory=dict)  # new, replayed, conflicts, errors, ...
     spend_by_team: dict[str, float] = field(default_factory=dict)  # USD, this run's calls
     errors: list[str] = field(default_factory=list)  # the first RPC errors, if any
+    # mean quality score reported, by task type and model (what a learner could find)
+    quality: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def keys(self) -> set[Key]:
         return {a.key() for a in self.anomalies}

@@ -150,3 +150,24 @@ def test_send_until_sends_whole_batches_until_the_spend_reaches_the_target(call:
     sent, results = asyncio.run(driver.send_until(tasks, 3 * 10_500))
     assert [c.usage_id for c in sent] == ["u-0", "u-1", "u-2", "u-3"]  # two batches of two
     assert len(results) == 4 and driver.total == 4
+
+
+def test_a_successful_call_reports_a_quality_drawn_from_its_models_ability(catalog: Catalog,
+                                                                         call: Call):
+    from router.simulate.quality import ability
+
+    stub = _Stub()
+    driver = Driver(stub, 4, {"sim": "test"}, None, catalog=catalog)  # type: ignore[arg-type]
+    failed = replace(call, usage_id="u-2", outcome=pb.OUTCOME_RETRY)
+    results = asyncio.run(driver.send([call, failed]))
+    ok, retried = sorted(stub.reports, key=lambda r: r.usage_id)
+    assert ok.HasField("quality") and 0.0 <= ok.quality <= 1.0
+    assert results[0].quality == ok.quality
+    assert not retried.HasField("quality") and results[1].quality is None
+    # the same call draws the same score (its own id seeds it)
+    again = Driver(_Stub(), 4, {}, None, catalog=catalog)  # type: ignore[arg-type]
+    assert asyncio.run(again.send([call]))[0].quality == ok.quality
+    # without a catalog (as before) no quality is sent
+    _, [plain] = _send(_Stub(), [call])
+    assert plain.quality is None
+    assert 0.05 <= ability(catalog, call.model, call.agent.task_type) <= 0.97

@@ -76,6 +76,6 @@ def test_only_a_retry_loop_is_matched_on_its_task():
 def test_the_truth_file_keeps_its_field_names():
     raw = json.loads(_truth(Anomaly("spend_spike", "finance", "a", "", 0, 1)).to_json())
     assert list(raw) == ["scenario", "seed", "days", "start_us", "now_us", "calls", "teams",
-                         "agents", "anomalies", "stats", "spend_by_team", "errors"]
+                         "agents", "anomalies", "stats", "spend_by_team", "errors", "quality"]
     assert list(raw["anomalies"][0]) == ["kind", "team", "agent", "task_id", "start_us",
                                          "end_us", "detail"]
