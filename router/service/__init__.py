@@ -31,6 +31,7 @@ from router.service.anomalies import AnomalyService, pause_kinds
 from router.service.budgets import BudgetService, ForecastAlerts
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
+from router.service.learning import Learning, OutcomeSink
 from router.service.notify import Webhook
 from router.service.reports import ReportService
 from router.service.routing import RouteResult, RoutingService
@@ -59,11 +60,16 @@ class Services:
     gate: BudgetGate
     decisions: Decisions
     calibration: Calibration
+    learning: Learning
     gauges: Gauges | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Queue what is still to be saved; stop sending notifications and being scraped."""
         self.calibration.save()
+        try:
+            self.learning.save()
+        except StoreUnavailable as exc:  # kept in memory, and lost with the process
+            log.warning("learning.save_failed", error=str(exc))
         self.anomalies.close()
         if self.gauges is not None:
             metrics.SOURCES.remove(self.gauges)
@@ -125,6 +131,9 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                           settings.decision_lookup_grace_ms)
     recorder.on_request_taken = decisions.request_taken
     calibration = Calibration(store, recorder)
+    learning = Learning(store, settings)
+    # what the usage and feedback services teach with each first-time score
+    outcomes: OutcomeSink = learning  # noqa: F841 (the usage and feedback services take it)
     # the key signing decision tokens: one per deployment, made by the first replica to start
     key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),
                                      clock.now_us()))
@@ -144,7 +153,7 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
                                calibration, clock, local_reads=store.local_reads,
-                               decision_key=key),
+                               decision_key=key, learning=learning),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
                            calibration, clock, decision_key=key),
         # forecast alerts go out the anomalies' way: their store, streams and webhook
@@ -154,5 +163,5 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
         reports=ReportService(catalog, store, decisions),
         anomalies=anomalies,
         keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
-        gauges=gauges,
+        learning=learning, gauges=gauges,
     )
