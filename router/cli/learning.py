@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
                 "quality at 0.5", "90%"):
         table.add_column(col, justify="left" if col in ("level", "scope", "model") else "right")
     for r in rows:
-        low, high = r["quality_at_half_90"]  # type: ignore[misc]
+        interval = r["quality_at_half_90"]
+        assert isinstance(interval, list)
+        low, high = interval
         table.add_row(str(r["level"]), str(r["scope"]) or "(none)", str(r["model"]),
                       f"{r['observations']:,}" + ("" if r["counts"] else " (not yet)"),
                       f"N(0, {prior_sd:g})", f"{r['mean']:+.3f}", f"{r['sd']:.3f}",

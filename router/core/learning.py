@@ -206,9 +206,9 @@ class Learner:
         if len(merged) > self.max_keys:  # keep the most recently updated
             keep = sorted(merged.values(), key=lambda e: e.updated_us)[-self.max_keys:]
             merged = {(e.level, e.scope, e.model): e for e in keep}
-        old = self._merged
-        changed = {(k[0], k[1]) for k, e in merged.items() if old.get(k) != e}
-        changed.update((k[0], k[1]) for k in old.keys() - merged.keys())
+        before = self._merged
+        changed = {(k[0], k[1]) for k, e in merged.items() if before.get(k) != e}
+        changed.update((k[0], k[1]) for k in before.keys() - merged.keys())
         self._merged = merged
         self._changed(changed)
 
