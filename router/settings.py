@@ -34,6 +34,23 @@ class Settings:
                                     "trained complexity classifier artifact")
     default_quality_target: float = _setting(
         0.7, "predicted quality (0-1) a model must reach when the request sets none")
+    learning: bool = _setting(
+        True, "learn from reported outcomes: a Bayesian correction of the classifier's quality "
+        "per (task type, model) and (agent, model), with Thompson-sampling exploration")
+    learning_explore_share: float = _setting(
+        0.05, "most that exploration may add to the predicted spend of the calls the learner "
+        "speaks for, and most of those calls that may explore (a share, 0-1; 0: never explore)")
+    learning_prior_sd: float = _setting(
+        0.25, "the prior's standard deviation of a learned logit offset (how far, before any "
+        "outcome, the classifier may be off)")
+    learning_max_precision: float = _setting(
+        50.0, "cap on the precision a learned offset's update sees (1/sd^2), so it keeps "
+        "tracking a model whose quality changes (must exceed 1 / learning_prior_sd^2)")
+    learning_min_agent_count: int = _setting(
+        30, "outcomes an agent needs before its own offset adds to its task type's")
+    learning_no_explore: str = _setting(
+        "", "comma-separated scopes that never explore (the learned means still apply), e.g. "
+        "team:finance,agent:payroll-bot,task_type:invoice-matching")
     max_description_chars: int = _setting(
         100_000, "longest task_description accepted; longer is INVALID_ARGUMENT")
     max_message_bytes: int = _setting(
@@ -123,6 +140,15 @@ class Settings:
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("ROUTER_TLS_CLIENT_CA needs ROUTER_TLS_CERT and ROUTER_TLS_KEY "
                              "(client certificates are checked over TLS)")
+        if not 0 <= self.learning_explore_share <= 1:
+            raise ValueError(f"ROUTER_LEARNING_EXPLORE_SHARE={self.learning_explore_share!r}: "
+                             "use 0 to 1")
+        if not self.learning_prior_sd > 0:
+            raise ValueError(f"ROUTER_LEARNING_PRIOR_SD={self.learning_prior_sd!r}: use > 0")
+        if not self.learning_max_precision > 1 / self.learning_prior_sd ** 2:
+            raise ValueError("ROUTER_LEARNING_MAX_PRECISION must exceed the prior's precision, "
+                             f"1 / ROUTER_LEARNING_PRIOR_SD^2 = {1 / self.learning_prior_sd ** 2}")
+        no_explore_scopes(self.learning_no_explore)  # raises ValueError naming a bad entry
         if not 0 <= self.max_watch_streams <= self.max_concurrent_rpcs // 2:
             raise ValueError("ROUTER_MAX_WATCH_STREAMS must be between 0 and half of "
                              f"ROUTER_MAX_CONCURRENT_RPCS ({self.max_concurrent_rpcs // 2}), so "
@@ -144,6 +170,22 @@ class Settings:
         """(environment variable, description, default) for every setting."""
         return [(f"ROUTER_{f.name.upper()}", f.metadata["help"], f.default)
                 for f in dataclasses.fields(cls)]
+
+
+NO_EXPLORE_KEYS = ("team", "agent", "task_type", "user")
+
+
+def no_explore_scopes(text: str) -> frozenset[tuple[str, str]]:
+    """``ROUTER_LEARNING_NO_EXPLORE`` as (key, value) pairs: ``team:finance,agent:bot``."""
+    scopes = set()
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        key, sep, value = entry.partition(":")
+        key, value = key.strip(), value.strip()
+        if not sep or key not in NO_EXPLORE_KEYS or not value:
+            raise ValueError(f"ROUTER_LEARNING_NO_EXPLORE: {entry!r} is not one of "
+                             f"{', '.join(k + ':NAME' for k in NO_EXPLORE_KEYS)}")
+        scopes.add((key, value))
+    return frozenset(scopes)
 
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:

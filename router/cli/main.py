@@ -14,6 +14,7 @@
     router audit list [--since 24h] [--action A]                    administrative acts (admin)
     router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
     router models [--catalog FILE]                                  show the catalog with prices
+    router learning show [--task-type T] [--agent A] [--json]       what outcomes taught it
     router settings                                                 list settings and defaults
 
 Commands that talk to a server send --token (default $ROUTER_API_KEY, else $ROUTER_ADMIN_TOKEN;
@@ -27,7 +28,18 @@ import argparse
 from collections.abc import Sequence
 
 from router import simulate
-from router.cli import anomalies, audit, budgets, evaluate, keys, models, report, serve, train
+from router.cli import (
+    anomalies,
+    audit,
+    budgets,
+    evaluate,
+    keys,
+    learning,
+    models,
+    report,
+    serve,
+    train,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     groups = {"serve": serve, "train": train, "eval": evaluate, "models": models,
               "budgets": budgets, "report": report, "anomalies": anomalies,
-              "keys": keys, "audit": audit, "simulate": simulate}
+              "keys": keys, "audit": audit, "simulate": simulate, "learning": learning}
     for group in groups.values():
         group.add_parser(sub)  # serve also adds `settings`
     args = parser.parse_args(argv)

@@ -53,6 +53,8 @@ def sign(d: DecisionRecord, key: bytes) -> str:
         "f": list(d.fallbacks), "k": [list(c) for c in d.candidates if c.model in kept],
         "v": d.classifier_version,
     }
+    if d.prior_quality is not None:  # the learner moved the quality: the classifier's own
+        payload["pp"] = d.prior_quality
     # orjson: a third of the stdlib encoder's time on the hot path; the tag covers the body's
     # bytes as sent, so tokens of either encoder verify alike
     body = _b64(orjson.dumps(payload))
@@ -80,7 +82,7 @@ def verify(token: str, key: bytes, decision_id: str) -> DecisionRecord:
             predicted_cost=p["c"], currency=p["cur"], reason_code=p["rc"],
             reason_message=p["rm"], fallbacks=tuple(p["f"]),
             candidates=tuple(CandidateRecord(*c) for c in p["k"]),
-            classifier_version=p["v"])
+            classifier_version=p["v"], prior_quality=p.get("pp"))
     except (ValueError, KeyError, TypeError) as exc:  # signed by us, so only a version skew
         # (orjson.JSONDecodeError is a ValueError)
         raise InvalidRequest.of(FIELD, f"cannot be read: {exc}") from None

@@ -35,7 +35,8 @@ import numpy as np
 TASK, AGENT = "task_type", "agent"  # the two levels a correction is kept at
 LEVELS = (TASK, AGENT)
 _EPS = 1e-6  # classifier qualities are clipped to [eps, 1 - eps] before the logit
-_NEWTON_STEPS = 4
+_MAX_STEPS = 60  # safeguarded Newton: about 4 steps where the prior is firm, a bound elsewhere
+_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +89,33 @@ def sigmoid(z: float) -> float:
 
 def laplace_step(mean: float, precision: float, base: float, score: float) -> tuple[float, float]:
     """The posterior (mean, precision) of an offset ``d`` with prior N(mean, 1/precision) after
-    one outcome ``score`` of a call whose logit is ``base + d``."""
+    one outcome ``score`` of a call whose logit is ``base + d``.
+
+    The mode is the root of the gradient ``score - sigmoid(base + d) - precision (d - mean)``,
+    which falls with ``d`` and changes sign between ``mean`` and ``mean + (score - p0) /
+    precision`` (p0 = sigmoid(base + mean)). Newton's steps from ``mean``, each kept inside that
+    bracket (bisecting where a step would leave it): plain Newton overshoots, and diverges, where
+    the prior is weak (precision well under 1) and the logit is far from 0."""
+    p0 = sigmoid(base + mean)
+    lo, hi = mean, mean + (score - p0) / precision
+    if lo > hi:
+        lo, hi = hi, lo
     d = mean
-    for _ in range(_NEWTON_STEPS):
+    for _ in range(_MAX_STEPS):
         p = sigmoid(base + d)
         gradient = score - p - precision * (d - mean)
-        d += gradient / (precision + p * (1.0 - p))
+        if gradient > 0:
+            lo = d
+        else:
+            hi = d
+        step = gradient / (precision + p * (1.0 - p))
+        nxt = d + step
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - d) <= _TOLERANCE * (1.0 + abs(d)):
+            d = nxt
+            break
+        d = nxt
     p = sigmoid(base + d)
     return d, precision + p * (1.0 - p)
 
@@ -101,8 +123,10 @@ def laplace_step(mean: float, precision: float, base: float, score: float) -> tu
 class Learner:
     """The offsets of every (level, scope, model) seen, with what changed since ``take_dirty``.
 
-    ``version`` grows with every change, so what routing derives from the offsets (arrays per
-    task type and agent) is rebuilt only when they change.
+    ``version`` grows with every change, and ``scope_version(level, scope)`` with every change
+    of that one task type's (or agent's) offsets, so what routing derives from them (arrays per
+    task type and agent) is rebuilt only when its own scopes change: a busy task type's outcomes
+    leave every other's arrays as they are.
     """
 
     def __init__(self, prior_sd: float = 0.5, max_precision: float = 50.0,
@@ -119,10 +143,22 @@ class Learner:
         self._local: dict[Key, Evidence] = {}  # this process's increments not yet taken
         self._taken: dict[Key, Evidence] = {}  # taken for saving, not yet in a load
         self._merged: dict[Key, Evidence] = {}  # shared + taken + local
+        self._scope_versions: dict[tuple[str, str], int] = {}  # (level, scope) -> changes
         self.version = 0
 
     def __len__(self) -> int:
         return len(self._merged)
+
+    def scope_version(self, level: str, scope: str) -> int:
+        """How often the offsets of one task type (or agent) have changed; 0: never."""
+        return self._scope_versions.get((level, scope), 0)
+
+    def _changed(self, scopes: Iterable[tuple[str, str]]) -> None:
+        # after the change itself, so a reader that sees the new version sees the new state
+        versions = self._scope_versions
+        for scope in scopes:
+            versions[scope] = versions.get(scope, 0) + 1
+        self.version += 1
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -157,6 +193,9 @@ class Learner:
                     del self._taken[key]
             old = self._local.get(key)
             self._local[key] = r if old is None else old.plus(r)
+        # usually a move from taken to local, which changes no sum; but a ``load`` between
+        # ``take_dirty`` and here dropped the taken increments from the sums: they come back
+        self._rebuild()
 
     def _rebuild(self) -> None:
         merged = dict(self._shared)
@@ -167,8 +206,11 @@ class Learner:
         if len(merged) > self.max_keys:  # keep the most recently updated
             keep = sorted(merged.values(), key=lambda e: e.updated_us)[-self.max_keys:]
             merged = {(e.level, e.scope, e.model): e for e in keep}
+        before = self._merged
+        changed = {(k[0], k[1]) for k, e in merged.items() if before.get(k) != e}
+        changed.update((k[0], k[1]) for k in before.keys() - merged.keys())
         self._merged = merged
-        self.version += 1
+        self._changed(changed)
 
     # -- beliefs --------------------------------------------------------------------------------
 
@@ -233,7 +275,9 @@ class Learner:
         t_mean = self._step(task_key, base + a_mean, score, now_us)
         if agent_key is not None:
             self._step(agent_key, base + t_mean, score, now_us)
-        self.version += 1
+            self._changed(((TASK, task_type), (AGENT, agent)))
+        else:
+            self._changed(((TASK, task_type),))
 
     def _step(self, key: Key, base: float, score: float, now_us: int) -> float:
         """One Laplace step of ``key``'s offset; returns its new mean."""

@@ -45,6 +45,7 @@ from router.evaluation.data import DataError, OutcomeTable, load_table
 from router.evaluation.metrics import aiq, apgr, cpt
 from router.evaluation.offline import FRACTIONS, _resolve, _summary, training_rows
 from router.evaluation.routers import CurvePoint, thresholds
+from router.settings import Settings
 
 Progress = Callable[[str], None]
 NANOS_PER_USD = 10**9
@@ -52,7 +53,7 @@ NANOS_PER_USD = 10**9
 
 @dataclass(frozen=True)
 class LearningSettings:
-    """The learner and exploration settings a replay uses (the service's defaults)."""
+    """The learner and exploration settings a replay uses: the service's (``from_settings``)."""
 
     prior_sd: float = 0.25
     max_precision: float = 50.0
@@ -60,6 +61,14 @@ class LearningSettings:
     explore_share: float = 0.05
     explore_calls: float = 0.05
     explore: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LearningSettings:
+        return cls(prior_sd=settings.learning_prior_sd,
+                   max_precision=settings.learning_max_precision,
+                   min_agent_count=settings.learning_min_agent_count,
+                   explore_share=settings.learning_explore_share,
+                   explore_calls=settings.learning_explore_share)
 
 
 @dataclass(frozen=True)
@@ -304,7 +313,7 @@ def evaluate_online(paths: list[Path], train_dir: Path, catalog: Catalog,
     """Replay every file (``replays`` exploration seeds per target for the learner; the static
     classifier is deterministic) and score both after the first ``warmup`` calls; ``limit``
     keeps the first calls of each stream."""
-    learning = learning or LearningSettings()
+    learning = learning or LearningSettings.from_settings(Settings())
     trained = training_rows(train_dir) if train_dir.exists() else {}
     streams = {}
     for p in paths:

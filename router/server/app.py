@@ -11,7 +11,6 @@ from router.core.catalog import Catalog, load_catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock
 from router.service import Services, build_services
-from router.service.learning import NoLearning
 from router.settings import Settings
 from router.store.recorder import Recorder
 from router.store.sql import SqlStore
@@ -65,11 +64,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         raise
     recorder = Recorder(store, max_batch=settings.max_batch, queue_limit=settings.queue_limit,
                         linger_s=settings.writer_linger_ms / 1000).start()
-    # what learns from the scores of routed calls (ReportUsage's quality, ReportFeedback)
-    outcomes = NoLearning()
-    try:
+    try:  # the services' learner learns from the scores of routed calls
         services = build_services(settings, catalog, classifier, store, recorder, clock,
-                                  budgets, enforce_auth=auth.enforce, outcomes=outcomes)
+                                  budgets, enforce_auth=auth.enforce)
     except BaseException:
         recorder.close()
         store.close()

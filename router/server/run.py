@@ -20,6 +20,7 @@ from router.server.app import App, build_app
 from router.server.grpc_server import create_server
 from router.server.http_server import create_http_server
 from router.server.tasks import every, watch_store
+from router.service.learning import SAVE_INTERVAL_S as LEARNING_SAVE_INTERVAL_S
 from router.settings import Settings
 
 log = structlog.get_logger("router.server")
@@ -55,6 +56,15 @@ async def run(app: App, stop: asyncio.Event | None = None,
     detector = asyncio.create_task(every(app, stop, app.settings.anomaly_interval_s,
                                          app.services.anomalies.detect, "anomalies.detect",
                                          first_at_once=False))
+    # what this replica learned from outcomes is added to the store's sums; what the others
+    # added is read back on the refresh schedule
+    learning = app.services.learning
+    learning_save = asyncio.create_task(every(app, stop, LEARNING_SAVE_INTERVAL_S,
+                                              learning.save, "learning.save",
+                                              first_at_once=False))
+    learning_refresh = asyncio.create_task(every(app, stop, app.settings.budget_refresh_s,
+                                                 learning.refresh, "learning.refresh",
+                                                 first_at_once=False))
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
         loop.add_signal_handler(signal.SIGHUP, app.services.budgets.reload_file)
     if app.settings.metrics_port:
@@ -76,6 +86,8 @@ async def run(app: App, stop: asyncio.Event | None = None,
     await keeper
     await keyring
     await detector
+    await learning_save
+    await learning_refresh
     queued = app.recorder.queued()
     await loop.run_in_executor(None, app.close)
     log.info("server.stopped", flushed=queued)

@@ -33,7 +33,7 @@ from router.service.budgets import BudgetService, ForecastAlerts
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
 from router.service.feedback import FeedbackResult, FeedbackService
-from router.service.learning import NoLearning, OutcomeSink
+from router.service.learning import Learning, OutcomeSink
 from router.service.notify import Webhook
 from router.service.reports import ReportService
 from router.service.routing import RouteResult, RoutingService
@@ -63,11 +63,16 @@ class Services:
     gate: BudgetGate
     decisions: Decisions
     calibration: Calibration
+    learning: Learning
     gauges: Gauges | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Queue what is still to be saved; stop sending notifications and being scraped."""
         self.calibration.save()
+        try:
+            self.learning.save()
+        except StoreUnavailable as exc:  # kept in memory, and lost with the process
+            log.warning("learning.save_failed", error=str(exc))
         self.anomalies.close()
         if self.gauges is not None:
             metrics.SOURCES.remove(self.gauges)
@@ -106,9 +111,8 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     """Wire the services over one store and recorder (the ledger follows the store unless one
     is given, as tests do to run both ledgers over one database). ``enforce_auth``: require a
     key from the start (``router.auth.startup_mode`` decides it for a server). ``outcomes``
-    learns from every first-time score of a routed call (usage quality, feedback); none: it
-    learns nothing."""
-    outcomes = outcomes if outcomes is not None else NoLearning()
+    learns from every first-time score of a routed call (usage quality, feedback); none: the
+    learner routing reads does."""
     clock = clock or SystemClock()
     book = budgets if budgets is not None else BudgetBook(store, settings.budgets_path or None)
     if ledger is None:
@@ -132,6 +136,9 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                           settings.decision_lookup_grace_ms)
     recorder.on_request_taken = decisions.request_taken
     calibration = Calibration(store, recorder)
+    learning = Learning(store, settings)
+    # what the usage and feedback services teach with each first-time score
+    outcomes = outcomes if outcomes is not None else learning
     # the key signing decision tokens: one per deployment, made by the first replica to start
     key = bytes.fromhex(store.secret("decision_token_key", lambda: secrets.token_hex(32),
                                      clock.now_us()))
@@ -151,7 +158,7 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
                                calibration, clock, local_reads=store.local_reads,
-                               decision_key=key),
+                               decision_key=key, learning=learning),
         usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
                            calibration, clock, decision_key=key, outcomes=outcomes),
         feedback=FeedbackService(settings, store, decisions, clock, outcomes=outcomes),
@@ -162,5 +169,5 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
         reports=ReportService(catalog, store, decisions),
         anomalies=anomalies,
         keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
-        gauges=gauges,
+        learning=learning, gauges=gauges,
     )

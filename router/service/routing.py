@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from time import perf_counter
 
+import numpy as np
+
 from router.auth import SYSTEM, Principal
 from router.budgeting import BudgetGate, HoldRaced
 from router.core import decision_token
@@ -20,12 +22,14 @@ from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock
 from router.core.errors import BudgetExhausted, Conflict, quoted
+from router.core.learning import adjusted
 from router.core.policy import (
     CandidateTable,
     Constraints,
     Exclusion,
     ReasonCode,
     RoutableModel,
+    choice_cost,
     choose,
     evaluate,
 )
@@ -35,6 +39,7 @@ from router.core.tokens import estimate_tokens
 from router.metrics import CLASSIFIER_LATENCY
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions, new_id
+from router.service.learning import Learning
 from router.settings import Settings
 from router.store.recorder import Recorder
 
@@ -54,13 +59,14 @@ class RoutingService:
     def __init__(self, settings: Settings, catalog: Catalog, classifier: Classifier,
                  decisions: Decisions, recorder: Recorder, gate: BudgetGate,
                  calibration: Calibration, clock: Clock, *, local_reads: bool,
-                 decision_key: bytes) -> None:
+                 decision_key: bytes, learning: Learning | None = None) -> None:
         self.catalog = catalog
         self.classifier = classifier
         self._decisions = decisions
         self._recorder = recorder
         self._gate = gate
         self._calibration = calibration
+        self._learning = learning
         self._clock = clock
         self._max_description_chars = settings.max_description_chars
         self._default_target = settings.default_quality_target
@@ -69,6 +75,7 @@ class RoutingService:
         self._table = CandidateTable(
             RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
         )
+        self._position = {mid: i for i, mid in enumerate(self._table.ids)}
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()
@@ -146,8 +153,16 @@ class RoutingService:
         table = self._table
         factors = self._calibration.factors_for(req.attribution.task_type,
                                                 req.attribution.agent, table.ids)
+        learning = self._learning
+        learned = (learning.offsets_for(req.attribution.task_type, req.attribution.agent,
+                                        table.ids) if learning is not None else None)
+        offset = None
+        if learned is not None:  # only exclusion BELOW_QUALITY depends on the offsets
+            assert learning is not None
+            offset = learning.sample(learned) if learning.explores(req.attribution) \
+                else learned[0]
         candidates = evaluate(table, assessment, input_tokens, constraints, target, budget,
-                              factors, token_budget, model_room)
+                              factors, token_budget, model_room, offset)
         try:
             decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
         except BudgetExhausted as exc:
@@ -155,6 +170,31 @@ class RoutingService:
             if over is not None and statuses:
                 raise gate.refusal(statuses, over, input_tokens, now, all_rules=True) from exc
             raise
+        reason_message = decision.reason_message
+        if learned is not None:
+            assert learning is not None
+            cost = decision.chosen.cost
+            if offset is learned[0]:
+                learning.spend(0, cost)
+            else:  # explored: what would the posterior means have chosen, at what cost?
+                prior = np.fromiter(map(assessment.quality, table.slots), np.float64,
+                                    table.size)
+                mean_cost = choice_cost(candidates, adjusted(prior, learned[0]), target)
+                extra = 0 if mean_cost is None else cost - mean_cost
+                if learning.spend(extra, cost):
+                    if extra:
+                        reason_message += (
+                            f"; explored: a sampled quality chose {decision.chosen.model}, "
+                            f"{abs(extra)} nanos {'over' if extra > 0 else 'under'} the "
+                            "posterior mean's choice")
+                else:  # the exploration budget has no room for the extra: the means decide
+                    candidates = evaluate(table, assessment, input_tokens, constraints, target,
+                                          budget, factors, token_budget, model_room,
+                                          learned[0])
+                    decision = choose(candidates, target, budget, input_tokens,
+                                      self.catalog.currency)
+                    reason_message = decision.reason_message
+                    learning.spend(0, decision.chosen.cost)
         if decision.reason is ReasonCode.BEST_AFFORDABLE and statuses:
             # a budget priced the adequate models out: downgrade only where its rule allows
             adequate = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET
@@ -178,12 +218,15 @@ class RoutingService:
             complexity_score=assessment.score,
             quality_target=target,
             predicted_quality=chosen.quality,
+            # the classifier's own, where the learner moved the quality
+            prior_quality=None if learned is None else assessment.quality(
+                table.slots[self._position[chosen.model]]),
             input_tokens=input_tokens,
             output_tokens=chosen.output_tokens,
             predicted_cost=chosen.cost,
             currency=self.catalog.currency,
             reason_code=int(decision.reason),
-            reason_message=decision.reason_message,
+            reason_message=reason_message,
             fallbacks=fallbacks,
             candidates=kept_candidates(decision.candidates.records(), chosen.model, fallbacks),
             classifier_version=self.classifier.version,

@@ -18,6 +18,7 @@ from router.auth.keys import KeyRecord
 from router.core.anomalies import Anomaly, Series, TaskCount
 from router.core.budgets import Hold, Totals
 from router.core.calibration import Factor
+from router.core.learning import Evidence
 from router.core.records import (
     DecisionQuery,
     DecisionRecord,
@@ -246,7 +247,20 @@ class AccessStore(Protocol):
 
 
 @runtime_checkable
+class LearningStore(Protocol):
+    """The learner's evidence (``router.core.learning``): sums every replica adds to."""
+
+    def load_learning(self) -> list[Evidence]:
+        """Every stored (level, scope, model)'s sums."""
+
+    def add_learning(self, rows: Sequence[Evidence]) -> None:
+        """Add the increments ``rows`` to the stored sums (precision, weighted and count
+        added, updated_us the later) in one transaction."""
+
+
+@runtime_checkable
 class Store(RecordStore, FeedbackStore, BudgetStore, SpendStore, AnomalyStore, AccessStore,
+            LearningStore,
             Protocol):
     """The whole seam, as the server wires it."""
 

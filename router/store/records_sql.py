@@ -313,6 +313,7 @@ def _decision_row(d: DecisionRecord) -> dict[str, Any]:
         "reason_message": d.reason_message, "fallbacks": orjson.dumps(d.fallbacks).decode(),
         "candidates": _candidates_json(d.candidates),
         "classifier_version": d.classifier_version,
+        "prior_quality": d.prior_quality,
     }
 
 
@@ -327,7 +328,7 @@ def _decision_record(r: Any) -> DecisionRecord:
         reason_code=r.reason_code, reason_message=r.reason_message,
         fallbacks=tuple(json.loads(r.fallbacks)),
         candidates=tuple(CandidateRecord(*c) for c in json.loads(r.candidates)),
-        classifier_version=r.classifier_version,
+        classifier_version=r.classifier_version, prior_quality=r.prior_quality,
     )
 
 

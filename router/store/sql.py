@@ -10,6 +10,7 @@ concern, each in its own module:
 - ``spend_sql``   the rollups and the reports' GROUP BYs
 - ``anomalies_sql`` the detectors' inputs and their findings
 - ``access_sql``  API keys (their digests) and the audit trail
+- ``learning_sql`` the learner's additive evidence
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from router.store.access_sql import SqlAccess
 from router.store.anomalies_sql import SqlAnomalies
 from router.store.budgets_sql import SqlBudgets
 from router.store.feedback_sql import SqlFeedback
+from router.store.learning_sql import SqlLearning
 from router.store.records_sql import SqlRecords
 from router.store.spend_sql import SqlSpend
 
@@ -31,7 +33,8 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x726F75746572  # pg advisory lock key: replicas migrate one at a time
 
 
-class SqlStore(SqlRecords, SqlFeedback, SqlBudgets, SqlSpend, SqlAnomalies, SqlAccess):
+class SqlStore(SqlRecords, SqlFeedback, SqlBudgets, SqlSpend, SqlAnomalies, SqlAccess,
+               SqlLearning):
     """``router.store.base.Store`` over SQLAlchemy Core.
 
     ``holds_in_sql`` (default: on PostgreSQL, not on SQLite) says where budget holds live: in this

@@ -64,6 +64,8 @@ class DecisionRow(_Keys, table=True):
     fallbacks: str = Field(sa_type=Text)
     candidates: str = Field(sa_type=Text)
     classifier_version: str = Field(max_length=64)
+    # the classifier's own quality when the learner moved predicted_quality (migration 0012)
+    prior_quality: float | None = Field(default=None)
 
 
 class UsageRow(_Keys, table=True):
@@ -165,6 +167,24 @@ class CalibrationRow(SQLModel, table=True):
 
 
 calibration = _table(CalibrationRow)
+
+
+class LearningEvidenceRow(SQLModel, table=True):
+    """The learner's sums per (level, scope, model) (``router.core.learning.Evidence``): every
+    replica adds its increments, so each reads what all of them learned (migration 0012)."""
+
+    __tablename__ = "learning_evidence"
+
+    level: str = Field(primary_key=True, max_length=16)  # task_type or agent
+    scope: str = Field(primary_key=True, max_length=128)
+    model: str = Field(primary_key=True, max_length=128)
+    precision: float
+    weighted: float
+    count: int = Field(sa_type=BigInteger)
+    updated_us: int = Field(sa_type=BigInteger)
+
+
+learning_evidence = _table(LearningEvidenceRow)
 
 
 class BudgetRuleRow(SQLModel, table=True):
