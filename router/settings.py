@@ -41,7 +41,7 @@ class Settings:
         0.05, "most that exploration may add to the predicted spend of the calls the learner "
         "speaks for, and most of those calls that may explore (a share, 0-1; 0: never explore)")
     learning_prior_sd: float = _setting(
-        0.25, "the prior's standard deviation of a learned logit offset (how far, before any "
+        0.5, "the prior's standard deviation of a learned logit offset (how far, before any "
         "outcome, the classifier may be off)")
     learning_max_precision: float = _setting(
         50.0, "cap on the precision a learned offset's update sees (1/sd^2), so it keeps "

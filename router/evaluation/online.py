@@ -55,7 +55,7 @@ NANOS_PER_USD = 10**9
 class LearningSettings:
     """The learner and exploration settings a replay uses: the service's (``from_settings``)."""
 
-    prior_sd: float = 0.25
+    prior_sd: float = 0.5
     max_precision: float = 50.0
     min_agent_count: int = 30
     explore_share: float = 0.05

@@ -154,10 +154,20 @@ def test_an_agent_speaks_only_after_enough_outcomes():
 def test_adjusted_qualities_and_the_exploration_budget():
     q = adjusted(np.array([0.5, 0.9]), np.array([logit(0.8), 0.0]))
     assert q == pytest.approx([0.8, 0.9])
-    budget = ExplorationBudget(share=0.1)
+    budget = ExplorationBudget(share=0.1, call_share=1.0)
     assert not budget.allows(20, 100)  # 20 > 0.1 x 100
-    assert budget.allows(-50, 100)  # a cheaper choice is free
+    assert budget.allows(-50, 100)  # a cheaper choice costs no money
+    assert budget.allows(0, 100)  # the mean's own choice is no exploration
     budget.record(0, 1000)
     assert budget.allows(10, 100)
     budget.record(10, 100)
     assert budget.spent == 10 and budget.total == 1100
+    # a cheaper choice still counts as an exploring call: at most call_share of the calls
+    calls = ExplorationBudget(share=1.0, call_share=0.25)
+    assert not calls.allows(-5, 100)  # the first call would make 1 of 1 explore
+    for _ in range(3):
+        calls.record(0, 100)
+    assert calls.allows(-5, 100)  # 1 of 4
+    calls.record(-5, 100)
+    assert not calls.allows(-5, 100) and not calls.allows(5, 100)  # 2 of 5 > 25%
+    assert calls.allows(0, 100) and (calls.explored, calls.calls) == (1, 4)
