@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from router.core.records import Attribution, DecisionQuery, DecisionSummary, Outcome
 from router.store.sql import SqlStore
+from tests.store.conftest import written_as_today
 from tests.store.test_sql_store import decision, usage
 
 
@@ -149,12 +150,8 @@ def test_upgrading_from_0009_keeps_the_decisions_and_lists_them(store_url: str):
     old = SqlStore(store_url, pool_size=2, sqlite_synchronous="NORMAL")
     try:
         old.migrate("0009")
-        # today's writer writes a column 0012 adds: there while filling, then gone again
-        with old.engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE decisions ADD COLUMN prior_quality FLOAT"))
-        fill(old)
-        with old.engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE decisions DROP COLUMN prior_quality"))
+        with written_as_today(old):
+            fill(old)
         old.migrate()
         assert ids(old.list_decisions(DecisionQuery(filters={"team": "legal"}))) == ["d9", "d8"]
     finally:

@@ -13,6 +13,7 @@ from router.core.records import Attribution, FeedbackRecord
 from router.core.spend import Bucket, SpendQuery, fold
 from router.store.base import WriteStatus
 from router.store.sql import SqlStore
+from tests.store.conftest import written_as_today
 from tests.store.test_sql_store import KEYS, decision, usage
 
 H = 3_600_000_000
@@ -150,7 +151,8 @@ def test_upgrading_from_0010_keeps_the_usage_and_adds_the_scores(store_url: str)
     old = SqlStore(store_url, pool_size=2, sqlite_synchronous="NORMAL")
     try:
         old.migrate("0010")
-        old.write_batch([decision()], [])
+        with written_as_today(old):
+            old.write_batch([decision()], [])
         with old.engine.begin() as conn:
             columns = [c["name"] for c in sa.inspect(conn).get_columns("usages")]
             assert "quality" not in columns and not sa.inspect(conn).has_table("feedback")
