@@ -178,6 +178,14 @@ def test_the_dashboard_shows_the_rollups_numbers_for_the_callers_scope(
                      for r in page.locator('table[data-table="top-team"] tbody tr').all()}
             assert shown == {r.team: (str(r.cost.total.nanos), str(r.calls))
                              for r in by_team.rows}
+            # quality next to cost: the simulator scores its calls, QuerySpend averages them
+            scored = {r.get_attribute("data-name"): (r.get_attribute("data-scored"),
+                                                     r.get_attribute("data-quality"))
+                      for r in page.locator('table[data-table="top-team"] tbody tr').all()}
+            assert all(int(n) > 0 for n, _ in scored.values())
+            for r in by_team.rows:
+                n, mean = scored[r.team]
+                assert int(n) == r.quality_count and float(mean) == pytest.approx(r.quality_mean)
             budget = page.locator("li[data-budget=legal-monthly]")
             assert budget.get_attribute("data-limit") == str(50 * 10**9)
             assert budget.get_attribute("data-state") == "ok"

@@ -480,7 +480,7 @@ async function topTable(s, start, end, cur) {
   const field = DIMS[s.by][1];
   const prev = new Map((before.rows || []).map((r) => [r[field] || "", nanosOf(r.cost && r.cost.total)]));
   const rows = (now.rows || []).map((r) => ({ name: r[field] || "", spend: nanosOf(r.cost && r.cost.total),
-    calls: int(r.calls) }));
+    calls: int(r.calls), scored: int(r.qualityCount), quality: r.qualityMean || 0 }));
   rows.sort((a, b) => (b.spend > a.spend ? 1 : b.spend < a.spend ? -1 : a.name.localeCompare(b.name)));
   const list = replace("list-" + s.by);
   for (const r of rows) if (r.name) list.append(el("option", { value: r.name }));
@@ -489,11 +489,14 @@ async function topTable(s, start, end, cur) {
     r.name ? { text: r.name, button: () => drill(s, r.name, next) } : "(unattributed)",
     units(r.spend), r.calls.toString(), units(r.calls ? divRound(r.spend, r.calls) : 0n),
     pct(growth(r.spend, prev.get(r.name) || 0n)),
+    r.scored > 0n ? r.quality.toFixed(3) + " (" + r.scored + ")" : "",
   ]);
   const label = { team: "team", agent: "agent", model: "model", task_type: "task type", user: "user" }[s.by];
   replace("top-table", table("top-" + s.by, [label, "spend (" + cur + ")", "calls",
-    "cost per call (" + cur + ")", "growth vs previous period"], cells, { numeric: [1, 2, 3, 4],
-    attrs: rows.map((r) => ({ "data-name": r.name, "data-nanos": r.spend, "data-calls": r.calls })) }));
+    "cost per call (" + cur + ")", "growth vs previous period", "quality (scored calls)"], cells,
+  { numeric: [1, 2, 3, 4, 5], attrs: rows.map((r) => ({ "data-name": r.name, "data-nanos": r.spend,
+    "data-calls": r.calls, "data-scored": r.scored,
+    "data-quality": r.scored > 0n ? r.quality : "" })) }));
 }
 
 // -- recent decisions: an agent's, once the drill-down has one, a page at a time --------------
