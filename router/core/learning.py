@@ -319,6 +319,11 @@ class ExplorationBudget:
     calls: int = 0
     explored: int = 0
 
+    def open(self) -> bool:
+        """Whether some exploring call could be allowed now: else there is no point in
+        drawing a sample (the posterior means decide)."""
+        return self.explored + 1 <= self.call_share * (self.calls + 1)
+
     def allows(self, extra: int, cost: int) -> bool:
         if extra == 0:
             return True

@@ -152,7 +152,7 @@ def replay(stream: Stream, target: float, learning: LearningSettings | None, see
             assert budget is not None
             means, sds = offsets
             sampled = means + sds * rng.standard_normal(len(ids)) if learning and \
-                learning.explore else means
+                learning.explore and budget.open() else means
             candidates = evaluate(table, a, tokens, open_, target, None, quality_offset=sampled)
             decision = choose(candidates, target, None, tokens)
             extra = 0

@@ -113,7 +113,7 @@ class Learning:
                     ("task_type", attribution.task_type), ("user", attribution.user))):
             return False
         budget = self.budget
-        return budget.share > 0 and budget.spent <= budget.share * budget.total
+        return budget.share > 0 and budget.spent <= budget.share * budget.total and budget.open()
 
     def sample(self, offsets: Offsets) -> np.ndarray:
         """One Thompson sample of the offsets: means + sds x standard normal."""

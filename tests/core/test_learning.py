@@ -171,3 +171,8 @@ def test_adjusted_qualities_and_the_exploration_budget():
     calls.record(-5, 100)
     assert not calls.allows(-5, 100) and not calls.allows(5, 100)  # 2 of 5 > 25%
     assert calls.allows(0, 100) and (calls.explored, calls.calls) == (1, 4)
+    assert not calls.open()  # no exploring call could be allowed: don't even draw
+    for _ in range(3):
+        calls.record(0, 100)
+    assert calls.open()  # 2 of 8 would be allowed
+    assert not ExplorationBudget(share=0.5, call_share=0.0).open()
