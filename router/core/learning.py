@@ -299,9 +299,17 @@ class Learner:
 # -- exploration ---------------------------------------------------------------------------------
 
 def adjusted(quality: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The classifier's qualities with logit offsets added."""
-    q = np.clip(quality, _EPS, 1.0 - _EPS)
-    return 1.0 / (1.0 + np.exp(-(np.log(q / (1.0 - q)) + offsets)))
+    """The classifier's qualities with logit offsets added: sigmoid(logit(q) + offsets), in
+    place on one new array (every Route with offsets pays for these few ufuncs)."""
+    q = np.maximum(quality, _EPS)
+    np.minimum(q, 1.0 - _EPS, out=q)
+    z = np.log(q)
+    z -= np.log1p(-q)
+    z += offsets
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z)
 
 
 @dataclass
