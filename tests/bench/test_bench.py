@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -109,3 +110,14 @@ def test_the_floor_server_answers_route_with_a_real_response() -> None:
     assert isinstance(resp, pb.RouteResponse)
     assert resp.model and resp.decision_id and resp.decision_token and resp.candidates
     assert again == resp  # the same canned answer: no service work per call
+
+
+def test_the_learning_bench_times_every_part(capsys):
+    from router.bench import learning
+
+    assert learning.main(["--number", "20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["models"] >= 2
+    for key in ("classifier_us", "policy_us", "policy_with_offsets_us", "draw_us",
+                "mean_choice_us", "offsets_rebuild_us", "observe_us"):
+        assert out[key] > 0
