@@ -16,6 +16,7 @@ from router.core.errors import FieldViolation, InvalidRequest, quoted
 from router.core.money import Money
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution, Outcome
+from router.core.timeunits import DAY_US, MINUTE_US
 
 MAX_ID_CHARS = 128
 MAX_KEY_CHARS = 128
@@ -29,6 +30,7 @@ MAX_SECONDS = 30 * 24 * 3600.0
 MAX_MONEY_NANOS = 10**15  # a million currency units for one call: totals stay within int64
 MAX_SOURCE_CHARS = 64  # a feedback's source: "user", "evaluator:gpt-judge"
 MAX_COMMENT_CHARS = 2000
+MAX_AHEAD_US = 5 * MINUTE_US  # an occurred_at this far ahead of our clock is still accepted
 _OUTCOMES = frozenset(int(o) for o in Outcome)
 _ID_RE = re.compile(r"^[A-Za-z0-9._:/@+=-]+$")
 
@@ -259,6 +261,19 @@ def validate_feedback(req: FeedbackInput) -> None:
     if len(req.comment) > MAX_COMMENT_CHARS:
         v.add("comment", f"must be at most {MAX_COMMENT_CHARS} characters")
     v.raise_if_any()
+
+
+def occurred_at(occurred_us: int | None, now_us: int, max_backfill_days: int) -> int:
+    """When a reported call happened: ``occurred_us`` if it lies within the last
+    ``max_backfill_days`` (and at most ``MAX_AHEAD_US`` ahead of ``now_us``), ``now_us`` when
+    not given; else INVALID_ARGUMENT naming occurred_at. Usage and feedback date alike."""
+    if occurred_us is None:
+        return now_us
+    oldest = now_us - max_backfill_days * DAY_US
+    if not oldest <= occurred_us <= now_us + MAX_AHEAD_US:
+        raise InvalidRequest.of("occurred_at", f"must lie within the last {max_backfill_days} "
+                                "days (and not more than 5 minutes ahead)")
+    return occurred_us
 
 
 def route_payload(req: RouteInput) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from router.core.records import Attribution, DecisionRecord, FeedbackRecord, pay
 from router.core.requests import (
     FeedbackInput,
     feedback_payload,
+    occurred_at,
     valid_identifier,
     validate_feedback,
 )
-from router.core.timeunits import DAY_US
 from router.service.decisions import Decisions
 from router.service.learning import NoLearning, OutcomeSink
-from router.service.usage import MAX_AHEAD_US, observe
+from router.service.usage import observe
 from router.settings import Settings
 from router.store.base import FeedbackStore, RecordStore, WriteStatus
 
@@ -70,7 +70,7 @@ class FeedbackService:
         now = self._clock.now_us()
         try:
             validate_feedback(req)
-            occurred = self._occurred(req, now)
+            occurred = occurred_at(req.occurred_us, now, self._max_backfill_days)
         except InvalidRequest:
             # a retry of feedback that was valid when it was stored (its occurred_at has aged
             # out since) still gets its stored answer
@@ -122,12 +122,3 @@ class FeedbackService:
         return _Call(decision, decision.decision_id, None, decision.attribution,
                      decision.model, decision.provider, decision.created_us)
 
-    def _occurred(self, req: FeedbackInput, now: int) -> int:
-        if req.occurred_us is None:
-            return now
-        oldest = now - self._max_backfill_days * DAY_US
-        if not oldest <= req.occurred_us <= now + MAX_AHEAD_US:
-            raise InvalidRequest.of("occurred_at", f"must lie within the last "
-                                    f"{self._max_backfill_days} days (and not more than "
-                                    "5 minutes ahead)")
-        return req.occurred_us

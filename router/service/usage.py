@@ -33,11 +33,11 @@ from router.core.records import Attribution, DecisionRecord, Outcome, UsageRecor
 from router.core.requests import (
     MAX_MONEY_NANOS,
     UsageInput,
+    occurred_at,
     usage_payload,
     valid_identifier,
     validate_usage,
 )
-from router.core.timeunits import DAY_US, MINUTE_US
 from router.service.calibration import Calibration
 from router.service.decisions import Decisions
 from router.service.learning import NoLearning, OutcomeSink
@@ -45,7 +45,6 @@ from router.settings import Settings
 from router.store.base import RecordStore, UsageWrite, WriteStatus
 from router.store.recorder import Recorder
 
-MAX_AHEAD_US = 5 * MINUTE_US  # an occurred_at this far ahead of our clock is still accepted
 log = structlog.get_logger("router.usage")
 
 
@@ -106,7 +105,8 @@ class UsageService:
             req = dataclasses.replace(req, attribution=who.attribute(Attribution()))
         try:
             validate_usage(req, catalog=self.catalog)
-            recorded_us = self._occurred(req)
+            recorded_us = occurred_at(req.occurred_us, self._clock.now_us(),
+                                      self._max_backfill_days)
             decision = self._decision_of(req, who) if req.decision_id else None
             model = self._model_for(req, decision)
         except InvalidRequest:
@@ -243,17 +243,6 @@ class UsageService:
 
     def _rule(self, budget_id: str) -> BudgetRule | None:
         return next((r for r in self._book.rules if r.id == budget_id), None)
-
-    def _occurred(self, req: UsageInput) -> int:
-        now = self._clock.now_us()
-        if req.occurred_us is None:
-            return now
-        oldest = now - self._max_backfill_days * DAY_US
-        if not oldest <= req.occurred_us <= now + MAX_AHEAD_US:
-            raise InvalidRequest.of("occurred_at", f"must lie within the last "
-                                    f"{self._max_backfill_days} days (and not more than "
-                                    "5 minutes ahead)")
-        return req.occurred_us
 
     def _model_for(self, req: UsageInput, decision: DecisionRecord | None) -> ModelSpec:
         if req.model:
