@@ -339,6 +339,13 @@ class ExplorationBudget:
             return False
         return extra < 0 or self.spent + extra <= self.share * (self.total + cost)
 
+    def take(self, extra: int, cost: int) -> bool:
+        """Record the choice if ``allows`` it; whether it did."""
+        if not self.allows(extra, cost):
+            return False
+        self.record(extra, cost)
+        return True
+
     def record(self, extra: int, cost: int) -> None:
         self.total += cost
         self.calls += 1

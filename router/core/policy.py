@@ -469,3 +469,40 @@ def choice_cost(candidates: Candidates, quality: np.ndarray, quality_target: flo
         return int(candidates.cost[int(np.argmax(adequate))])
     # best quality, ties to the cheapest (candidates are sorted cheapest first)
     return int(candidates.cost[int(np.argmax(np.where(open_, q, -np.inf)))])
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedChoice:
+    """What ``choose_learned`` decided: the candidates and decision kept, and how much more
+    (or, below zero, less) it is predicted to cost than the posterior mean's choice (0: it is
+    the mean's choice, or as dear)."""
+
+    candidates: Candidates
+    decision: Decision
+    extra: int
+
+
+def choose_learned(decide: Callable[[np.ndarray], tuple[Candidates, Decision]],
+                   table: CandidateTable, assessment: Assessment, means: np.ndarray,
+                   sampled: np.ndarray | None, quality_target: float,
+                   take: Callable[[int, int], bool]) -> LearnedChoice:
+    """Route with the learner's offsets, exploring with a Thompson draw when there is one.
+
+    ``decide(offsets)`` evaluates and chooses (``evaluate`` over ``table`` and ``assessment``)
+    with those offsets; ``take(extra, cost)`` asks the exploration budget for a choice
+    ``extra`` over the mean's and records it when granted (a choice with extra 0 is always
+    granted). Without a draw the means decide. A draw's choice stands if the budget grants its
+    extra; else the means decide after all. Exactly one choice is recorded with ``take``."""
+    if sampled is None:
+        candidates, decision = decide(means)
+        take(0, decision.chosen.cost)
+        return LearnedChoice(candidates, decision, 0)
+    candidates, decision = decide(sampled)
+    prior = np.fromiter(map(assessment.quality, table.slots), np.float64, table.size)
+    mean_cost = choice_cost(candidates, adjusted(prior, means), quality_target)
+    extra = 0 if mean_cost is None else decision.chosen.cost - mean_cost
+    if take(extra, decision.chosen.cost):
+        return LearnedChoice(candidates, decision, extra)
+    candidates, decision = decide(means)
+    take(0, decision.chosen.cost)
+    return LearnedChoice(candidates, decision, 0)

@@ -31,13 +31,15 @@ import numpy as np
 
 from router.core.catalog import Catalog
 from router.core.classifier import Assessment, Classifier
-from router.core.learning import ExplorationBudget, Learner, adjusted
+from router.core.learning import ExplorationBudget, Learner
 from router.core.policy import (
+    Candidates,
     CandidateTable,
     Constraints,
+    Decision,
     RoutableModel,
-    choice_cost,
     choose,
+    choose_learned,
     evaluate,
 )
 from router.core.tokens import estimate_tokens
@@ -126,9 +128,8 @@ def replay(stream: Stream, target: float, learning: LearningSettings | None, see
            ) -> Replay:
     """Route every call of ``stream`` at ``target``; with ``learning``, learn from each outcome.
 
-    Mirrors ``RoutingService._route`` without budgets: the learner's means, or a Thompson draw
-    when exploring, offset the classifier; a draw dearer than the means' choice is taken only
-    while the exploration budget allows its extra cost."""
+    Routes as ``RoutingService._route`` does without budgets: ``choose_learned`` with the
+    learner's means, or a Thompson draw while an exploring call could be allowed."""
     table, n = stream.table, len(stream)
     ids = table.ids
     column = {mid: j for j, mid in enumerate(ids)}
@@ -147,25 +148,20 @@ def replay(stream: Stream, target: float, learning: LearningSettings | None, see
         if offsets is None:
             decision = choose(evaluate(table, a, tokens, open_, target, None), target, None,
                               tokens)
-            extra = 0
         else:
-            assert budget is not None
+            assert budget is not None and learning is not None
             means, sds = offsets
-            sampled = means + sds * rng.standard_normal(len(ids)) if learning and \
-                learning.explore and budget.open() else means
-            candidates = evaluate(table, a, tokens, open_, target, None, quality_offset=sampled)
-            decision = choose(candidates, target, None, tokens)
-            extra = 0
-            if sampled is not means:
-                mean_cost = choice_cost(candidates, adjusted(stream.prior[i], means), target)
-                extra = decision.chosen.cost - (mean_cost or 0)
-                if not budget.allows(extra, decision.chosen.cost):
-                    decision = choose(evaluate(table, a, tokens, open_, target, None,
-                                               quality_offset=means), target, None, tokens)
-                    extra = 0
-                elif decision.chosen.cost != mean_cost:
-                    explored[i] = True
-            budget.record(extra, decision.chosen.cost)
+            sampled = means + sds * rng.standard_normal(len(ids)) \
+                if learning.explore and budget.open() else None
+
+            def decide(offset: np.ndarray, a: Assessment = a, tokens: int = tokens
+                       ) -> tuple[Candidates, Decision]:
+                candidates = evaluate(table, a, tokens, open_, target, None,
+                                      quality_offset=offset)
+                return candidates, choose(candidates, target, None, tokens)
+
+            picked = choose_learned(decide, table, a, means, sampled, target, budget.take)
+            decision, explored[i] = picked.decision, picked.extra != 0
         j = column[decision.chosen.model]
         picks[i] = j
         if learner is not None:

@@ -124,10 +124,7 @@ class Learning:
         """Record a routed choice that cost ``cost``, ``extra`` more than the posterior mean's
         choice, if the exploration budget allows the extra; False (nothing recorded) if not."""
         with self._budget_lock:
-            if not self.budget.allows(extra, cost):
-                return False
-            self.budget.record(extra, cost)
-            return True
+            return self.budget.take(extra, cost)
 
     # -- outcomes -------------------------------------------------------------------------------
 

@@ -22,15 +22,16 @@ from router.core.catalog import Catalog, ModelSpec
 from router.core.classifier import Classifier
 from router.core.clock import Clock
 from router.core.errors import BudgetExhausted, Conflict, quoted
-from router.core.learning import adjusted
 from router.core.policy import (
+    Candidates,
     CandidateTable,
     Constraints,
+    Decision,
     Exclusion,
     ReasonCode,
     RoutableModel,
-    choice_cost,
     choose,
+    choose_learned,
     evaluate,
 )
 from router.core.records import CandidateRecord, DecisionRecord, kept_candidates, payload_hash
@@ -156,45 +157,35 @@ class RoutingService:
         learning = self._learning
         learned = (learning.offsets_for(req.attribution.task_type, req.attribution.agent,
                                         table.ids) if learning is not None else None)
-        offset = None
-        if learned is not None:  # only exclusion BELOW_QUALITY depends on the offsets
+
+        def decide(offsets: np.ndarray | None) -> tuple[Candidates, Decision]:
+            candidates = evaluate(table, assessment, input_tokens, constraints, target, budget,
+                                  factors, token_budget, model_room, offsets)
+            try:
+                return candidates, choose(candidates, target, budget, input_tokens,
+                                          self.catalog.currency)
+            except BudgetExhausted as exc:
+                over = candidates.first(Exclusion.OVER_BUDGET)
+                if over is not None and statuses:
+                    raise gate.refusal(statuses, over, input_tokens, now,
+                                       all_rules=True) from exc
+                raise
+
+        if learned is None:
+            candidates, decision = decide(None)
+            reason_message = decision.reason_message
+        else:  # only exclusion BELOW_QUALITY depends on the offsets
             assert learning is not None
-            offset = learning.sample(learned) if learning.explores(req.attribution) \
-                else learned[0]
-        candidates = evaluate(table, assessment, input_tokens, constraints, target, budget,
-                              factors, token_budget, model_room, offset)
-        try:
-            decision = choose(candidates, target, budget, input_tokens, self.catalog.currency)
-        except BudgetExhausted as exc:
-            over = candidates.first(Exclusion.OVER_BUDGET)
-            if over is not None and statuses:
-                raise gate.refusal(statuses, over, input_tokens, now, all_rules=True) from exc
-            raise
-        reason_message = decision.reason_message
-        if learned is not None:
-            assert learning is not None
-            cost = decision.chosen.cost
-            if offset is learned[0]:
-                learning.spend(0, cost)
-            else:  # explored: what would the posterior means have chosen, at what cost?
-                prior = np.fromiter(map(assessment.quality, table.slots), np.float64,
-                                    table.size)
-                mean_cost = choice_cost(candidates, adjusted(prior, learned[0]), target)
-                extra = 0 if mean_cost is None else cost - mean_cost
-                if learning.spend(extra, cost):
-                    if extra:
-                        reason_message += (
-                            f"; explored: a sampled quality chose {decision.chosen.model}, "
-                            f"{abs(extra)} nanos {'over' if extra > 0 else 'under'} the "
-                            "posterior mean's choice")
-                else:  # the exploration budget has no room for the extra: the means decide
-                    candidates = evaluate(table, assessment, input_tokens, constraints, target,
-                                          budget, factors, token_budget, model_room,
-                                          learned[0])
-                    decision = choose(candidates, target, budget, input_tokens,
-                                      self.catalog.currency)
-                    reason_message = decision.reason_message
-                    learning.spend(0, decision.chosen.cost)
+            sampled = learning.sample(learned) if learning.explores(req.attribution) else None
+            picked = choose_learned(decide, table, assessment, learned[0], sampled, target,
+                                    learning.spend)
+            candidates, decision = picked.candidates, picked.decision
+            reason_message = decision.reason_message
+            if picked.extra:
+                reason_message += (
+                    f"; explored: a sampled quality chose {decision.chosen.model}, "
+                    f"{abs(picked.extra)} nanos {'over' if picked.extra > 0 else 'under'} the "
+                    "posterior mean's choice")
         if decision.reason is ReasonCode.BEST_AFFORDABLE and statuses:
             # a budget priced the adequate models out: downgrade only where its rule allows
             adequate = next((c for c in candidates if c.exclusion == Exclusion.OVER_BUDGET
