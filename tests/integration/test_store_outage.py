@@ -215,6 +215,11 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
             acked = stub.ReportUsage(first, timeout=10)
             retried = pb.ReportUsageRequest(usage_id="out-2", decision_id=decision.decision_id,
                                             tokens=pb.TokenUsage(input=20, output=7))
+            rated = pb.ReportFeedbackRequest(feedback_id="fb-1", decision_id=decision.decision_id,
+                                             score=0.8, source="user")
+            assert not stub.ReportFeedback(rated, timeout=10).replayed
+            rerated = pb.ReportFeedbackRequest(feedback_id="fb-2", usage_id="out-1", score=0.4,
+                                               source="evaluator")
             proxy.cut() if mode == "reset" else proxy.silence()
             # a Route no budget applies to needs no store: its decision waits in the write queue,
             # and the writer retries it while the store is away
@@ -223,6 +228,7 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
             for call, request in ((stub.Route, pb.RouteRequest(
                     task_description=EASY, attribution=pb.Attribution(agent="bot"))),
                                   (stub.ReportUsage, retried),
+                                  (stub.ReportFeedback, rerated),
                                   # reads too: a page of decisions, spend over the rollups' plan
                                   (stub.ListDecisions, pb.ListDecisionsRequest()),
                                   (stub.QuerySpend, _month_by_team())):
@@ -238,6 +244,12 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
             usages = stub.GetDecision(pb.GetDecisionRequest(decision_id=decision.decision_id),
                                       timeout=10).usages
             assert sorted(u.usage_id for u in usages) == ["out-1", "out-2"]
+            # feedback too: the one refused is taken once the store is back, the acked replays
+            _eventually(lambda: stub.ReportFeedback(rerated, timeout=5) is not None)
+            assert stub.ReportFeedback(rated, timeout=10).replayed
+            feedback = stub.GetDecision(pb.GetDecisionRequest(decision_id=decision.decision_id),
+                                        timeout=10).feedback
+            assert sorted(f.feedback_id for f in feedback) == ["fb-1", "fb-2"]
             server.app.recorder.flush(timeout=15)  # the queued decision reached the store
             assert server.app.store.get_decision(unbudgeted.decision_id) is not None
     finally:
