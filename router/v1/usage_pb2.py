@@ -27,7 +27,7 @@ from router.v1 import budgets_pb2 as router_dot_v1_dot_budgets__pb2
 from router.v1 import common_pb2 as router_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15router/v1/usage.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17router/v1/budgets.proto\x1a\x16router/v1/common.proto\"T\n\nTokenUsage\x12\r\n\x05input\x18\x01 \x01(\x03\x12\x14\n\x0c\x63\x61\x63hed_input\x18\x02 \x01(\x03\x12\x0e\n\x06output\x18\x03 \x01(\x03\x12\x11\n\treasoning\x18\x04 \x01(\x03\"G\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\"S\n\x07\x43ompute\x12\x13\n\x0b\x63pu_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bgpu_seconds\x18\x02 \x01(\x01\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\"E\n\x0bHumanReview\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12%\n\x0bhourly_rate\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\"\xe5\x03\n\x12ReportUsageRequest\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12%\n\x06tokens\x18\x05 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12\'\n\ntool_calls\x18\x06 \x03(\x0b\x32\x13.router.v1.ToolCall\x12#\n\x07\x63ompute\x18\x07 \x01(\x0b\x32\x12.router.v1.Compute\x12,\n\x0chuman_review\x18\x08 \x01(\x0b\x32\x16.router.v1.HumanReview\x12#\n\x07outcome\x18\t \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\n \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x0boccurred_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x64\x65\x63ision_token\x18\r \x01(\t\x12\x14\n\x07quality\x18\x0e \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_quality\"\xbe\x01\n\rCostBreakdown\x12 \n\x06tokens\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05tools\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12!\n\x07\x63ompute\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12&\n\x0chuman_review\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05total\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\"\x98\x01\n\x0fPredictionError\x12(\n\x0epredicted_cost\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12$\n\ncost_error\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12\x18\n\x10\x63ost_error_ratio\x18\x03 \x01(\x01\x12\x1b\n\x13output_tokens_error\x18\x04 \x01(\x03\"\x87\x02\n\x13ReportUsageResponse\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12&\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12\x34\n\x10prediction_error\x18\x04 \x01(\x0b\x32\x1a.router.v1.PredictionError\x12\x10\n\x08replayed\x18\x05 \x01(\x08\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x62udgets\x18\x07 \x03(\x0b\x32\x17.router.v1.BudgetStatus\"\x83\x02\n\x05Usage\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12%\n\x06tokens\x18\x03 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12#\n\x07outcome\x18\x05 \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\x06 \x01(\x03\x12/\n\x0brecorded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07quality\x18\x08 \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_quality*_\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_SUCCESS\x10\x01\x12\x13\n\x0fOUTCOME_FAILURE\x10\x02\x12\x11\n\rOUTCOME_RETRY\x10\x03\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15router/v1/usage.proto\x12\trouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17router/v1/budgets.proto\x1a\x16router/v1/common.proto\"i\n\nTokenUsage\x12\r\n\x05input\x18\x01 \x01(\x03\x12\x14\n\x0c\x63\x61\x63hed_input\x18\x02 \x01(\x03\x12\x0e\n\x06output\x18\x03 \x01(\x03\x12\x11\n\treasoning\x18\x04 \x01(\x03\x12\x13\n\x0b\x63\x61\x63he_write\x18\x05 \x01(\x03\"G\n\x08ToolCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\"n\n\x07\x43ompute\x12\x13\n\x0b\x63pu_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bgpu_seconds\x18\x02 \x01(\x01\x12\x1e\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12\x19\n\x11memory_gb_seconds\x18\x04 \x01(\x01\"E\n\x0bHumanReview\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12%\n\x0bhourly_rate\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\"\xe5\x03\n\x12ReportUsageRequest\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12+\n\x0b\x61ttribution\x18\x03 \x01(\x0b\x32\x16.router.v1.Attribution\x12\r\n\x05model\x18\x04 \x01(\t\x12%\n\x06tokens\x18\x05 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12\'\n\ntool_calls\x18\x06 \x03(\x0b\x32\x13.router.v1.ToolCall\x12#\n\x07\x63ompute\x18\x07 \x01(\x0b\x32\x12.router.v1.Compute\x12,\n\x0chuman_review\x18\x08 \x01(\x0b\x32\x16.router.v1.HumanReview\x12#\n\x07outcome\x18\t \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\n \x01(\x03\x12%\n\x0b\x61\x63tual_cost\x18\x0b \x01(\x0b\x32\x10.router.v1.Money\x12/\n\x0boccurred_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x64\x65\x63ision_token\x18\r \x01(\t\x12\x14\n\x07quality\x18\x0e \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_quality\"\xbe\x01\n\rCostBreakdown\x12 \n\x06tokens\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05tools\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12!\n\x07\x63ompute\x18\x03 \x01(\x0b\x32\x10.router.v1.Money\x12&\n\x0chuman_review\x18\x04 \x01(\x0b\x32\x10.router.v1.Money\x12\x1f\n\x05total\x18\x05 \x01(\x0b\x32\x10.router.v1.Money\"\x98\x01\n\x0fPredictionError\x12(\n\x0epredicted_cost\x18\x01 \x01(\x0b\x32\x10.router.v1.Money\x12$\n\ncost_error\x18\x02 \x01(\x0b\x32\x10.router.v1.Money\x12\x18\n\x10\x63ost_error_ratio\x18\x03 \x01(\x01\x12\x1b\n\x13output_tokens_error\x18\x04 \x01(\x03\"\x87\x02\n\x13ReportUsageResponse\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12&\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12\x34\n\x10prediction_error\x18\x04 \x01(\x0b\x32\x1a.router.v1.PredictionError\x12\x10\n\x08replayed\x18\x05 \x01(\x08\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07\x62udgets\x18\x07 \x03(\x0b\x32\x17.router.v1.BudgetStatus\"\x83\x02\n\x05Usage\x12\x10\n\x08usage_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12%\n\x06tokens\x18\x03 \x01(\x0b\x32\x15.router.v1.TokenUsage\x12&\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x18.router.v1.CostBreakdown\x12#\n\x07outcome\x18\x05 \x01(\x0e\x32\x12.router.v1.Outcome\x12\x12\n\nlatency_ms\x18\x06 \x01(\x03\x12/\n\x0brecorded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07quality\x18\x08 \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_quality*_\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_SUCCESS\x10\x01\x12\x13\n\x0fOUTCOME_FAILURE\x10\x02\x12\x11\n\rOUTCOME_RETRY\x10\x03\x42\x1c\n\x18\x64\x65v.costrouter.router.v1P\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,24 +35,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'router.v1.usage_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\030dev.costrouter.router.v1P\001'
-  _globals['_OUTCOME']._serialized_start=1797
-  _globals['_OUTCOME']._serialized_end=1892
+  _globals['_OUTCOME']._serialized_start=1845
+  _globals['_OUTCOME']._serialized_end=1940
   _globals['_TOKENUSAGE']._serialized_start=118
-  _globals['_TOKENUSAGE']._serialized_end=202
-  _globals['_TOOLCALL']._serialized_start=204
-  _globals['_TOOLCALL']._serialized_end=275
-  _globals['_COMPUTE']._serialized_start=277
-  _globals['_COMPUTE']._serialized_end=360
-  _globals['_HUMANREVIEW']._serialized_start=362
-  _globals['_HUMANREVIEW']._serialized_end=431
-  _globals['_REPORTUSAGEREQUEST']._serialized_start=434
-  _globals['_REPORTUSAGEREQUEST']._serialized_end=919
-  _globals['_COSTBREAKDOWN']._serialized_start=922
-  _globals['_COSTBREAKDOWN']._serialized_end=1112
-  _globals['_PREDICTIONERROR']._serialized_start=1115
-  _globals['_PREDICTIONERROR']._serialized_end=1267
-  _globals['_REPORTUSAGERESPONSE']._serialized_start=1270
-  _globals['_REPORTUSAGERESPONSE']._serialized_end=1533
-  _globals['_USAGE']._serialized_start=1536
-  _globals['_USAGE']._serialized_end=1795
+  _globals['_TOKENUSAGE']._serialized_end=223
+  _globals['_TOOLCALL']._serialized_start=225
+  _globals['_TOOLCALL']._serialized_end=296
+  _globals['_COMPUTE']._serialized_start=298
+  _globals['_COMPUTE']._serialized_end=408
+  _globals['_HUMANREVIEW']._serialized_start=410
+  _globals['_HUMANREVIEW']._serialized_end=479
+  _globals['_REPORTUSAGEREQUEST']._serialized_start=482
+  _globals['_REPORTUSAGEREQUEST']._serialized_end=967
+  _globals['_COSTBREAKDOWN']._serialized_start=970
+  _globals['_COSTBREAKDOWN']._serialized_end=1160
+  _globals['_PREDICTIONERROR']._serialized_start=1163
+  _globals['_PREDICTIONERROR']._serialized_end=1315
+  _globals['_REPORTUSAGERESPONSE']._serialized_start=1318
+  _globals['_REPORTUSAGERESPONSE']._serialized_end=1581
+  _globals['_USAGE']._serialized_start=1584
+  _globals['_USAGE']._serialized_end=1843
 # @@protoc_insertion_point(module_scope)

@@ -24,16 +24,18 @@ OUTCOME_FAILURE: Outcome
 OUTCOME_RETRY: Outcome
 
 class TokenUsage(_message.Message):
-    __slots__ = ("input", "cached_input", "output", "reasoning")
+    __slots__ = ("input", "cached_input", "output", "reasoning", "cache_write")
     INPUT_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_FIELD_NUMBER: _ClassVar[int]
     input: int
     cached_input: int
     output: int
     reasoning: int
-    def __init__(self, input: _Optional[int] = ..., cached_input: _Optional[int] = ..., output: _Optional[int] = ..., reasoning: _Optional[int] = ...) -> None: ...
+    cache_write: int
+    def __init__(self, input: _Optional[int] = ..., cached_input: _Optional[int] = ..., output: _Optional[int] = ..., reasoning: _Optional[int] = ..., cache_write: _Optional[int] = ...) -> None: ...
 
 class ToolCall(_message.Message):
     __slots__ = ("name", "count", "cost")
@@ -46,14 +48,16 @@ class ToolCall(_message.Message):
     def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Compute(_message.Message):
-    __slots__ = ("cpu_seconds", "gpu_seconds", "cost")
+    __slots__ = ("cpu_seconds", "gpu_seconds", "cost", "memory_gb_seconds")
     CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
     GPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
     COST_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_GB_SECONDS_FIELD_NUMBER: _ClassVar[int]
     cpu_seconds: float
     gpu_seconds: float
     cost: _common_pb2.Money
-    def __init__(self, cpu_seconds: _Optional[float] = ..., gpu_seconds: _Optional[float] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+    memory_gb_seconds: float
+    def __init__(self, cpu_seconds: _Optional[float] = ..., gpu_seconds: _Optional[float] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., memory_gb_seconds: _Optional[float] = ...) -> None: ...
 
 class HumanReview(_message.Message):
     __slots__ = ("seconds", "hourly_rate")
