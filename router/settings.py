@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from router.core.otlp import DEFAULT_ATTRIBUTES, parse_attribute_map
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -115,6 +117,12 @@ class Settings:
         "Route, ReportUsage and the other calls); past it RESOURCE_EXHAUSTED")
     max_watch_streams_per_peer: int = _setting(
         16, "WatchAnomalies streams one client host may hold open at once")
+    otlp_attributes: str = _setting(
+        DEFAULT_ATTRIBUTES,
+        "which attributes of an OTLP span (then of its resource) set a usage's attribution: "
+        "comma-separated attribute=key, key one of team, agent, task_id, task_type, user or "
+        "labels.NAME; prefix.*=labels makes every attribute under the prefix a label; for a "
+        "key, the first attribute present wins (replaces the default: copy it to extend it)")
     metrics_port: int = _setting(0, "port of the Prometheus /metrics endpoint; 0: off")
     metrics_max_label_values: int = _setting(
         100, "distinct teams (and, apart, models) the spend and token metrics name; the rest "
@@ -149,6 +157,7 @@ class Settings:
             raise ValueError("ROUTER_LEARNING_MAX_PRECISION must exceed the prior's precision, "
                              f"1 / ROUTER_LEARNING_PRIOR_SD^2 = {1 / self.learning_prior_sd ** 2}")
         no_explore_scopes(self.learning_no_explore)  # raises ValueError naming a bad entry
+        parse_attribute_map(self.otlp_attributes)  # raises ValueError naming a bad entry
         if not 0 <= self.max_watch_streams <= self.max_concurrent_rpcs // 2:
             raise ValueError("ROUTER_MAX_WATCH_STREAMS must be between 0 and half of "
                              f"ROUTER_MAX_CONCURRENT_RPCS ({self.max_concurrent_rpcs // 2}), so "
