@@ -57,6 +57,9 @@ BUDGET_REFUSALS = Counter("router_budget_refusals_total", "Routes a budget or a 
                           "(FAILED_PRECONDITION)", ("reason",))
 ANOMALIES = Counter("router_anomalies_total", "Anomalies detected (new incidents), by kind",
                     ("kind",))
+OTLP_SPANS = Counter("router_otlp_spans_total", "Spans received over OTLP, by result: accepted "
+                     "(recorded as usage, or a replay of a recorded span), ignored (no GenAI "
+                     "usage) or rejected (named in the export's partial success)", ("result",))
 WRITER_BATCH = Histogram("router_writer_batch_size", "Records committed per group-commit "
                          "transaction", buckets=BATCH_BUCKETS)
 WRITER_COMMIT = Histogram("router_writer_commit_seconds", "Time to commit one group-commit "

@@ -1,4 +1,5 @@
-"""The gRPC server: the Router service, health and reflection (v1 and v1alpha) on one port."""
+"""The gRPC server: the Router service, OTLP's trace service, health and reflection (v1 and
+v1alpha) on one port."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from router.api.grpc import SERVICE, add_router
 from router.api.grpc.anomalies import StreamSlots
+from router.api.grpc.otlp import SERVICE_NAME as TRACE_SERVICE_NAME
+from router.api.grpc.otlp import TraceRpcs, add_traces
 from router.auth.tls import server_tls
 from router.server.app import App
 from router.server.reflection import enable_reflection
@@ -28,6 +31,7 @@ class Server:
     port: int
     health: health.aio.HealthServicer
     servicer: SimpleNamespace  # the Router's methods, which the HTTP edge serves too
+    traces: TraceRpcs | None = None  # OTLP's trace service, which it serves too (/v1/traces)
 
     async def set_serving(self, serving: bool) -> None:
         status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -46,18 +50,20 @@ async def create_server(app: App, address: str) -> Server:
     )
     settings = app.settings
     tls = server_tls(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
-    servicer = add_router(server, app.services, app.offload,
-                          # a remote store may go silent: bound every wait; an embedded
-                          # file cannot
-                          store_bound_s=None if app.store.local_reads
-                          else settings.store_timeout_ms / 1000 + STORE_MARGIN_S,
+    # a remote store may go silent: bound every wait; an embedded file cannot
+    bound_s = None if app.store.local_reads else settings.store_timeout_ms / 1000 + STORE_MARGIN_S
+    client_certificates = tls is not None and tls.client_ca is not None
+    servicer = add_router(server, app.services, app.offload, store_bound_s=bound_s,
                           streams=StreamSlots(settings.max_watch_streams,
                                               settings.max_watch_streams_per_peer),
                           max_message_bytes=settings.max_message_bytes,
-                          client_certificates=tls is not None and tls.client_ca is not None)
+                          client_certificates=client_certificates)
+    traces = add_traces(server, app.services, app.offload, bound_s,
+                        max_message_bytes=settings.max_message_bytes,
+                        client_certificates=client_certificates)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    enable_reflection(server, (SERVICE_NAME,
+    enable_reflection(server, (SERVICE_NAME, TRACE_SERVICE_NAME,
                                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
     if tls is None:
         port = server.add_insecure_port(address)
@@ -67,6 +73,6 @@ async def create_server(app: App, address: str) -> Server:
             require_client_auth=tls.client_ca is not None))
     if port == 0:
         raise OSError(f"cannot listen on {address}")
-    wrapped = Server(server, port, health_servicer, servicer)
+    wrapped = Server(server, port, health_servicer, servicer, traces)
     await wrapped.set_serving(False)
     return wrapped

@@ -1,5 +1,6 @@
 """The HTTP listener (``ROUTER_HTTP_ADDRESS``): the JSON API, the anomaly event stream,
-``/metrics`` and ``/healthz``, on the gRPC server's event loop, over its servicer and health.
+OTLP/HTTP's ``/v1/traces``, ``/metrics`` and ``/healthz``, on the gRPC server's event loop,
+over its servicers and health.
 
 With ``ROUTER_TLS_CERT``/``ROUTER_TLS_KEY`` it serves HTTPS with the same certificate, and with
 ``ROUTER_TLS_CLIENT_CA`` requires client certificates as gRPC does (callers still authenticate
@@ -15,6 +16,8 @@ from aiohttp import web
 
 from router.api.grpc import SERVICE
 from router.api.http import HttpEdge
+from router.api.http.otlp import PATH as TRACES_PATH
+from router.api.http.otlp import OtlpHttp
 from router.server.app import App
 from router.server.grpc_server import TRANSPORT_ROOM, Server
 
@@ -63,7 +66,10 @@ async def create_http_server(app: App, server: Server, address: str) -> HttpServ
     edge = HttpEdge(server.servicer, SERVICE, server.health,
                     max_message_bytes=settings.max_message_bytes,
                     max_body_bytes=TRANSPORT_ROOM * settings.max_message_bytes,
-                    max_in_flight=settings.max_concurrent_rpcs)
+                    max_in_flight=settings.max_concurrent_rpcs,
+                    posts={TRACES_PATH: OtlpHttp(server.traces.Export,
+                                                 settings.max_message_bytes)}
+                    if server.traces is not None else None)
     # a client that goes away cancels its call's handler, as a cancelled gRPC call does
     lowlevel = web.Server(edge, handler_cancellation=True, access_log=None,
                           keepalive_timeout=KEEPALIVE_S)

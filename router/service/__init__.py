@@ -2,6 +2,7 @@
 
 - ``routing``   Route and ListModels: classifier, policy, the budget gate, the decision record
 - ``usage``     ReportUsage: pricing, attribution, exactly-once recording, calibration
+- ``otlp``      OTLP trace ingestion: GenAI spans recorded as ReportUsage would record them
 - ``feedback``  ReportFeedback: scores of calls' answers, recorded once, taught to the learner
 - ``budgets``   budget and pause administration, their status, housekeeping
 - ``reports``   GetDecision, QuerySpend, GetSavings
@@ -26,6 +27,7 @@ from router.core.catalog import Catalog
 from router.core.classifier import Classifier
 from router.core.clock import Clock, SystemClock
 from router.core.errors import StoreUnavailable
+from router.core.otlp import parse_attribute_map
 from router.core.timeunits import SECOND_US
 from router.service.access import AuditLog, KeyService
 from router.service.anomalies import AnomalyService, pause_kinds
@@ -35,6 +37,7 @@ from router.service.decisions import Decisions
 from router.service.feedback import FeedbackResult, FeedbackService
 from router.service.learning import Learning, OutcomeSink
 from router.service.notify import Webhook
+from router.service.otlp import TraceIngest
 from router.service.reports import ReportService
 from router.service.routing import RouteResult, RoutingService
 from router.service.usage import UsageResult, UsageService
@@ -47,7 +50,7 @@ MAX_RESTORED_DECISIONS = 100_000  # unreported decisions held again at start, ol
 
 __all__ = ["AnomalyService", "AuditLog", "BudgetService", "FeedbackResult", "FeedbackService",
            "KeyService", "ReportService", "RouteResult", "RoutingService", "Services",
-           "UsageResult", "UsageService", "build_services"]
+           "TraceIngest", "UsageResult", "UsageService", "build_services"]
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Services:
     decisions: Decisions
     calibration: Calibration
     learning: Learning
+    traces: TraceIngest
     gauges: Gauges | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -155,12 +159,13 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
                                webhook=webhook, audit=audit)
     gauges = Gauges(gate, recorder, clock)
     metrics.SOURCES.add(gauges)
+    usage = UsageService(settings, catalog, store, recorder, decisions, book, ledger,
+                         calibration, clock, decision_key=key, outcomes=outcomes)
     return Services(
         routing=RoutingService(settings, catalog, classifier, decisions, recorder, gate,
                                calibration, clock, local_reads=store.local_reads,
                                decision_key=key, learning=learning),
-        usage=UsageService(settings, catalog, store, recorder, decisions, book, ledger,
-                           calibration, clock, decision_key=key, outcomes=outcomes),
+        usage=usage,
         feedback=FeedbackService(settings, store, decisions, clock, outcomes=outcomes),
         # forecast alerts go out the anomalies' way: their store, streams and webhook
         budgets=BudgetService(catalog, book, ledger, clock, refresh_s=settings.budget_refresh_s,
@@ -169,5 +174,6 @@ def build_services(settings: Settings, catalog: Catalog, classifier: Classifier,
         reports=ReportService(catalog, store, decisions),
         anomalies=anomalies,
         keys=keys, audit=audit, gate=gate, decisions=decisions, calibration=calibration,
-        learning=learning, gauges=gauges,
+        learning=learning, traces=TraceIngest(usage, parse_attribute_map(
+            settings.otlp_attributes)), gauges=gauges,
     )

@@ -175,9 +175,12 @@ class UsageService:
         transaction that stores (and settles) it has committed."""
         return self._recorder.record_usage(record)
 
-    def finish(self, write: UsageWrite, usage_id: str, who: Principal = SYSTEM) -> UsageResult:
+    def finish(self, write: UsageWrite, usage_id: str, who: Principal = SYSTEM, *,
+               budgets: bool = True) -> UsageResult:
         """Turn a committed write into the answer; learn from a first-time report. A usage_id
-        that another team's report already holds tells ``who`` nothing of that report."""
+        that another team's report already holds tells ``who`` nothing of that report.
+        ``budgets=False`` leaves out the budget statuses (and the ledger read they take): a
+        batch of spans is answered without them."""
         if write.status is not WriteStatus.INSERTED:
             who.check_owns(write.record.attribution, "the usage_id's report")
         if write.status is WriteStatus.CONFLICT:
@@ -192,7 +195,7 @@ class UsageService:
                     observe(self._outcomes, decision, usage.model, usage.quality,
                             self._clock.now_us())
         return UsageResult(write.record, replayed=write.status is WriteStatus.REPLAYED,
-                           budgets=self._statuses(write))
+                           budgets=self._statuses(write) if budgets else ())
 
     def report(self, req: UsageInput, timeout: float = 30.0,
                who: Principal = SYSTEM) -> UsageResult:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import prometheus_client
@@ -33,6 +34,9 @@ TIMEOUT_HEADER = "X-Server-Timeout"  # seconds, as Google's REST APIs take a dea
 HEARTBEAT_S = 15.0
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                 "X-Accel-Buffering": "no"}
+# a POST endpoint besides the RPCs (OTLP's /v1/traces): the request and its body, read within
+# the limit, to its answer
+BodyHandler = Callable[[web.BaseRequest, bytes], Awaitable[web.StreamResponse]]
 
 
 class HttpEdge:
@@ -41,8 +45,10 @@ class HttpEdge:
 
     def __init__(self, servicer: object, service: ServiceDescriptor, health: Any, *,
                  max_message_bytes: int, max_body_bytes: int, max_in_flight: int,
-                 heartbeat_s: float | None = None) -> None:
+                 heartbeat_s: float | None = None,
+                 posts: Mapping[str, BodyHandler] | None = None) -> None:
         self._routes = routes(service)
+        self._posts = dict(posts or {})
         self._methods = {path: getattr(servicer, r.name) for path, r in self._routes.items()}
         self._parsers = {path: request_parser(r.request, max_message_bytes)
                          for path, r in self._routes.items()}
@@ -60,15 +66,22 @@ class HttpEdge:
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         path = request.path
         route = self._routes.get(path)
-        if route is None:
+        post = self._posts.get(path) if route is None else None
+        if route is None and post is None:
             return await self._other(request, path)
-        if request.method not in route.methods:
-            return not_allowed(route.methods)
+        methods = route.methods if route is not None else ("POST",)
+        if request.method not in methods:
+            return not_allowed(methods)
         if self._in_flight >= self._max_in_flight:
             return problem(code_pb2.RESOURCE_EXHAUSTED, f"the server has its maximum of "
                            f"{self._max_in_flight} HTTP calls in flight; retry later")
         self._in_flight += 1
         try:
+            if post is not None:
+                body = await self._body(request)
+                return body if isinstance(body, web.StreamResponse) else \
+                    await post(request, body)
+            assert route is not None
             if route.streaming:
                 return await self._stream(request, path)
             return await self._unary(request, path, route)
@@ -107,8 +120,13 @@ class HttpEdge:
         return codec.from_body(body, route.request, self._parsers[request.path])
 
     async def _body(self, request: web.BaseRequest) -> bytes | web.StreamResponse:
-        """The body, read within the limit (a larger one is refused unread, 413)."""
+        """The body, read within the limit (a larger one is refused unread, 413). A body with
+        a Content-Encoding (gzip, as OTLP exporters send) is decompressed by aiohttp as it is
+        read, so its Content-Length, the compressed size, bounds nothing: the decompressed
+        bytes are counted instead."""
         length = request.content_length
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            length = None
         if length is not None and length > self._max_body:
             return too_large(length, self._max_body)
         if length == 0:
@@ -120,11 +138,14 @@ class HttpEdge:
                 return problem(code_pb2.INVALID_ARGUMENT, "the body ended before its "
                                                           "Content-Length")
         chunks, size = [], 0
-        while chunk := await request.content.readany():
-            size += len(chunk)
-            if size > self._max_body:
-                return too_large(size, self._max_body)
-            chunks.append(chunk)
+        try:
+            while chunk := await request.content.readany():
+                size += len(chunk)
+                if size > self._max_body:
+                    return too_large(size, self._max_body)
+                chunks.append(chunk)
+        except web.RequestPayloadError as exc:  # e.g. a gzip body that does not decompress
+            return problem(code_pb2.INVALID_ARGUMENT, f"the body cannot be read: {exc}")
         return b"".join(chunks)
 
     # -- the event stream ----------------------------------------------------------------------
