@@ -262,7 +262,7 @@ def test_every_documented_metric_is_in_the_output(stub):
                    "router_budget_refusals_total", "router_anomalies_total",
                    "router_budget_spent_nanos", "router_budget_held_nanos",
                    "router_budget_limit_nanos", "router_budget_state",
-                   "router_budget_fail_open_total"):
+                   "router_budget_fail_open_total", "router_otlp_spans_total"):
         assert f"# TYPE {family.removesuffix('_total')}" in text, family
 
 

@@ -402,3 +402,24 @@ def test_a_store_outage_is_unavailable_and_the_retry_records_once(world, monkeyp
         assert not traces.Export(request).HasField("partial_success")
     total = world.spend("outage-bot").total
     assert total.calls == 2 and total.cost.total.nanos == 2 * CHAT_NANOS
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_an_exporter_configured_as_the_readme_says(world, monkeypatch, protocol):
+    """The SDK's standard variables, as the README sets them, and nothing in code."""
+    endpoint = (f"http://{world.server.address}" if protocol == "grpc"
+                else f"{world.server.http_url}/v1/traces")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", protocol)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                       f"authorization=Bearer%20{world.keys['finance']}")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", f"env-{protocol}")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "router.label.deployment=eu-1")
+    exporter = GrpcExporter() if protocol == "grpc" else HttpExporter()
+    spans = make_spans({}, {"attributes": CHAT})
+    assert exporter.export(spans) == SpanExportResult.SUCCESS
+    rows = world.spend(f"env-{protocol}", pb.SPEND_DIMENSION_TEAM).rows
+    assert [(r.team, r.calls) for r in rows] == [("finance", 1)]
+    stored = world.server.app.store.get_usage(usage_id(spans[0]))
+    assert stored is not None and stored.attribution.labels == {"deployment": "eu-1"}
