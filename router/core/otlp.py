@@ -209,10 +209,7 @@ def span_usage(span: Span, attributes: AttributeMap, catalog: Catalog) -> SpanUs
                                                  "reasoning) and no gen_ai.usage.cost"))
     cost = _cost(span.attributes, problems)
     model = _model(span, catalog, problems, sources)
-    if span.end_ns <= 0:
-        problems.append(FieldViolation("end_time_unix_nano", "is required"))
-    elif span.end_ns < span.start_ns:
-        problems.append(FieldViolation("end_time_unix_nano", "is before start_time_unix_nano"))
+    _check_times(span, problems)
     try:
         attribution = attributes.attribution(span, sources)
     except InvalidRequest as exc:
@@ -236,6 +233,13 @@ def span_usage(span: Span, attributes: AttributeMap, catalog: Catalog) -> SpanUs
             occurred_us=span.end_ns // 1000,
         ),
         model=model, cache_write=cache_write, sources=sources)
+
+
+def _check_times(span: Span, problems: list[FieldViolation]) -> None:
+    if span.end_ns <= 0:
+        problems.append(FieldViolation("end_time_unix_nano", "is required"))
+    elif span.end_ns < span.start_ns:
+        problems.append(FieldViolation("end_time_unix_nano", "is before start_time_unix_nano"))
 
 
 def _latency_ms(span: Span) -> int:

@@ -423,3 +423,18 @@ def test_an_exporter_configured_as_the_readme_says(world, monkeypatch, protocol)
     assert [(r.team, r.calls) for r in rows] == [("finance", 1)]
     stored = world.server.app.store.get_usage(usage_id(spans[0]))
     assert stored is not None and stored.attribution.labels == {"deployment": "eu-1"}
+
+
+def test_a_span_sent_twice_in_one_batch_is_recorded_once(world):
+    same = raw_span("twice", CHAT, trace=b"\x0f" * 16)
+    changed = raw_span("changed", {**CHAT, "gen_ai.usage.output_tokens": 1}, trace=b"\x0f" * 16,
+                       span=b"\x02" * 8)
+    changed_too = raw_span("changed", CHAT, trace=b"\x0f" * 16, span=b"\x02" * 8)
+    channel, traces = world.traces(TOKEN)
+    with channel:
+        assert not traces.Export(export_request("twice-bot", same, same)) \
+            .HasField("partial_success")
+        answer = traces.Export(export_request("twice-bot", changed, changed_too))
+    assert answer.partial_success.rejected_spans == 1
+    assert "different payload" in answer.partial_success.error_message
+    assert world.spend("twice-bot").total.calls == 2

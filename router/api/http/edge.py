@@ -145,7 +145,8 @@ class HttpEdge:
                     return too_large(size, self._max_body)
                 chunks.append(chunk)
         except web.RequestPayloadError as exc:  # e.g. a gzip body that does not decompress
-            return problem(code_pb2.INVALID_ARGUMENT, f"the body cannot be read: {exc}")
+            reason = " ".join(str(exc).split())  # aiohttp's message spans lines
+            return problem(code_pb2.INVALID_ARGUMENT, f"the body cannot be read: {reason}")
         return b"".join(chunks)
 
     # -- the event stream ----------------------------------------------------------------------
