@@ -50,7 +50,7 @@ SPEND = Counter("router_spend_nanos_total", "Cost of committed usage in nanos (b
                 "the catalog's currency, by team and model (replays are not counted)",
                 ("team", "model"))
 TOKENS = Counter("router_tokens_total", "Tokens of committed usage, by team, model and kind "
-                 "(input, cached_input, output, reasoning)", ("team", "model", "kind"))
+                 "(input, cached_input, output, reasoning, cache_write)", ("team", "model", "kind"))
 BUDGET_REFUSALS = Counter("router_budget_refusals_total", "Routes a budget or a pause refused, "
                           "by reason: throttled (RESOURCE_EXHAUSTED with a retry delay), "
                           "exhausted (RESOURCE_EXHAUSTED, no room) or paused "
@@ -65,7 +65,7 @@ WRITER_BATCH = Histogram("router_writer_batch_size", "Records committed per grou
 WRITER_COMMIT = Histogram("router_writer_commit_seconds", "Time to commit one group-commit "
                           "batch, retries included", buckets=RPC_BUCKETS)
 
-TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
+TOKEN_KINDS = ("input", "cached_input", "output", "reasoning", "cache_write")
 
 
 class CappedLabel:
@@ -105,7 +105,7 @@ class UsageCounters:
         # bounded: at most max_label_values + 1 teams times as many models
         self._children: dict[tuple[str, str], tuple[Counter, tuple[Counter, ...]]] = {}
 
-    def add(self, team: str, model: str, cost_nanos: int, tokens: tuple[int, int, int, int]
+    def add(self, team: str, model: str, cost_nanos: int, tokens: tuple[int, ...]
             ) -> None:
         """Count one committed usage; ``tokens`` in the order of ``TOKEN_KINDS``."""
         key = (self.team(team), self.model(model))

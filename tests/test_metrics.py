@@ -47,11 +47,12 @@ def test_usage_counters_fold_teams_and_models_past_the_cap_into_other():
     counters = UsageCounters(max_label_values=1)
     first, second = f"first-{run}", f"second-{run}"
     other_before = value("router_spend_nanos_total", team=OTHER, model=OTHER)
-    counters.add(first, f"m-{run}", 100, (1, 2, 3, 4))
-    counters.add(second, f"n-{run}", 50, (10, 0, 0, 0))  # past the cap: team and model folded
-    counters.add(first, f"n-{run}", 7, (0, 0, 0, 0))  # a known team with a folded model
+    counters.add(first, f"m-{run}", 100, (1, 2, 3, 4, 5))
+    counters.add(second, f"n-{run}", 50, (10, 0, 0, 0, 0))  # past the cap: folded
+    counters.add(first, f"n-{run}", 7, (0, 0, 0, 0, 0))  # a known team with a folded model
     assert value("router_spend_nanos_total", team=first, model=f"m-{run}") == 100
     assert value("router_tokens_total", team=first, model=f"m-{run}", kind="reasoning") == 4
+    assert value("router_tokens_total", team=first, model=f"m-{run}", kind="cache_write") == 5
     assert value("router_spend_nanos_total", team=second, model=f"n-{run}") == 0
     assert value("router_spend_nanos_total", team=OTHER, model=OTHER) - other_before == 50
     assert value("router_spend_nanos_total", team=first, model=OTHER) == 7

@@ -203,12 +203,13 @@ def usage_input(req: pb.ReportUsageRequest) -> UsageInput:
         attribution=attribution(req.attribution) if req.HasField("attribution") else None,
         model=req.model,
         tokens=TokenCounts(req.tokens.input, req.tokens.cached_input, req.tokens.output,
-                           req.tokens.reasoning),
+                           req.tokens.reasoning, req.tokens.cache_write),
         tool_calls=tuple(ToolInput(t.name, t.count, _opt_money(t, "cost"))
                          for t in req.tool_calls),
         cpu_seconds=req.compute.cpu_seconds,
         gpu_seconds=req.compute.gpu_seconds,
         compute_cost=_opt_money(req.compute, "cost"),
+        memory_gb_seconds=req.compute.memory_gb_seconds,
         review_seconds=req.human_review.seconds,
         review_hourly_rate=_opt_money(req.human_review, "hourly_rate"),
         outcome=req.outcome,
@@ -292,7 +293,7 @@ def cost_breakdown(c: CostBreakdown, currency: str) -> pb.CostBreakdown:
 
 def _tokens(t: TokenCounts) -> pb.TokenUsage:
     return pb.TokenUsage(input=t.input, cached_input=t.cached_input, output=t.output,
-                         reasoning=t.reasoning)
+                         reasoning=t.reasoning, cache_write=t.cache_write)
 
 
 def usage_response(result: UsageResult) -> pb.ReportUsageResponse:
@@ -608,7 +609,8 @@ def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:
         calls=int(r["calls"]),
         tokens=pb.TokenUsage(input=int(r["input_tokens"]),
                              cached_input=int(r["cached_input_tokens"]),
-                             output=int(r["output_tokens"]), reasoning=int(r["reasoning_tokens"])),
+                             output=int(r["output_tokens"]), reasoning=int(r["reasoning_tokens"]),
+                             cache_write=int(r["cache_write_tokens"])),
         cost=cost_breakdown(CostBreakdown(int(r["cost_tokens"]), int(r["cost_tools"]),
                                           int(r["cost_compute"]), int(r["cost_review"])),
                             currency),

@@ -41,7 +41,7 @@ def measure(number: int = 2000) -> dict[str, float]:
     settings = Settings()
     catalog, classifier = load_catalog(settings.catalog_path), Classifier.load(
         settings.classifier_path)
-    table = CandidateTable(RoutableModel(m, classifier.resolve(m.quality))
+    table = CandidateTable(RoutableModel(m, classifier.resolve(m.judged_by))
                            for m in catalog.enabled())
     a = classifier.assess(TEXT)
     learner = Learner(settings.learning_prior_sd, settings.learning_max_precision,

@@ -34,7 +34,8 @@ class ReportError(ValueError):
 # The value columns of a spend record, in order (CSV and JSON carry them all by default), and the
 # few the table shows unless --columns names others: a wider table than the terminal is no table.
 SPEND_COLUMNS = ("calls", "input_tokens", "cached_input_tokens", "output_tokens",
-                 "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute",
+                 "reasoning_tokens", "cache_write_tokens", "cost_tokens", "cost_tools",
+                 "cost_compute",
                  "cost_human_review", "cost_total", "predicted_cost", "mape", "bias", "failures",
                  "review_calls", "review_seconds")
 TABLE_COLUMNS = ("calls", "input_tokens", "output_tokens", "cost_total")
@@ -42,6 +43,7 @@ TABLE_COLUMNS = ("calls", "input_tokens", "output_tokens", "cost_total")
 # so that a narrow column wraps its header instead of cutting it. Other fields: "_" -> " ".
 _HEADERS = {"bucket_start": "bucket", "input_tokens": "input tok", "cached_input_tokens":
             "cached tok", "output_tokens": "output tok", "reasoning_tokens": "reasoning tok",
+            "cache_write_tokens": "cache write tok",
             "cost_tokens": "token cost", "cost_tools": "tool cost", "cost_compute":
             "compute cost", "cost_human_review": "review cost", "cost_total": "total cost",
             "predicted_cost": "predicted cost", "mape": "MAPE", "review_calls": "reviews",
@@ -195,7 +197,8 @@ def _row(r: Any) -> SpendRow:
     return SpendRow({"team": r.team}, None, {
         "calls": r.calls, "input_tokens": t.input, "cached_input_tokens": t.cached_input,
         "output_tokens": t.output, "reasoning_tokens": t.reasoning,
-        "cost_tokens": c.tokens.nanos, "cost_tools": c.tools.nanos,
+        "cache_write_tokens": t.cache_write, "cost_tokens": c.tokens.nanos,
+        "cost_tools": c.tools.nanos,
         "cost_compute": c.compute.nanos, "cost_review": c.human_review.nanos,
         "cost_total": c.total.nanos})
 
@@ -212,6 +215,7 @@ def _spend_records(names: list[str], bucketed: bool, columns: tuple[str, ...], r
         values = {"calls": r.calls, "input_tokens": r.tokens.input,
                   "cached_input_tokens": r.tokens.cached_input, "output_tokens": r.tokens.output,
                   "reasoning_tokens": r.tokens.reasoning,
+                  "cache_write_tokens": r.tokens.cache_write,
                   "cost_tokens": units(r.cost.tokens.nanos),
                   "cost_tools": units(r.cost.tools.nanos),
                   "cost_compute": units(r.cost.compute.nanos),

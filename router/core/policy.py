@@ -135,18 +135,45 @@ class CandidateTable:
         self.max_output_bound = max([1, *(s.max_output_tokens for s in specs)])
         self.ones = np.ones(n, dtype=np.int64)  # the least output: an array, cheaper than a scalar
         self.exact = _columns(specs, object)
+        # long-context tiers, by threshold: above it, these positions pay these prices
+        by_threshold: dict[int, list[tuple[int, int, int]]] = {}
+        for i, s in enumerate(specs):
+            for tier in s.prices.tiers:
+                by_threshold.setdefault(tier.above_input_tokens, []).append(
+                    (i, tier.input, tier.output))
+        self.tier_steps = tuple(
+            (t, np.array([i for i, _, _ in rows], dtype=np.intp), [p for _, p, _ in rows],
+             [p for _, _, p in rows]) for t, rows in sorted(by_threshold.items()))
+        self.first_tier = self.tier_steps[0][0] if self.tier_steps else _I64_MAX
+        tier_in = [p for *_, ins, _ in self.tier_steps for p in ins]
+        tier_out = [p for *_, outs in self.tier_steps for p in outs]
         magnitudes = [abs(v) for s in specs for v in (s.prices.input, s.prices.output,
                                                        s.context_window, s.max_output_tokens)]
+        magnitudes += map(abs, tier_in + tier_out)
         if max(magnitudes, default=0) <= _I64_SAFE:
             self.columns = _columns(specs, np.int64)
             # input x price_in + output x price_out + 1/2 M, input + output and context - input
             # all stay within int64
-            price_in = max([1, *(abs(s.prices.input) for s in specs)])
-            out_cost = self.max_output_bound * max([0, *(abs(s.prices.output) for s in specs)])
+            price_in = max([1, *(abs(s.prices.input) for s in specs), *map(abs, tier_in)])
+            out_cost = self.max_output_bound * max(
+                [0, *(abs(s.prices.output) for s in specs), *map(abs, tier_out)])
             self.input_limit = min((_I64_MAX - _HALF_MTOK - out_cost) // price_in,
                                    _I64_MAX - self.max_output_bound, _I64_SAFE)
         else:
             self.columns, self.input_limit = self.exact, -1
+
+    def prices_for(self, input_tokens: int, col: _Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Input and output prices per model for a prompt of ``input_tokens``: the base columns,
+        or, past a tier's threshold, copies with each tiered model's price for that length."""
+        if input_tokens <= self.first_tier:  # every call of a catalog without tiers
+            return col.price_in, col.price_out
+        price_in, price_out = col.price_in.copy(), col.price_out.copy()
+        for threshold, positions, ins, outs in self.tier_steps:
+            if input_tokens <= threshold:
+                break
+            price_in[positions] = ins  # thresholds ascend: a model's highest tier is set last
+            price_out[positions] = outs
+        return price_in, price_out
 
     def positions(self, ids: Iterable[str]) -> list[int]:
         """Where these model ids sit in the table (ids not in it are skipped)."""
@@ -328,7 +355,8 @@ def evaluate(
     if cap < table.max_output_bound:  # else no model's output can reach it
         upper = np.minimum(upper, fit(cap))
     output = np.maximum(np.minimum(predicted, upper), table.ones)
-    cost = predicted_costs(col.price_in, col.price_out, input_tokens, output)
+    price_in, price_out = table.prices_for(input_tokens, col)
+    cost = predicted_costs(price_in, price_out, input_tokens, output)
 
     # Each reason is written over the ones it takes precedence over: BELOW_QUALITY, then
     # OVER_BUDGET, then CONTEXT_TOO_SMALL, MISSING_CAPABILITY, NOT_ALLOWED.

@@ -17,12 +17,19 @@ _MS_PER_HOUR = 3_600_000
 
 @dataclass(frozen=True, slots=True)
 class TokenCounts:
-    """Tokens of one call (``input`` excludes ``cached_input``; ``reasoning``, ``output``)."""
+    """Tokens of one call. ``input`` excludes ``cached_input`` (read from the prompt cache) and
+    ``cache_write`` (written to it); ``output`` excludes ``reasoning``."""
 
     input: int = 0
     cached_input: int = 0
     output: int = 0
     reasoning: int = 0
+    cache_write: int = 0
+
+    @property
+    def prompt(self) -> int:
+        """Every token of the prompt, however it is priced: what a price tier is chosen by."""
+        return self.input + self.cached_input + self.cache_write
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,7 @@ class ComputeUse:
     cpu_ms: int = 0
     gpu_ms: int = 0
     cost: int | None = None  # explicit nanos; overrides the per-second prices
+    memory_gb_ms: int = 0  # gigabytes held x milliseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +68,24 @@ class CostBreakdown:
 
 
 def token_cost(prices: TokenPrices, tokens: TokenCounts) -> int:
-    """Nanos for ``tokens`` at ``prices``, rounded once (half up) after summing every kind."""
+    """Nanos for ``tokens`` at ``prices`` (the tier the prompt's length picks), rounded once
+    (half up) after summing every kind."""
+    p = prices.for_prompt(tokens.prompt)
     per_mtok = (
-        tokens.input * prices.input
-        + tokens.cached_input * prices.cached_input
-        + tokens.output * prices.output
-        + tokens.reasoning * prices.reasoning
+        tokens.input * p.input
+        + tokens.cached_input * p.cached_input
+        + tokens.cache_write * p.cache_write
+        + tokens.output * p.output
+        + tokens.reasoning * p.reasoning
     )
     return mul_div_round(per_mtok, 1, _PER_MTOK)
 
 
 def predicted_cost(prices: TokenPrices, input_tokens: int, output_tokens: int) -> int:
-    """Nanos for a call predicted to send ``input_tokens`` and receive ``output_tokens``."""
-    per_mtok = input_tokens * prices.input + output_tokens * prices.output
+    """Nanos for a call predicted to send ``input_tokens`` and receive ``output_tokens``, at the
+    tier ``input_tokens`` picks."""
+    p = prices.for_prompt(input_tokens)
+    per_mtok = input_tokens * p.input + output_tokens * p.output
     return (per_mtok + _PER_MTOK // 2) // _PER_MTOK  # non-negative: floor of x + 1/2 is half-up
 
 
@@ -105,8 +118,8 @@ def usage_cost(
     compute_total = 0
     if compute is not None:
         compute_total = compute.cost if compute.cost is not None else mul_div_round(
-            compute.cpu_ms * rates.cpu_second + compute.gpu_ms * rates.gpu_second, 1,
-            _MS_PER_SECOND,
+            compute.cpu_ms * rates.cpu_second + compute.gpu_ms * rates.gpu_second
+            + compute.memory_gb_ms * rates.memory_gb_second, 1, _MS_PER_SECOND,
         )
     review_total = 0
     if review is not None and review.ms:

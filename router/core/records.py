@@ -198,6 +198,7 @@ class UsageRecord:
     charges: tuple[Charge, ...] = ()
     # the caller's score of the call's answer in [0, 1], when it gave one
     quality: float | None = None
+    memory_gb_ms: int = 0  # memory the call held: GB x milliseconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ MAX_TOOL_ENTRIES = 256
 MAX_TOKENS = 100_000_000  # per call and kind: far above any context window, below overflow
 MAX_COUNT = 1_000_000
 MAX_SECONDS = 30 * 24 * 3600.0
+MAX_GB_SECONDS = 1e9  # memory held for one call: 1 TB for about 12 days
 MAX_MONEY_NANOS = 10**15  # a million currency units for one call: totals stay within int64
 MAX_SOURCE_CHARS = 64  # a feedback's source: "user", "evaluator:gpt-judge"
 MAX_COMMENT_CHARS = 2000
@@ -68,6 +69,7 @@ class UsageInput:
     cpu_seconds: float = 0.0
     gpu_seconds: float = 0.0
     compute_cost: Money | None = None
+    memory_gb_seconds: float = 0.0
     review_seconds: float = 0.0
     review_hourly_rate: Money | None = None
     outcome: int = Outcome.UNSPECIFIED
@@ -221,7 +223,7 @@ def validate_usage(req: UsageInput, *, catalog: Catalog) -> None:
         v.add("model", "is required when decision_id is not given")
     elif req.model and catalog.find(req.model) is None:
         v.add("model", f"unknown model {quoted(req.model)}")
-    for name in ("input", "cached_input", "output", "reasoning"):
+    for name in ("input", "cached_input", "output", "reasoning", "cache_write"):
         v.count(f"tokens.{name}", getattr(req.tokens, name))
     if len(req.tool_calls) > MAX_TOOL_ENTRIES:
         v.add("tool_calls", f"at most {MAX_TOOL_ENTRIES} entries")
@@ -233,6 +235,10 @@ def validate_usage(req: UsageInput, *, catalog: Catalog) -> None:
     v.seconds("compute.cpu_seconds", req.cpu_seconds)
     v.seconds("compute.gpu_seconds", req.gpu_seconds)
     v.money("compute.cost", req.compute_cost, currency)
+    if not math.isfinite(req.memory_gb_seconds) or req.memory_gb_seconds < 0:
+        v.add("compute.memory_gb_seconds", "must be a finite, non-negative number")
+    elif req.memory_gb_seconds > MAX_GB_SECONDS:
+        v.add("compute.memory_gb_seconds", f"must be at most {MAX_GB_SECONDS:.0f}")
     v.seconds("human_review.seconds", req.review_seconds)
     v.money("human_review.hourly_rate", req.review_hourly_rate, currency)
     v.money("actual_cost", req.actual_cost, currency)
@@ -302,6 +308,9 @@ def usage_payload(req: UsageInput) -> dict[str, Any]:
         "o": req.outcome, "l": req.latency_ms,
         "x": req.actual_cost.nanos if req.actual_cost else None,
         **({"at": req.occurred_us} if req.occurred_us is not None else {}),
+        # only when non-zero: a report without them hashes as it did before they existed
+        **({"cw": req.tokens.cache_write} if req.tokens.cache_write else {}),
+        **({"mem": req.memory_gb_seconds} if req.memory_gb_seconds else {}),
         # only when given: a report without a quality hashes as it did before there was one
         **({"q": req.quality} if req.quality is not None else {}),
     }

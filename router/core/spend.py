@@ -26,7 +26,8 @@ COST_KINDS = ("tokens", "tools", "compute", "human_review")
 MEASURES = ("calls", "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
             "cost_tokens", "cost_tools", "cost_compute", "cost_review", "cost_total",
             "predicted_cost", "predicted_calls", "actual_of_predicted", "abs_error_ratio_sum",
-            "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
+            "failures", "review_calls", "review_ms", "tool_calls", "compute_ms",
+            "cache_write_tokens")
 # Grouped by cost kind, each measure sits on the one kind row that owns it (0 on the other three),
 # so it appears once per call in the rows and in any sum of them. A usage report is one model
 # call, whose own cost is its tokens: the call itself (calls, failures), its token counts and its
@@ -38,7 +39,7 @@ SCORES = ("quality_sum", "quality_count")
 KIND_MEASURES = {
     "tokens": ("calls", "failures", "input_tokens", "cached_input_tokens", "output_tokens",
                "reasoning_tokens", "cost_tokens", "predicted_cost", "predicted_calls",
-               "actual_of_predicted", "abs_error_ratio_sum", *SCORES),
+               "actual_of_predicted", "abs_error_ratio_sum", "cache_write_tokens", *SCORES),
     "tools": ("cost_tools", "tool_calls"),
     "compute": ("cost_compute", "compute_ms"),
     "human_review": ("cost_review", "review_calls", "review_ms"),
@@ -384,7 +385,7 @@ def chargeback(by_team: Sequence[SpendRow], shared: Sequence[SharedCost], basis:
         if team:
             weights[team] = int(r["cost_total"]) if basis == "cost" else int(
                 r["input_tokens"] + r["cached_input_tokens"] + r["output_tokens"]
-                + r["reasoning_tokens"])
+                + r["reasoning_tokens"] + r["cache_write_tokens"])
     allocations = {s.name: largest_remainder(s.amount, weights) for s in shared}
     lines = []
     for r in sorted(by_team, key=lambda r: (r.keys.get("team", "") == "",
@@ -397,7 +398,7 @@ def chargeback(by_team: Sequence[SpendRow], shared: Sequence[SharedCost], basis:
             shared={name: alloc.get(team, 0) for name, alloc in allocations.items()},
             calls=int(r["calls"]),
             tokens=int(r["input_tokens"] + r["cached_input_tokens"] + r["output_tokens"]
-                       + r["reasoning_tokens"]),
+                       + r["reasoning_tokens"] + r["cache_write_tokens"]),
             budget=(budgets or {}).get(team)))
     if shared and not weights:  # nothing attributed: the shared costs stay visible, unallocated
         lines.append(ChargebackLine("", {k: 0 for k in COST_KINDS},

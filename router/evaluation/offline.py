@@ -81,7 +81,7 @@ def _public_mmlu(name: str, spec: ModelSpec) -> QualityRef | None:
     from router.training.corpus import PUBLIC_MMLU
 
     known = {**APPROX_MMLU, **PUBLIC_MMLU}
-    for key in (name, spec.id, *spec.aliases, spec.quality.head or ""):
+    for key in (name, spec.id, *spec.aliases, (spec.quality.head if spec.quality else None) or ""):
         if key in known:
             return QualityRef(mmlu=known[key])
     return None

@@ -103,7 +103,7 @@ def counting_usage(settle: Callable[[list[UsageWrite]], None],
             u = w.record
             t = u.tokens
             counters.add(u.attribution.team, u.model, u.cost.total,
-                         (t.input, t.cached_input, t.output, t.reasoning))
+                         (t.input, t.cached_input, t.output, t.reasoning, t.cache_write))
 
     return on_commit
 

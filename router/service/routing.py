@@ -44,6 +44,15 @@ from router.service.learning import Learning
 from router.settings import Settings
 from router.store.recorder import Recorder
 
+_FOREVER = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Routable:
+    table: CandidateTable
+    position: dict[str, int]
+    until_us: int
+
 
 @dataclass(frozen=True, slots=True)
 class RouteResult:
@@ -73,10 +82,23 @@ class RoutingService:
         self._default_target = settings.default_quality_target
         self._local_reads = local_reads
         self._decision_key = decision_key
-        self._table = CandidateTable(
-            RoutableModel(spec, classifier.resolve(spec.quality)) for spec in catalog.enabled()
-        )
-        self._position = {mid: i for i, mid in enumerate(self._table.ids)}
+        self._slots = {spec.id: classifier.resolve(spec.judged_by) for spec in catalog.enabled()}
+        self._routable = self._build_table(clock.now_us())
+
+    def _build_table(self, now_us: int) -> _Routable:
+        """The table of the models routable at ``now_us``, and until when it holds (the next
+        deprecation): a deprecated model leaves the table as a disabled one is never in it."""
+        table = CandidateTable(RoutableModel(spec, self._slots[spec.id])
+                               for spec in self.catalog.routable(now_us))
+        until = self.catalog.next_deprecation_us(now_us)
+        return _Routable(table, {mid: i for i, mid in enumerate(table.ids)},
+                         _FOREVER if until is None else until)
+
+    def table_at(self, now_us: int) -> _Routable:
+        routable = self._routable
+        if now_us >= routable.until_us:  # a deprecation passed: one rebuild, then cached again
+            routable = self._routable = self._build_table(now_us)
+        return routable
 
     def models(self, include_disabled: bool = False) -> tuple[ModelSpec, ...]:
         return self.catalog.models if include_disabled else self.catalog.enabled()
@@ -151,7 +173,8 @@ class RoutingService:
             | paused_models,
             max_output_tokens=req.max_output_tokens,
         )
-        table = self._table
+        routable = self.table_at(now)
+        table = routable.table
         factors = self._calibration.factors_for(req.attribution.task_type,
                                                 req.attribution.agent, table.ids)
         learning = self._learning
@@ -211,7 +234,7 @@ class RoutingService:
             predicted_quality=chosen.quality,
             # the classifier's own, where the learner moved the quality
             prior_quality=None if learned is None else assessment.quality(
-                table.slots[self._position[chosen.model]]),
+                table.slots[routable.position[chosen.model]]),
             input_tokens=input_tokens,
             output_tokens=chosen.output_tokens,
             predicted_cost=chosen.cost,

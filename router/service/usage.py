@@ -138,7 +138,8 @@ class UsageService:
             tools=tuple(ToolUse(t.name, t.count or 1, t.cost.nanos if t.cost else None)
                         for t in req.tool_calls),
             compute=ComputeUse(round(req.cpu_seconds * 1000), round(req.gpu_seconds * 1000),
-                               req.compute_cost.nanos if req.compute_cost else None),
+                               req.compute_cost.nanos if req.compute_cost else None,
+                               round(req.memory_gb_seconds * 1000)),
             review=ReviewUse(review_ms, req.review_hourly_rate.nanos
                              if req.review_hourly_rate else None),
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
@@ -146,7 +147,8 @@ class UsageService:
         check_cost_bounds(cost, MAX_MONEY_NANOS)
         t = req.tokens
         charges = charges_for(applicable(self._book.rules, attribution, model.id), recorded_us,
-                              cost.total, t.input + t.cached_input + t.output + t.reasoning)
+                              cost.total, t.input + t.cached_input + t.cache_write + t.output
+                              + t.reasoning)
         return UsageRecord(
             usage_id=req.usage_id,
             payload_hash=digest,
@@ -168,6 +170,7 @@ class UsageService:
             predicted_output_tokens=predicted.output_tokens if predicted else None,
             charges=charges,
             quality=req.quality,
+            memory_gb_ms=round(req.memory_gb_seconds * 1000),
         )
 
     def submit(self, record: UsageRecord) -> Future[UsageWrite]:

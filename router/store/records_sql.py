@@ -345,7 +345,8 @@ def _usage_row(u: UsageRecord) -> dict[str, Any]:
         "cost_compute": u.cost.compute, "cost_review": u.cost.human_review,
         "cost_total": u.cost.total, "currency": u.currency,
         "predicted_cost": u.predicted_cost, "predicted_output_tokens": u.predicted_output_tokens,
-        "quality": u.quality,
+        "quality": u.quality, "cache_write_tokens": u.tokens.cache_write,
+        "memory_gb_ms": u.memory_gb_ms,
     }
 
 
@@ -355,10 +356,11 @@ def _usage_record(r: Any) -> UsageRecord:
         recorded_us=r.recorded_us, attribution=_attribution(r), model=r.model,
         provider=r.provider,
         tokens=TokenCounts(r.input_tokens, r.cached_input_tokens, r.output_tokens,
-                           r.reasoning_tokens),
+                           r.reasoning_tokens, r.cache_write_tokens),
         tool_calls=r.tool_calls, compute_ms=r.compute_ms, review_ms=r.review_ms,
         outcome=Outcome(r.outcome), latency_ms=r.latency_ms,
         cost=CostBreakdown(r.cost_tokens, r.cost_tools, r.cost_compute, r.cost_review),
         currency=r.currency, predicted_cost=r.predicted_cost,
         predicted_output_tokens=r.predicted_output_tokens, quality=r.quality,
+        memory_gb_ms=r.memory_gb_ms,
     )

@@ -42,7 +42,8 @@ from router.store.tables import (
 ROLLUP_SUMS = ("provider", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
                "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute", "cost_review",
                "cost_total", "predicted_cost", "predicted_calls", "actual_of_predicted",
-               "failures", "review_calls", "review_ms", "tool_calls", "compute_ms")
+               "failures", "review_calls", "review_ms", "tool_calls", "compute_ms",
+               "cache_write_tokens")
 
 
 class Rollup:
@@ -113,7 +114,8 @@ class SqlSpend(SqlBase):
                 continue
             t = table.c
             time_col = t[time_name]
-            tokens = t.input_tokens + t.cached_input_tokens + t.output_tokens + t.reasoning_tokens
+            tokens = (t.input_tokens + t.cached_input_tokens + t.output_tokens
+                      + t.reasoning_tokens + t.cache_write_tokens)
             start = since_us - since_us % step
             found: dict[int, list[tuple[int, int, int]]] = {i: [] for i in wanted}
             for at in range(0, len(wanted), SERIES_PER_STATEMENT):
@@ -142,7 +144,8 @@ class SqlSpend(SqlBase):
                            filters={} if team is None else {"team": team})
         return [UsageGroup(r.keys["team"], r.keys["agent"], r.keys["model"], int(r["calls"]),
                            TokenCounts(int(r["input_tokens"]), int(r["cached_input_tokens"]),
-                                       int(r["output_tokens"]), int(r["reasoning_tokens"])),
+                                       int(r["output_tokens"]), int(r["reasoning_tokens"]),
+                                       int(r["cache_write_tokens"])),
                            int(r["cost_tokens"]), int(r["cost_total"]))
                 for r in fold(query, self.spend_rows(query))]
 
@@ -282,6 +285,7 @@ def _raw_sums(u: Any) -> list[Any]:
         sa.func.sum(u.review_ms).label("review_ms"),
         sa.func.sum(u.tool_calls).label("tool_calls"),
         sa.func.sum(u.compute_ms).label("compute_ms"),
+        sa.func.sum(u.cache_write_tokens).label("cache_write_tokens"),
     ]
 
 
@@ -292,7 +296,7 @@ def _accumulate(acc: list[Any], u: UsageRecord) -> None:
             1, t.input, t.cached_input, t.output, t.reasoning, c.tokens, c.tools, c.compute,
             c.human_review, c.total, predicted or 0, predicted is not None,
             c.tokens if predicted is not None else 0, u.outcome == Outcome.FAILURE,
-            u.review_ms > 0, u.review_ms, u.tool_calls, u.compute_ms), start=1):
+            u.review_ms > 0, u.review_ms, u.tool_calls, u.compute_ms, t.cache_write), start=1):
         acc[i] += int(v)
     if predicted:
         acc[-1] += abs(c.tokens - predicted) / predicted

@@ -106,6 +106,8 @@ class UsageRow(_Keys, table=True):
     predicted_cost: int | None = Field(default=None, sa_type=BigInteger)
     predicted_output_tokens: int | None = Field(default=None, sa_type=BigInteger)
     quality: float | None = Field(default=None)  # the report's score of the answer, in [0, 1]
+    cache_write_tokens: int = _money()  # migration 0013
+    memory_gb_ms: int = _money()
 
 
 decisions = _table(DecisionRow)
@@ -279,6 +281,7 @@ class _Sums(SQLModel):
     review_ms: int = _money()
     tool_calls: int = _money()
     compute_ms: int = _money()
+    cache_write_tokens: int = _money()
 
 
 class UsageHourlyRow(_Sums, table=True):

@@ -16,7 +16,8 @@ from router.cli import main
 from router.v1 import router_pb2_grpc
 
 EVERY_COLUMN = ["team", "model", "calls", "input_tokens", "cached_input_tokens", "output_tokens",
-                "reasoning_tokens", "cost_tokens", "cost_tools", "cost_compute",
+                "reasoning_tokens", "cache_write_tokens", "cost_tokens", "cost_tools",
+                "cost_compute",
                 "cost_human_review", "cost_total", "predicted_cost", "mape", "bias", "failures",
                 "review_calls", "review_seconds"]
 

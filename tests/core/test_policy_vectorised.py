@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.core.catalog import CAPABILITIES, ModelSpec, TokenPrices, load_catalog
+from router.core.catalog import CAPABILITIES, ModelSpec, PriceTier, TokenPrices, load_catalog
 from router.core.classifier import Classifier, QualityRef
 from router.core.errors import BudgetExhausted, PreconditionFailed, QuotaViolation
 from router.core.policy import (
@@ -199,9 +199,14 @@ def specs(draw: st.DrawFn, mid: str, huge: bool) -> ModelSpec:
     price_in, price_out = draw(PRICES), draw(PRICES)
     context = draw(mostly(st.sampled_from([8192, 128_000, 200_000, 1_000_000]),
                           st.one_of(TOKENS, BIG) if huge else TOKENS))
+    # long-context tiers on some models: thresholds shared across models or their own
+    thresholds = draw(st.lists(st.one_of(st.sampled_from([1000, 128_000, 200_000]), TOKENS),
+                               max_size=2, unique=True))
+    tiers = tuple(PriceTier(t, draw(PRICES), 0, 0, draw(PRICES), 0)
+                  for t in sorted(x for x in thresholds if x > 0))
     return ModelSpec(
         id=mid, provider=draw(st.sampled_from(["a", "b", "c"])),
-        prices=TokenPrices(price_in, price_in, price_out, price_out),
+        prices=TokenPrices(price_in, price_in, price_out, price_out, tiers=tiers),
         context_window=context, max_output_tokens=draw(TOKENS),
         capabilities=frozenset(draw(st.lists(st.sampled_from(CAPS), max_size=4))),
         quality=QualityRef(head=mid))

@@ -198,7 +198,7 @@ def test_with_learning_off_nothing_is_learned_or_applied(
 def test_offsets_are_cached_until_their_own_scope_changes(
         store, recorder, catalog, classifier, clock):
     svc = services(store, recorder, catalog, classifier, clock)
-    ids = svc.routing._table.ids
+    ids = svc.routing.table_at(clock.now_us()).table.ids
     learning = svc.learning
     assert learning.offsets_for("invoice-matching", "", ids) is None  # nothing learned yet
     d = route(svc)

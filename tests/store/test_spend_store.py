@@ -162,7 +162,8 @@ LEDGER_SUMS = sa.text("""
         AS abs_error_ratio_sum,
       sum(CASE WHEN outcome = :failure THEN 1 ELSE 0 END) AS failures,
       sum(CASE WHEN review_ms > 0 THEN 1 ELSE 0 END) AS review_calls,
-      sum(review_ms) AS review_ms, sum(tool_calls) AS tool_calls, sum(compute_ms) AS compute_ms
+      sum(review_ms) AS review_ms, sum(tool_calls) AS tool_calls, sum(compute_ms) AS compute_ms,
+      sum(cache_write_tokens) AS cache_write_tokens
     FROM usages WHERE recorded_us >= :start AND recorded_us < :end""")
 
 
@@ -185,7 +186,7 @@ def usages_st(draw):
                 labels={"env": draw(st.sampled_from(["prod", "dev"]))}),
             recorded_us=MIDNIGHT_LONDON + draw(st.integers(-3 * DAY, 3 * DAY)),
             model=model, provider=MODELS[model],
-            tokens=TokenCounts(*(draw(st.integers(0, 10**6)) for _ in range(4))),
+            tokens=TokenCounts(*(draw(st.integers(0, 10**6)) for _ in range(5))),
             cost=CostBreakdown(*(draw(st.integers(0, 10**9)) for _ in range(3)),
                                draw(st.sampled_from([0, 5 * 10**8]))) if review_ms else
             CostBreakdown(*(draw(st.integers(0, 10**9)) for _ in range(3)), 0),
