@@ -6,11 +6,13 @@ differently from ``TokenUsage`` (protos/router/v1/usage.proto), whose kinds are 
 because each is priced apart:
 
 - OpenAI Chat Completions: ``prompt_tokens`` includes ``prompt_tokens_details.cached_tokens``
-  and ``completion_tokens`` includes ``completion_tokens_details.reasoning_tokens``.
-- OpenAI Responses: the same, named ``input_tokens``/``input_tokens_details.cached_tokens`` and
-  ``output_tokens``/``output_tokens_details.reasoning_tokens``.
+  (and, in SDKs that report it, ``.cache_write_tokens``); ``completion_tokens`` includes
+  ``completion_tokens_details.reasoning_tokens``.
+- OpenAI Responses: the same, named ``input_tokens``/``input_tokens_details.cached_tokens``
+  (``.cache_write_tokens``) and ``output_tokens``/``output_tokens_details.reasoning_tokens``.
 - Anthropic Messages: ``input_tokens`` already excludes the cache, read
-  (``cache_read_input_tokens``) and written (``cache_creation_input_tokens``).
+  (``cache_read_input_tokens``) and written (``cache_creation_input_tokens``); ``output_tokens``
+  includes ``output_tokens_details.thinking_tokens`` (when the SDK reports them).
 
 Each adapter accepts the usage object, the whole response (its ``.usage``) or a dict of either.
 """
@@ -60,26 +62,30 @@ def _tokens(input_: int, cached: int, output: int, reasoning: int,
 def from_openai_chat(obj: Any) -> pb.TokenUsage:
     """OpenAI Chat Completions usage (``CompletionUsage``), or the ``ChatCompletion``."""
     u = usage_of(obj)
-    cached = _int(_get(u, "prompt_tokens_details"), "cached_tokens")
+    details = _get(u, "prompt_tokens_details")
+    cached, written = _int(details, "cached_tokens"), _int(details, "cache_write_tokens")
     reasoning = _int(_get(u, "completion_tokens_details"), "reasoning_tokens")
-    return _tokens(_int(u, "prompt_tokens") - cached, cached,
-                   _int(u, "completion_tokens") - reasoning, reasoning)
+    return _tokens(_int(u, "prompt_tokens") - cached - written, cached,
+                   _int(u, "completion_tokens") - reasoning, reasoning, written)
 
 
 def from_openai_responses(obj: Any) -> pb.TokenUsage:
     """OpenAI Responses API usage (``ResponseUsage``), or the ``Response``."""
     u = usage_of(obj)
-    cached = _int(_get(u, "input_tokens_details"), "cached_tokens")
+    details = _get(u, "input_tokens_details")
+    cached, written = _int(details, "cached_tokens"), _int(details, "cache_write_tokens")
     reasoning = _int(_get(u, "output_tokens_details"), "reasoning_tokens")
-    return _tokens(_int(u, "input_tokens") - cached, cached,
-                   _int(u, "output_tokens") - reasoning, reasoning)
+    return _tokens(_int(u, "input_tokens") - cached - written, cached,
+                   _int(u, "output_tokens") - reasoning, reasoning, written)
 
 
 def from_anthropic(obj: Any) -> pb.TokenUsage:
     """Anthropic Messages usage (``Usage``), or the ``Message``."""
     u = usage_of(obj)
+    thinking = _int(_get(u, "output_tokens_details"), "thinking_tokens")
     return _tokens(_int(u, "input_tokens"), _int(u, "cache_read_input_tokens"),
-                   _int(u, "output_tokens"), 0, _int(u, "cache_creation_input_tokens"))
+                   _int(u, "output_tokens") - thinking, thinking,
+                   _int(u, "cache_creation_input_tokens"))
 
 
 def token_usage(obj: Any) -> pb.TokenUsage:
