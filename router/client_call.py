@@ -65,7 +65,7 @@ class _Scope:
     "/usage" unless given, so a rerun of the same step with the same request id is recorded
     once too): SUCCESS with what was recorded, or, if the body raised, FAILURE (the exception
     propagates). A refused Route raises RouteRefused (BudgetExhausted) on enter and reports
-    nothing. ``receipt`` is the ReportUsageResponse."""
+    nothing. ``receipt`` is the ReportUsageResponse, ``sent`` the request it answered."""
 
     def __init__(self, request: Any, usage_id: str | None,
                  monotonic: Callable[[], float]) -> None:
@@ -75,6 +75,7 @@ class _Scope:
         self.usage_id = usage_id or f"{request.request_id}/usage"
         self.decision: Any = None
         self.receipt: Any = None
+        self.sent: Any = None  # the ReportUsageRequest of the exit, as sent
         self.report_error: RouterCallError | None = None
         self._tokens = pb.TokenUsage()
         self._tools: dict[str, int] = {}
@@ -137,6 +138,7 @@ class _Scope:
             tool_calls=[pb.ToolCall(name=n, count=c) for n, c in sorted(self._tools.items())])
         if self._quality is not None:
             req.quality = self._quality
+        self.sent = req
         return req
 
     def _reported(self, error: RouterCallError, failed: bool) -> None:
