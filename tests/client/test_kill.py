@@ -26,7 +26,7 @@ def _serve(db: Path, port: int, log: Path) -> subprocess.Popen:
            "ROUTER_HTTP_ADDRESS": ""}
     return subprocess.Popen([sys.executable, "-m", "router.cli", "serve", "--address",
                              f"127.0.0.1:{port}"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(log, "a"))  # noqa: SIM115
+                            stdout=subprocess.DEVNULL, stderr=open(log, "a"))
 
 
 def _kill(proc: subprocess.Popen) -> None:
