@@ -1,7 +1,8 @@
 # The two commands a new machine needs: `make serve` and `make test`. Everything else is built on
 # demand: the virtualenv, the installed package, the generated gRPC code (committed; `make proto`).
-# `make serve` installs only the package's runtime dependencies; the targets that test, lint,
-# train or benchmark add the train and dev extras (scikit-learn, matplotlib, pytest, ...).
+# `make serve` installs the package with its `server` extra only (the base dependencies are the
+# client library's); the targets that test, lint, train or benchmark add the train and dev
+# extras (scikit-learn, matplotlib, pytest, ...).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -14,7 +15,7 @@ ARGS   ?=
 
 help:
 	@echo "make serve   run the service on SQLite (var/router.db), 127.0.0.1:50051; installs only"
-	@echo "             the runtime dependencies (the other targets add the train and dev extras)"
+	@echo "             the server extra (the other targets add the train and dev extras)"
 	@echo "make test    run the test suite (PostgreSQL tests when CI=true or reachable)"
 	@echo "make bench   load-test a real server and print the JSON summary line"
 	@echo "make train   retrain models/complexity.npz on $(DATA)"
@@ -25,11 +26,11 @@ help:
 $(RUNTIME): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[server]'
 	touch $(RUNTIME)
 
 $(ALL): $(RUNTIME)
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet -e '.[server,train,dev]'
 	touch $(ALL)
 
 venv: $(ALL)

@@ -1,24 +1,51 @@
-"""The one way to open a channel to a router: for the CLI, the simulator, the benchmark and users.
+"""The router's Python client: ``Client`` (blocking) and ``AsyncClient`` (asyncio), over the one
+channel factory (``connect``, ``connect_aio``) that the CLI, the simulator and the benchmark use.
 
-    from router.client import connect, stub
-    with connect() as channel:               # $ROUTER_ADDRESS, else 127.0.0.1:50051
-        router = stub(channel)               # $ROUTER_API_KEY sent with every call
-        router.Route(...)
+    from router.client import Client
+    with Client() as router:                 # $ROUTER_ADDRESS, $ROUTER_API_KEY, ROUTER_TLS_*
+        with router.call("Summarise this thread ...", team="support", agent="triage") as call:
+            answer = openai.chat.completions.create(model=call.model, ...)
+            call.record(answer)              # its usage, cached and reasoning tokens apart
 
-Every caller gets the same defaults (address, key and TLS from the environment, a message size
-that fits the largest responses, a bounded wait for the server to answer), so a setting changes
-in one place.
+A client retries what is transient (UNAVAILABLE; DEADLINE_EXCEEDED for idempotent calls; a
+RESOURCE_EXHAUSTED whose RetryInfo says when) with exponential backoff and full jitter, never
+sooner than the server's RetryInfo asks and within a bounded total time, and fills in the
+idempotency key of Route, ReportUsage and ReportFeedback once per call, so that every retry of
+it carries the same key and the server records it once. What still fails surfaces as a
+``RouterCallError`` (a ``grpc.RpcError``: ``code()``, ``details()``, and the google.rpc.Status).
+Every other RPC is an attribute of the client (``router.QuerySpend(request)``), with the same
+retries.
+
+Importable without the server's dependencies (``pip install cost-router``): grpcio,
+grpcio-status and protobuf only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
-from collections.abc import Sequence
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
 
 from router.auth.tls import ClientTls, client_tls
+from router.client_call import AsyncCallScope, CallScope, route_request
+from router.client_errors import (
+    IDEMPOTENCY_KEYS,
+    IDEMPOTENT,
+    BudgetExhausted,
+    Retry,
+    RouterCallError,
+    RouteRefused,
+    RouterUnavailable,
+    failure,
+    keyed,
+    transient,
+)
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a ListAnomalies or QuerySpend page is far below this
@@ -135,3 +162,205 @@ def stub(channel: grpc.Channel | grpc.aio.Channel) -> Any:
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     """Call metadata carrying ``token`` as ``authorization: Bearer``; empty when no token."""
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+# --- the client ---------------------------------------------------------------------------
+
+DEADLINES_S = {"Route": 5.0, "ReportUsage": 20.0, "ReportFeedback": 20.0}
+DEFAULT_DEADLINE_S = 30.0  # every other RPC (QuerySpend over a long range is the slowest)
+# a restarted server is reached within a second, not after the channel's default backoff
+# (which grows to two minutes while the server is down)
+CLIENT_OPTIONS: ChannelOptions = (("grpc.initial_reconnect_backoff_ms", 100),
+                                  ("grpc.min_reconnect_backoff_ms", 100),
+                                  ("grpc.max_reconnect_backoff_ms", 1000))
+
+
+def _methods() -> dict[str, bool]:
+    """The Router service's RPCs, each with whether it streams its answer."""
+    from router.v1 import router_pb2
+
+    service = router_pb2.DESCRIPTOR.services_by_name["Router"]
+    return {m.name: m.server_streaming for m in service.methods}
+
+
+class _Base:
+    """What both clients share: settings, the stub, and the plan of one call's attempts."""
+
+    _METHODS: dict[str, bool] | None = None
+
+    def __init__(self, deadlines: Mapping[str, float] | None, retry: Retry | None,
+                 rng: random.Random | None, monotonic: Callable[[], float]) -> None:
+        self.deadlines = {**DEADLINES_S, **(deadlines or {})}
+        self.retry = retry or Retry()
+        self._rng = rng or random.Random()
+        self._monotonic = monotonic
+        if _Base._METHODS is None:
+            _Base._METHODS = _methods()
+
+    def _deadline(self, method: str, timeout: float | None) -> float:
+        return timeout if timeout is not None else self.deadlines.get(method, DEFAULT_DEADLINE_S)
+
+    def _streams(self, name: str) -> bool | None:
+        """Whether RPC ``name`` streams; None when the service has no such RPC."""
+        assert _Base._METHODS is not None
+        return _Base._METHODS.get(name)
+
+    def _route_request(self, task: str, **kw: Any) -> Any:
+        return route_request(task, **kw)
+
+
+class Client(_Base):
+    """A blocking client. Address, key and TLS as ``connect`` takes them (the ``ROUTER_*``
+    environment by default); ``deadlines`` overrides the per-RPC deadline in seconds by RPC
+    name (Route 5, ReportUsage 20, others 30); ``retry`` the retry policy. ``channel`` uses
+    an open channel instead (the client then does not close it)."""
+
+    def __init__(self, address: str | None = None, *, key: str | None = None,
+                 tls: ClientTls | bool | None = True, options: ChannelOptions = (),
+                 deadlines: Mapping[str, float] | None = None, retry: Retry | None = None,
+                 channel: grpc.Channel | None = None, rng: random.Random | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(deadlines, retry, rng, monotonic)
+        self.address = address or default_address()
+        self._owned = channel is None
+        self.channel = channel or connect(self.address, key=key, tls=tls,
+                                          options=(*CLIENT_OPTIONS, *options))
+        self.stub = stub(self.channel)
+        self._sleep = sleep
+
+    def close(self) -> None:
+        if self._owned:
+            self.channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wait_ready(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        wait_ready(self.channel, timeout_s)
+
+    def invoke(self, method: str, request: Any, *, timeout: float | None = None,
+               metadata: Sequence[tuple[str, str]] | None = None) -> Any:
+        """Call unary RPC ``method`` with retries; its answer, or RouterCallError."""
+        request = keyed(method, request)
+        rpc = getattr(self.stub, method)
+        started, attempt = self._monotonic(), 0
+        while True:
+            left = self.retry.total_s - (self._monotonic() - started)
+            try:
+                return rpc(request, timeout=max(0.001, min(self._deadline(method, timeout),
+                                                           left)), metadata=metadata)
+            except grpc.RpcError as err:
+                left = self.retry.total_s - (self._monotonic() - started)
+                wait = self.retry.wait(method, err, attempt, left, self._rng)
+                if wait is None:
+                    raise failure(method, err, attempt + 1,
+                                   transient(method, err)) from err
+                self._sleep(wait)
+                attempt += 1
+
+    def __getattr__(self, name: str) -> Any:
+        streams = self._streams(name)
+        if streams is None:
+            raise AttributeError(name)
+        if streams:
+            return getattr(self.stub, name)  # a stream is not retried: its caller resumes it
+        return functools.partial(self.invoke, name)
+
+    def route(self, task: str, **kw: Any) -> Any:
+        """Route ``task`` (the keyword arguments of ``call``); the RouteResponse."""
+        timeout = kw.pop("timeout", None)
+        return self.invoke("Route", self._route_request(task, **kw), timeout=timeout)
+
+    def report_usage(self, request: Any, *, timeout: float | None = None) -> Any:
+        return self.invoke("ReportUsage", request, timeout=timeout)
+
+    def report_feedback(self, request: Any, *, timeout: float | None = None) -> Any:
+        return self.invoke("ReportFeedback", request, timeout=timeout)
+
+    def call(self, task: str, **kw: Any) -> CallScope:
+        """Route on enter, report usage once on exit: see ``CallScope``."""
+        usage_id = kw.pop("usage_id", None)
+        return CallScope(self, self._route_request(task, **kw), usage_id)
+
+
+class AsyncClient(_Base):
+    """``Client`` for asyncio: the same arguments, every RPC awaited, ``async with``."""
+
+    def __init__(self, address: str | None = None, *, key: str | None = None,
+                 tls: ClientTls | bool | None = True, options: ChannelOptions = (),
+                 deadlines: Mapping[str, float] | None = None, retry: Retry | None = None,
+                 channel: grpc.aio.Channel | None = None, rng: random.Random | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(deadlines, retry, rng, monotonic)
+        self.address = address or default_address()
+        self._owned = channel is None
+        self.channel = channel or connect_aio(self.address, key=key, tls=tls,
+                                              options=(*CLIENT_OPTIONS, *options))
+        self.stub = stub(self.channel)
+
+    async def close(self) -> None:
+        if self._owned:
+            await self.channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def wait_ready(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        try:
+            await asyncio.wait_for(self.channel.channel_ready(), timeout=timeout_s)
+        except TimeoutError as exc:
+            raise ConnectionError(f"no router answering at {self.address}") from exc
+
+    async def invoke(self, method: str, request: Any, *, timeout: float | None = None,
+                     metadata: Sequence[tuple[str, str]] | None = None) -> Any:
+        request = keyed(method, request)
+        rpc = getattr(self.stub, method)
+        started, attempt = self._monotonic(), 0
+        while True:
+            left = self.retry.total_s - (self._monotonic() - started)
+            try:
+                return await rpc(request, timeout=max(0.001, min(
+                    self._deadline(method, timeout), left)), metadata=metadata)
+            except grpc.RpcError as err:
+                left = self.retry.total_s - (self._monotonic() - started)
+                wait = self.retry.wait(method, err, attempt, left, self._rng)
+                if wait is None:
+                    raise failure(method, err, attempt + 1,
+                                   transient(method, err)) from err
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    def __getattr__(self, name: str) -> Any:
+        streams = self._streams(name)
+        if streams is None:
+            raise AttributeError(name)
+        return getattr(self.stub, name) if streams else functools.partial(self.invoke, name)
+
+    async def route(self, task: str, **kw: Any) -> Any:
+        timeout = kw.pop("timeout", None)
+        return await self.invoke("Route", self._route_request(task, **kw), timeout=timeout)
+
+    async def report_usage(self, request: Any, *, timeout: float | None = None) -> Any:
+        return await self.invoke("ReportUsage", request, timeout=timeout)
+
+    async def report_feedback(self, request: Any, *, timeout: float | None = None) -> Any:
+        return await self.invoke("ReportFeedback", request, timeout=timeout)
+
+    def call(self, task: str, **kw: Any) -> AsyncCallScope:
+        usage_id = kw.pop("usage_id", None)
+        return AsyncCallScope(self, self._route_request(task, **kw), usage_id)
+
+
+
+
+__all__ = ["CONNECT_TIMEOUT_S", "DEADLINES_S", "DEFAULT_ADDRESS", "IDEMPOTENCY_KEYS",
+           "IDEMPOTENT", "AsyncCallScope", "AsyncClient", "BudgetExhausted", "CallScope",
+           "Client", "Retry", "RouteRefused", "RouterCallError", "RouterUnavailable", "bearer",
+           "connect", "connect_aio", "default_address", "default_key", "stub", "wait_ready"]

@@ -17,7 +17,6 @@ import sys
 from typing import Any
 
 from router.cli import common
-from router.client import stub
 from router.core.anomalies import Kind
 from router.settings import Settings
 
@@ -51,11 +50,10 @@ def run(args: argparse.Namespace) -> int:
     kinds = [ANOMALY_KIND_BY_NAME[k] for k in args.kind]
     try:
         since = common.parse_since(args.since, "--since") if args.since else None
-        channel = common.channel(args)
+        router = common.client(args)
     except common.UsageError as exc:
         return common.usage_failed("router anomalies", exc)
-    with channel:
-        router = stub(channel)
+    with router:
         try:
             if args.verb == "list":
                 req = pb.ListAnomaliesRequest(kinds=kinds, page_size=1000)

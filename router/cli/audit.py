@@ -20,7 +20,6 @@ from typing import Any
 
 from router.auth.audit import ACTIONS
 from router.cli import common
-from router.client import stub
 
 _SUMMARY_CHARS = 60  # a value longer than this is cut in the table (JSON keeps it whole)
 
@@ -52,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
         request = pb.ListAuditEventsRequest(actions=args.actions, page_size=args.limit)
         if args.since:
             request.since.FromDatetime(common.parse_since(args.since, "--since"))
-        channel = common.channel(args)
+        router = common.client(args)
     except common.UsageError as exc:
         return common.usage_failed(args.prog, exc)
-    with channel:
+    with router:
         try:
-            events = stub(channel).ListAuditEvents(request, timeout=30).events
+            events = router.ListAuditEvents(request, timeout=30).events
         except grpc.RpcError as err:
             return common.rpc_failed(args.prog, err)
     if args.format == "json":

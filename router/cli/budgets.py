@@ -21,7 +21,6 @@ import sys
 from typing import Any
 
 from router.cli import common
-from router.client import stub
 from router.core.budgets import SCOPE_KEYS, Scope
 from router.core.money import units
 
@@ -68,11 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from router import v1 as pb
 
     try:
-        channel = common.channel(args)
+        router = common.client(args)
     except common.UsageError as exc:
         return common.usage_failed(args.prog, exc)
-    with channel:
-        router = stub(channel)
+    with router:
         try:
             if args.verb == "list":
                 _list(console, router.ListBudgets(pb.ListBudgetsRequest(), timeout=10))

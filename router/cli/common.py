@@ -1,4 +1,4 @@
-"""What every command that talks to a server shares: ``--address``, ``--token``, the channel,
+"""What every command that talks to a server shares: ``--address``, ``--token``, the client,
 and how a failed call is told.
 
 A server that has API keys requires one on every call, reads included, so every such command
@@ -7,7 +7,9 @@ of a team's key (``$ROUTER_API_KEY``, else ``$ROUTER_ADMIN_TOKEN``), administrat
 work of the admin token (``$ROUTER_ADMIN_TOKEN``, else ``$ROUTER_API_KEY``), so a shell that
 holds both sends the right one to each.
 
-TLS comes from the environment through ``router.client.connect`` and needs no flag:
+Calls go through ``router.client.Client`` (its retries of what is transient, bounded to
+``RETRY_TOTAL_S`` here, where a person waits for the answer). TLS comes from the environment
+and needs no flag:
 ``ROUTER_TLS_CA`` (the CA of the server's certificate), ``ROUTER_TLS_CLIENT_CERT`` and
 ``ROUTER_TLS_CLIENT_KEY`` (mTLS), ``ROUTER_TLS_SERVER_NAME`` (see ``router.auth.tls``).
 """
@@ -21,7 +23,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from router.client import connect, default_address
+from router.client import Client, Retry, default_address
 
 TLS_HELP = ("The key is sent as 'authorization: Bearer <token>'. TLS is taken from the "
             "environment: ROUTER_TLS_CA (the CA that signed the server's certificate), "
@@ -34,6 +36,7 @@ _HINTS = {
     "PERMISSION_DENIED": "this key's role or scope does not allow it; an admin key or "
                          "$ROUTER_ADMIN_TOKEN does",
 }
+RETRY_TOTAL_S = 10.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d+[smhdw])+")
 
@@ -64,11 +67,11 @@ def add_server_options(parser: argparse.ArgumentParser, *, admin: bool = False) 
     parser.set_defaults(prog=parser.prog)  # "router keys create": the prefix of its errors
 
 
-def channel(args: argparse.Namespace) -> Any:
-    """A channel to ``args.address`` sending ``args.token`` on every call, TLS from the
-    environment; UsageError when the TLS settings cannot be read."""
+def client(args: argparse.Namespace) -> Client:
+    """A client of ``args.address`` sending ``args.token`` on every call, TLS from the
+    environment (use it in a ``with``); UsageError when the TLS settings cannot be read."""
     try:
-        return connect(args.address, key=args.token)
+        return Client(args.address, key=args.token, retry=Retry(total_s=RETRY_TOTAL_S))
     except ValueError as exc:  # a TLS file missing or not PEM, half a client certificate
         raise UsageError(str(exc)) from None
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from router.auth.principal import PERMISSIONS
 from router.cli import common
-from router.client import stub
 
 ROLES = ("team", "reader", "admin")
 
@@ -70,11 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         request = _create_request(args) if args.verb == "create" else None
-        channel = common.channel(args)
+        router = common.client(args)
     except common.UsageError as exc:
         return common.usage_failed(args.prog, exc)
-    with channel:
-        router = stub(channel)
+    with router:
         try:
             if args.verb == "create":
                 resp = router.CreateApiKey(request, timeout=10)

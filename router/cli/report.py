@@ -21,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from router.cli import common
-from router.client import stub
 from router.core import tomlfile
 from router.core.money import MoneyError, to_nanos, units
 from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
@@ -156,8 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         request = pb.QuerySpendRequest(group_by=[pb.SPEND_DIMENSION_TEAM], time_zone=args.tz)
     request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
-    with common.channel(args) as channel:
-        router = stub(channel)
+    with common.client(args) as router:
         try:
             resp = router.QuerySpend(request, timeout=60)
             budgets = router.ListBudgets(pb.ListBudgetsRequest(), timeout=10).budgets \

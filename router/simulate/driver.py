@@ -1,5 +1,6 @@
 """The gRPC driver: sends the simulated calls (Route when a call is routed, then ReportUsage) with
-a bounded number of RPCs in flight, retries what is transient, and tallies the answers."""
+a bounded number of RPCs in flight through ``router.client.AsyncClient`` (which retries what is
+transient, with each call's own idempotency key), and tallies the answers."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from router import v1 as pb
+from router.client import AsyncClient, RouterCallError
 from router.core.timeunits import SECOND_US
 from router.simulate.catalog import Catalog
 from router.simulate.quality import draw_quality
 from router.simulate.traffic import Call
-from router.v1 import router_pb2_grpc
 
 Progress = Callable[[int, int, str], None]
 
@@ -46,16 +46,12 @@ def timestamp(t_us: int) -> Timestamp:
     return Timestamp(seconds=t_us // SECOND_US, nanos=(t_us % SECOND_US) * 1000)
 
 
-RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
-             grpc.StatusCode.DEADLINE_EXCEEDED}
-
-
 class Driver:
     """Sends calls with ``concurrency`` RPCs in flight and tallies what the server answered."""
 
-    def __init__(self, stub: router_pb2_grpc.RouterStub, concurrency: int, labels: dict[str, str],
+    def __init__(self, router: AsyncClient, concurrency: int, labels: dict[str, str],
                  progress: Progress | None, catalog: Catalog | None = None) -> None:
-        self.stub = stub
+        self.router = router
         self.catalog = catalog  # when given, a successful call reports a quality score
         self.concurrency = max(1, concurrency)
         self.labels = labels
@@ -78,16 +74,6 @@ class Driver:
         if self.progress is not None:
             self.progress(self.done, max(self.total, self.done), self.phase)
 
-    async def _call(self, method: Any, request: Any, retry: set[grpc.StatusCode]) -> Any:
-        for attempt in range(6):
-            try:
-                return await method(request, timeout=30)
-            except grpc.aio.AioRpcError as err:
-                if err.code() not in retry or attempt == 5:
-                    raise
-                await asyncio.sleep(0.05 * 2 ** attempt)
-        raise AssertionError("unreachable")
-
     def _attribution(self, call: Call) -> pb.Attribution:
         a = call.agent
         return pb.Attribution(team=a.team, agent=a.name, task_id=call.task_id,
@@ -97,13 +83,13 @@ class Driver:
         """Route pinned to the call's model; None (report without a decision) when refused."""
         self.stats["routes"] += 1
         try:
-            decision: pb.RouteResponse = await self._call(self.stub.Route, pb.RouteRequest(
+            decision: pb.RouteResponse = await self.router.Route(pb.RouteRequest(
                 request_id=f"{call.usage_id}/route", task_description=call.description,
                 attribution=self._attribution(call), allowed_models=[call.model],
                 quality_target=call.agent.quality,
-                estimated_input_tokens=call.input + call.cached), {grpc.StatusCode.UNAVAILABLE})
+                estimated_input_tokens=call.input + call.cached))
             return decision
-        except grpc.aio.AioRpcError as err:
+        except RouterCallError as err:
             self.stats["route_refused"] += 1
             self._note(f"Route {call.usage_id}: {err.code().name}: {err.details()}")
             return None
@@ -132,9 +118,9 @@ class Driver:
                 random.Random(call.usage_id), self.catalog, call.model, call.agent.task_type)
         self.stats["calls"] += 1
         try:
-            resp = await self._call(self.stub.ReportUsage, req, RETRYABLE)
-        except grpc.aio.AioRpcError as err:
-            if err.code() == grpc.StatusCode.ALREADY_EXISTS:
+            resp = await self.router.ReportUsage(req)
+        except RouterCallError as err:
+            if err.code().name == "ALREADY_EXISTS":
                 result.status = "conflict"
             else:
                 self._note(f"ReportUsage {call.usage_id}: {err.code().name}: {err.details()}")

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import grpc
 
-from router import client
 from router import v1 as pb
 from router.api.convert import ANOMALY_KINDS
+from router.client import Client
 from router.core.clock import ManualClock
 from router.settings import Settings
 from router.simulate.scenario import scenario
@@ -36,11 +36,10 @@ from router.simulate.truth import KINDS, Key, Truth, score
 
 def detected(address: str, token: str) -> list[Key]:
     """Ask the server at ``address`` to detect now; every anomaly it has stored, as keys."""
-    with client.connect(address) as channel:
-        stub = client.stub(channel)
-        stub.DetectAnomalies(pb.DetectAnomaliesRequest(), metadata=client.bearer(token),
-                             timeout=120)
-        found = stub.ListAnomalies(pb.ListAnomaliesRequest(page_size=1000), timeout=30).anomalies
+    with Client(address, key=token) as router:
+        router.DetectAnomalies(pb.DetectAnomaliesRequest(), timeout=120)
+        found = router.ListAnomalies(pb.ListAnomaliesRequest(page_size=1000),
+                                     timeout=30).anomalies
     return [(ANOMALY_KINDS[a.kind], a.team, a.agent, a.task_id) for a in found]
 
 

@@ -12,9 +12,8 @@ import asyncio
 import random
 import time
 
-from router import client
 from router import v1 as pb
-from router.client import CONNECT_TIMEOUT_S
+from router.client import CONNECT_TIMEOUT_S, AsyncClient, Retry
 from router.core.money import NANOS_PER_UNIT
 from router.core.timeunits import DAY_US, HOUR_US
 from router.simulate.catalog import Catalog
@@ -44,15 +43,13 @@ def simulate(address: str, scenario: Scenario, *, seed: int, now_us: int | None 
 
 async def _simulate(address: str, sc: Scenario, seed: int, end_us: int, concurrency: int,
                     inject: bool, progress: Progress | None) -> Truth:
-    async with client.connect_aio(address) as channel:
-        try:  # router.client has no asyncio wait_ready yet
-            await asyncio.wait_for(channel.channel_ready(), timeout=CONNECT_TIMEOUT_S)
-        except TimeoutError as exc:
-            raise ConnectionError(f"no router answering at {address}") from exc
-        stub = client.stub(channel)
-        cat = Catalog(await stub.ListModels(pb.ListModelsRequest(), timeout=10))
+    # every call waits at most 30 s (the server is busy with 32 in flight), retried for 60
+    async with AsyncClient(address, deadlines=dict.fromkeys(("Route", "ReportUsage"), 30.0),
+                           retry=Retry(total_s=60.0)) as router:
+        await router.wait_ready(CONNECT_TIMEOUT_S)
+        cat = Catalog(await router.ListModels(pb.ListModelsRequest(), timeout=10))
         sim = Simulation(sc, seed, end_us, cat, Driver(
-            stub, concurrency, {"sim": f"{sc.name}-s{seed}"}, progress, catalog=cat))
+            router, concurrency, {"sim": f"{sc.name}-s{seed}"}, progress, catalog=cat))
         return await sim.run(inject)
 
 

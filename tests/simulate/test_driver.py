@@ -4,14 +4,17 @@ answers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from router import v1 as pb
+from router.client import AsyncClient
 from router.simulate import SCENARIOS
 from router.simulate.catalog import Catalog
 from router.simulate.driver import Driver, Result, cost_per_call, timestamp
@@ -19,8 +22,17 @@ from router.simulate.population import population
 from router.simulate.traffic import Call
 
 
-def _error(code: grpc.StatusCode) -> grpc.aio.AioRpcError:
-    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details="stub")
+def _error(code: grpc.StatusCode, retry_after_s: float | None = None) -> grpc.aio.AioRpcError:
+    """The error as the server sends it: with RetryInfo in its status when ``retry_after_s``."""
+    trailing = grpc.aio.Metadata()
+    if retry_after_s is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(round(retry_after_s * 1000))
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        status = status_pb2.Status(code=code.value[0], message="stub", details=[detail])
+        trailing = grpc.aio.Metadata(("grpc-status-details-bin", status.SerializeToString()))
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), trailing, details="stub")
 
 
 class _Stub:
@@ -28,24 +40,27 @@ class _Stub:
     nanos a token (and the predicted cost, when routed), after failing with each of
     ``report_errors`` in turn."""
 
-    def __init__(self, report_errors: Sequence[grpc.StatusCode] = (),
+    def __init__(self, report_errors: Sequence[grpc.StatusCode | grpc.aio.AioRpcError] = (),
                  route_error: bool = False) -> None:
         self.report_errors = list(report_errors)
         self.route_error = route_error
         self.reports: list[pb.ReportUsageRequest] = []
         self.routes: list[pb.RouteRequest] = []
 
-    async def Route(self, request: pb.RouteRequest, timeout: float) -> pb.RouteResponse:
+    async def Route(self, request: pb.RouteRequest, timeout: float,
+                    metadata: Any = None) -> pb.RouteResponse:
         self.routes.append(request)
         if self.route_error:
             raise _error(grpc.StatusCode.RESOURCE_EXHAUSTED)
         return pb.RouteResponse(decision_id=f"d-{request.request_id}",
                                 predicted=pb.Prediction(output_tokens=100))
 
-    async def ReportUsage(self, request: pb.ReportUsageRequest, timeout: float) -> Any:
+    async def ReportUsage(self, request: pb.ReportUsageRequest, timeout: float,
+                          metadata: Any = None) -> Any:
         self.reports.append(request)
         if self.report_errors:
-            raise _error(self.report_errors.pop(0))
+            error = self.report_errors.pop(0)
+            raise error if isinstance(error, grpc.aio.AioRpcError) else _error(error)
         cost = 10 * (request.tokens.input + request.tokens.output)
         resp = pb.ReportUsageResponse(cost=pb.CostBreakdown(
             total=pb.Money(nanos=cost), tokens=pb.Money(nanos=cost)))
@@ -63,9 +78,22 @@ def call(catalog: Catalog) -> Call:
                 outcome=pb.OUTCOME_SUCCESS, latency_ms=900, route=False, usage_id="u-1")
 
 
+def _drive(stub: _Stub, action: Callable[[Driver], Awaitable[Any]], concurrency: int = 4,
+           labels: dict[str, str] | None = None, catalog: Catalog | None = None
+           ) -> tuple[Driver, Any]:
+    """``action`` on a driver over a real AsyncClient (its retries) whose stub is ``stub``."""
+    async def run() -> tuple[Driver, Any]:
+        async with AsyncClient("127.0.0.1:1", key="") as router:
+            router.stub = stub
+            driver = Driver(router, concurrency, {"sim": "test"} if labels is None else labels,
+                            None, catalog=catalog)
+            return driver, await action(driver)
+
+    return asyncio.run(run())
+
+
 def _send(stub: _Stub, calls: list[Call], concurrency: int = 4) -> tuple[Driver, list[Result]]:
-    driver = Driver(stub, concurrency, {"sim": "test"}, None)  # type: ignore[arg-type]
-    return driver, asyncio.run(driver.send(calls))
+    return _drive(stub, lambda d: d.send(calls), concurrency)
 
 
 def test_timestamp_splits_microseconds_into_seconds_and_nanos():
@@ -96,11 +124,19 @@ def test_a_report_carries_the_call_its_attribution_and_its_time(call: Call):
     assert driver.spend == {call.agent.team: 10_500} and driver.stats["new"] == 1
 
 
-def test_a_report_is_retried_while_the_server_is_unavailable(call: Call):
-    stub = _Stub([grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED])
+def test_a_report_is_retried_while_the_server_is_unavailable_or_overloaded(call: Call):
+    stub = _Stub([grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                  _error(grpc.StatusCode.RESOURCE_EXHAUSTED, retry_after_s=0.01)])
     driver, [result] = _send(stub, [call])
-    assert len(stub.reports) == 3 and result.status == "new"
+    assert len(stub.reports) == 4 and result.status == "new"
+    assert {r.usage_id for r in stub.reports} == {"u-1"}  # the same key on every retry
     assert driver.stats["calls"] == 1 and not driver.errors
+
+
+def test_a_report_over_budget_or_too_large_is_not_retried(call: Call):
+    stub = _Stub([grpc.StatusCode.RESOURCE_EXHAUSTED])  # no RetryInfo: it would stay so
+    _, [result] = _send(stub, [call])
+    assert len(stub.reports) == 1 and result.status == "error"
 
 
 def test_a_usage_id_recorded_with_other_values_is_a_conflict_and_no_spend(call: Call):
@@ -145,9 +181,8 @@ def test_a_drifting_call_reports_its_factor_times_the_predicted_output(call: Cal
 
 def test_send_until_sends_whole_batches_until_the_spend_reaches_the_target(call: Call):
     stub = _Stub()
-    driver = Driver(stub, 2, {}, None)  # type: ignore[arg-type]
     tasks = [[replace(call, usage_id=f"u-{i}")] for i in range(10)]  # 10,500 nanos each
-    sent, results = asyncio.run(driver.send_until(tasks, 3 * 10_500))
+    driver, (sent, results) = _drive(stub, lambda d: d.send_until(tasks, 3 * 10_500), 2, {})
     assert [c.usage_id for c in sent] == ["u-0", "u-1", "u-2", "u-3"]  # two batches of two
     assert len(results) == 4 and driver.total == 4
 
@@ -157,16 +192,15 @@ def test_a_successful_call_reports_a_quality_drawn_from_its_models_ability(catal
     from router.simulate.quality import ability
 
     stub = _Stub()
-    driver = Driver(stub, 4, {"sim": "test"}, None, catalog=catalog)  # type: ignore[arg-type]
     failed = replace(call, usage_id="u-2", outcome=pb.OUTCOME_RETRY)
-    results = asyncio.run(driver.send([call, failed]))
+    _, results = _drive(stub, lambda d: d.send([call, failed]), catalog=catalog)
     ok, retried = sorted(stub.reports, key=lambda r: r.usage_id)
     assert ok.HasField("quality") and 0.0 <= ok.quality <= 1.0
     assert results[0].quality == ok.quality
     assert not retried.HasField("quality") and results[1].quality is None
     # the same call draws the same score (its own id seeds it)
-    again = Driver(_Stub(), 4, {}, None, catalog=catalog)  # type: ignore[arg-type]
-    assert asyncio.run(again.send([call]))[0].quality == ok.quality
+    _, [again] = _drive(_Stub(), lambda d: d.send([call]), labels={}, catalog=catalog)
+    assert again.quality == ok.quality
     # without a catalog (as before) no quality is sent
     _, [plain] = _send(_Stub(), [call])
     assert plain.quality is None
