@@ -348,6 +348,16 @@ def model_info(m: ModelSpec, currency: str) -> pb.ModelInfo:
         context_window=m.context_window, max_output_tokens=m.max_output_tokens,
         capabilities=sorted(CAPABILITY_VALUES[c] for c in m.capabilities),
         aliases=m.aliases, enabled=m.enabled,
+        cache_write_price_per_mtok=money(m.prices.cache_write, currency),
+        tiers=[pb.PriceTier(
+            above_input_tokens=t.above_input_tokens,
+            input_price_per_mtok=money(t.input, currency),
+            cached_input_price_per_mtok=money(t.cached_input, currency),
+            cache_write_price_per_mtok=money(t.cache_write, currency),
+            output_price_per_mtok=money(t.output, currency),
+            reasoning_price_per_mtok=money(t.reasoning, currency)) for t in m.prices.tiers],
+        deprecated_after=None if m.deprecated_after_us is None
+        else _timestamp(m.deprecated_after_us),
     )
 
 

@@ -255,12 +255,9 @@ def _check_ids(span: Span, problems: list[FieldViolation]) -> None:
 
 
 def _tokens(counts: Mapping[str, int | None]) -> tuple[TokenCounts, int]:
-    """TokenCounts (input without the cached tokens, output without the reasoning ones) and
-    the cache-written tokens, from the semantic conventions' counts.
-
-    TokenCounts has no cache-write count yet (the wire's TokenUsage.cache_write is priced in a
-    change of its own): until it has, cache-written tokens stay in ``input``, billed at the
-    input price, rather than go unbilled."""
+    """TokenCounts (input without the cached and cache-written tokens, which are counted and
+    priced apart; output without the reasoning ones) and the cache-written tokens, from the
+    semantic conventions' counts."""
     cached = counts[CACHE_READ[0]] or 0
     written = counts[CACHE_WRITE[0]] or 0
     reasoning = counts[REASONING[0]] or 0
@@ -269,8 +266,8 @@ def _tokens(counts: Mapping[str, int | None]) -> tuple[TokenCounts, int]:
     # the totals include their parts, as the conventions say, unless they are too small to
     uncached = input_total - cached - written if input_total >= cached + written else input_total
     visible = output_total - reasoning if output_total >= reasoning else output_total
-    return TokenCounts(input=uncached + written, cached_input=cached, output=visible,
-                       reasoning=reasoning), written
+    return TokenCounts(input=uncached, cached_input=cached, output=visible,
+                       reasoning=reasoning, cache_write=written), written
 
 
 def _count(attributes: Mapping[str, Value], names: tuple[str, ...], path: str,

@@ -166,7 +166,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self, include_disabled: _Optional[bool] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("id", "provider", "input_price_per_mtok", "cached_input_price_per_mtok", "output_price_per_mtok", "reasoning_price_per_mtok", "context_window", "max_output_tokens", "capabilities", "aliases", "enabled")
+    __slots__ = ("id", "provider", "input_price_per_mtok", "cached_input_price_per_mtok", "output_price_per_mtok", "reasoning_price_per_mtok", "context_window", "max_output_tokens", "capabilities", "aliases", "enabled", "cache_write_price_per_mtok", "tiers", "deprecated_after")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     INPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +178,9 @@ class ModelInfo(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    DEPRECATED_AFTER_FIELD_NUMBER: _ClassVar[int]
     id: str
     provider: str
     input_price_per_mtok: _common_pb2.Money
@@ -189,7 +192,26 @@ class ModelInfo(_message.Message):
     capabilities: _containers.RepeatedScalarFieldContainer[Capability]
     aliases: _containers.RepeatedScalarFieldContainer[str]
     enabled: bool
-    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., cached_input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., output_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reasoning_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., aliases: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ...) -> None: ...
+    cache_write_price_per_mtok: _common_pb2.Money
+    tiers: _containers.RepeatedCompositeFieldContainer[PriceTier]
+    deprecated_after: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., cached_input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., output_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reasoning_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., aliases: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., cache_write_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., tiers: _Optional[_Iterable[_Union[PriceTier, _Mapping]]] = ..., deprecated_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PriceTier(_message.Message):
+    __slots__ = ("above_input_tokens", "input_price_per_mtok", "cached_input_price_per_mtok", "cache_write_price_per_mtok", "output_price_per_mtok", "reasoning_price_per_mtok")
+    ABOVE_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHED_INPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    REASONING_PRICE_PER_MTOK_FIELD_NUMBER: _ClassVar[int]
+    above_input_tokens: int
+    input_price_per_mtok: _common_pb2.Money
+    cached_input_price_per_mtok: _common_pb2.Money
+    cache_write_price_per_mtok: _common_pb2.Money
+    output_price_per_mtok: _common_pb2.Money
+    reasoning_price_per_mtok: _common_pb2.Money
+    def __init__(self, above_input_tokens: _Optional[int] = ..., input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., cached_input_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., cache_write_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., output_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reasoning_price_per_mtok: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models", "currency_code", "default_model")

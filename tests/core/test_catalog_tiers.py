@@ -38,7 +38,8 @@ output_per_mtok = "2.50"
 context_window = 1000000
 deprecated_after = 2026-06-01
 quality = { mmlu = 80.0 }
-tiers = [{ above_input_tokens = 128000, input_per_mtok = "0.60" }, { above_input_tokens = 500000, input_per_mtok = "1.20", output_per_mtok = "5.00" }]
+tiers = [{ above_input_tokens = 128000, input_per_mtok = "0.60" }, \
+{ above_input_tokens = 500000, input_per_mtok = "1.20", output_per_mtok = "5.00" }]
 
 [[models]]
 id = "imported"

@@ -99,9 +99,8 @@ def test_cached_and_reasoning_tokens_are_taken_out_of_the_totals_that_include_th
                      "gen_ai.usage.cache_creation.input_tokens": 100,
                      "gen_ai.usage.output_tokens": 500,
                      "gen_ai.usage.reasoning.output_tokens": 300}))
-    # TokenCounts has no cache-write count yet: those tokens are billed as input meanwhile
-    assert m.usage.tokens == TokenCounts(input=300 + 100, cached_input=600, output=200,
-                                         reasoning=300)
+    assert m.usage.tokens == TokenCounts(input=300, cached_input=600, output=200,
+                                         reasoning=300, cache_write=100)
     assert m.cache_write == 100
 
 
