@@ -200,6 +200,19 @@ class _Base:
     def _deadline(self, method: str, timeout: float | None) -> float:
         return timeout if timeout is not None else self.deadlines.get(method, DEFAULT_DEADLINE_S)
 
+    def _attempt_timeout(self, method: str, timeout: float | None, started: float) -> float:
+        """One attempt's deadline: the RPC's, cut to what the retry policy's total has left."""
+        left = self.retry.total_s - (self._monotonic() - started)
+        return max(0.001, min(self._deadline(method, timeout), left))
+
+    def _backoff(self, method: str, err: grpc.RpcError, attempt: int, started: float) -> float:
+        """How long to wait before the next attempt; RouterCallError when there is none."""
+        left = self.retry.total_s - (self._monotonic() - started)
+        wait = self.retry.wait(method, err, attempt, left, self._rng)
+        if wait is None:
+            raise failure(method, err, attempt + 1, transient(method, err)) from err
+        return wait
+
     def _streams(self, name: str) -> bool | None:
         """Whether RPC ``name`` streams; None when the service has no such RPC."""
         assert _Base._METHODS is not None
@@ -249,17 +262,11 @@ class Client(_Base):
         rpc = getattr(self.stub, method)
         started, attempt = self._monotonic(), 0
         while True:
-            left = self.retry.total_s - (self._monotonic() - started)
             try:
-                return rpc(request, timeout=max(0.001, min(self._deadline(method, timeout),
-                                                           left)), metadata=metadata)
+                return rpc(request, timeout=self._attempt_timeout(method, timeout, started),
+                           metadata=metadata)
             except grpc.RpcError as err:
-                left = self.retry.total_s - (self._monotonic() - started)
-                wait = self.retry.wait(method, err, attempt, left, self._rng)
-                if wait is None:
-                    raise failure(method, err, attempt + 1,
-                                   transient(method, err)) from err
-                self._sleep(wait)
+                self._sleep(self._backoff(method, err, attempt, started))
                 attempt += 1
 
     def __getattr__(self, name: str) -> Any:
@@ -324,17 +331,11 @@ class AsyncClient(_Base):
         rpc = getattr(self.stub, method)
         started, attempt = self._monotonic(), 0
         while True:
-            left = self.retry.total_s - (self._monotonic() - started)
             try:
-                return await rpc(request, timeout=max(0.001, min(
-                    self._deadline(method, timeout), left)), metadata=metadata)
+                return await rpc(request, timeout=self._attempt_timeout(method, timeout, started),
+                                 metadata=metadata)
             except grpc.RpcError as err:
-                left = self.retry.total_s - (self._monotonic() - started)
-                wait = self.retry.wait(method, err, attempt, left, self._rng)
-                if wait is None:
-                    raise failure(method, err, attempt + 1,
-                                   transient(method, err)) from err
-                await asyncio.sleep(wait)
+                await asyncio.sleep(self._backoff(method, err, attempt, started))
                 attempt += 1
 
     def __getattr__(self, name: str) -> Any:

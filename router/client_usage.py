@@ -59,24 +59,24 @@ def _tokens(input_: int, cached: int, output: int, reasoning: int,
                          cache_write=max(0, cache_write))
 
 
+def _openai(u: Any, prompt: str, completion: str) -> pb.TokenUsage:
+    """OpenAI's shape under either API's names: totals that include their cached, written and
+    reasoning parts, which ``<name>_details`` give."""
+    details = _get(u, f"{prompt}_details")
+    cached, written = _int(details, "cached_tokens"), _int(details, "cache_write_tokens")
+    reasoning = _int(_get(u, f"{completion}_details"), "reasoning_tokens")
+    return _tokens(_int(u, prompt) - cached - written, cached,
+                   _int(u, completion) - reasoning, reasoning, written)
+
+
 def from_openai_chat(obj: Any) -> pb.TokenUsage:
     """OpenAI Chat Completions usage (``CompletionUsage``), or the ``ChatCompletion``."""
-    u = usage_of(obj)
-    details = _get(u, "prompt_tokens_details")
-    cached, written = _int(details, "cached_tokens"), _int(details, "cache_write_tokens")
-    reasoning = _int(_get(u, "completion_tokens_details"), "reasoning_tokens")
-    return _tokens(_int(u, "prompt_tokens") - cached - written, cached,
-                   _int(u, "completion_tokens") - reasoning, reasoning, written)
+    return _openai(usage_of(obj), "prompt_tokens", "completion_tokens")
 
 
 def from_openai_responses(obj: Any) -> pb.TokenUsage:
     """OpenAI Responses API usage (``ResponseUsage``), or the ``Response``."""
-    u = usage_of(obj)
-    details = _get(u, "input_tokens_details")
-    cached, written = _int(details, "cached_tokens"), _int(details, "cache_write_tokens")
-    reasoning = _int(_get(u, "output_tokens_details"), "reasoning_tokens")
-    return _tokens(_int(u, "input_tokens") - cached - written, cached,
-                   _int(u, "output_tokens") - reasoning, reasoning, written)
+    return _openai(usage_of(obj), "input_tokens", "output_tokens")
 
 
 def from_anthropic(obj: Any) -> pb.TokenUsage:

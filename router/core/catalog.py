@@ -231,9 +231,10 @@ class _Parser:
         for key in raw:
             if key not in known:
                 raise self._fail(f"model {model_id!r}: unknown key {key!r}", key, i)
+        # a bad input price is named before a missing output price
         input_raw = need("input_per_mtok")
-        self._price(input_raw, "input_per_mtok", i)  # a bad input price is named before a
-        base = self._prices(raw, input_raw, need("output_per_mtok"), None, i)  # missing output
+        self._price(input_raw, "input_per_mtok", i)
+        base = self._prices(raw, input_raw, need("output_per_mtok"), None, i)
         prices = TokenPrices(base.input, base.cached_input, base.output, base.reasoning,
                              base.cache_write, self._tiers(model_id, raw.get("tiers", []),
                                                            base, i))

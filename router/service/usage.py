@@ -131,6 +131,7 @@ class UsageService:
         predicted = next((c for c in decision.candidates if c.model == model.id), None) \
             if decision else None
         review_ms = round(req.review_seconds * 1000)
+        memory_gb_ms = round(req.memory_gb_seconds * 1000)
         cost = usage_cost(
             model.prices,
             self.catalog.rates,
@@ -139,7 +140,7 @@ class UsageService:
                         for t in req.tool_calls),
             compute=ComputeUse(round(req.cpu_seconds * 1000), round(req.gpu_seconds * 1000),
                                req.compute_cost.nanos if req.compute_cost else None,
-                               round(req.memory_gb_seconds * 1000)),
+                               memory_gb_ms),
             review=ReviewUse(review_ms, req.review_hourly_rate.nanos
                              if req.review_hourly_rate else None),
             token_cost_override=req.actual_cost.nanos if req.actual_cost else None,
@@ -170,7 +171,7 @@ class UsageService:
             predicted_output_tokens=predicted.output_tokens if predicted else None,
             charges=charges,
             quality=req.quality,
-            memory_gb_ms=round(req.memory_gb_seconds * 1000),
+            memory_gb_ms=memory_gb_ms,
         )
 
     def submit(self, record: UsageRecord) -> Future[UsageWrite]:
