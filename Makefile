@@ -1,8 +1,8 @@
 # The two commands a new machine needs: `make serve` and `make test`. Everything else is built on
 # demand: the virtualenv, the installed package, the generated gRPC code (committed; `make proto`).
 # `make serve` installs the package with its `server` extra only (the base dependencies are the
-# client library's); the targets that test, lint, train or benchmark add the train and dev
-# extras (scikit-learn, matplotlib, pytest, ...).
+# client library's); the targets that test, lint, train or benchmark add the train, parquet and
+# dev extras (scikit-learn, matplotlib, pyarrow, pytest, ...).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -30,7 +30,7 @@ $(RUNTIME): pyproject.toml
 	touch $(RUNTIME)
 
 $(ALL): $(RUNTIME)
-	$(PY) -m pip install --quiet -e '.[server,train,dev]'
+	$(PY) -m pip install --quiet -e '.[server,train,parquet,dev]'
 	touch $(ALL)
 
 venv: $(ALL)
