@@ -4,6 +4,7 @@ rule every request shares and only its message can check (no NUL in any string).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -13,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from router import v1 as pb
 from router.auth import AuditEvent, KeyRecord, KeySpec, Role
 from router.budgeting import Pause
+from router.core import focus
 from router.core.anomalies import Kind
 from router.core.budgets import (
     SCOPE_KEYS,
@@ -26,6 +28,7 @@ from router.core.budgets import (
 )
 from router.core.catalog import ModelSpec
 from router.core.errors import FieldViolation, InvalidRequest
+from router.core.focus import FocusCharge
 from router.core.forecast import BudgetForecast, Method
 from router.core.money import Money, units
 from router.core.pricing import CostBreakdown, TokenCounts
@@ -36,6 +39,7 @@ from router.core.records import (
     DecisionRecord,
     DecisionSummary,
     FeedbackRecord,
+    UsageQuery,
     UsageRecord,
     prediction_error,
 )
@@ -611,6 +615,49 @@ def spend_query(req: pb.QuerySpendRequest) -> SpendQuery:
                                  ("model", req.model), ("provider", req.provider)) if v}
     return SpendQuery(start, end, tuple(dict.fromkeys(dims)), _BUCKETS[req.bucket],
                       req.time_zone or "UTC", filters, dict(f.labels))
+
+
+def focus_query(req: pb.ListFocusChargesRequest) -> UsageQuery:
+    """The request's selection; its page_size as sent (0: the default) for the service to
+    check, and its page_token apart."""
+    start = optional_time_us(req, "start_time")
+    end = optional_time_us(req, "end_time")
+    if start is None or end is None:
+        raise InvalidRequest.of("start_time" if start is None else "end_time", "is required")
+    f = req.filter
+    if f.labels:
+        raise InvalidRequest.of("filter.labels", "labels do not filter the FOCUS export "
+                                                 "(every row carries them in Tags)")
+    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
+                                 ("task_id", f.task_id), ("task_type", f.task_type),
+                                 ("model", req.model), ("provider", req.provider)) if v}
+    return UsageQuery(start, end, filters, limit=req.page_size)
+
+
+def focus_charge(c: FocusCharge) -> pb.FocusCharge:
+    msg = pb.FocusCharge(
+        usage_id=c.usage_id, decision_id=c.decision_id, cost_kind=c.cost_kind,
+        cost=money(c.cost, c.currency), occurred_time=_timestamp(c.occurred_us),
+        provider=c.provider, model=c.model, attribution=_attribution_msg(c.attribution),
+        consumed_quantity=focus.decimal_text(c.consumed),
+        consumed_unit=focus.KINDS[c.cost_kind].unit)
+    if c.tokens is not None:
+        msg.tokens.CopyFrom(_tokens(c.tokens))
+    return msg
+
+
+def focus_charge_of(msg: pb.FocusCharge, start_us: int, end_us: int) -> FocusCharge:
+    """A charge as a client received it, billed in [start_us, end_us): what the CLI renders
+    as FOCUS rows with ``router.core.focus.columns``."""
+    t = msg.tokens
+    return FocusCharge(
+        usage_id=msg.usage_id, decision_id=msg.decision_id, cost_kind=msg.cost_kind,
+        cost=msg.cost.nanos, currency=msg.cost.currency_code,
+        occurred_us=msg.occurred_time.ToMicroseconds(), billing_start_us=start_us,
+        billing_end_us=end_us, provider=msg.provider, model=msg.model,
+        attribution=attribution(msg.attribution), consumed=Decimal(msg.consumed_quantity),
+        tokens=TokenCounts(t.input, t.cached_input, t.output, t.reasoning, t.cache_write)
+        if msg.HasField("tokens") else None)
 
 
 def spend_row(r: SpendRow, currency: str) -> pb.SpendRow:

@@ -9,6 +9,7 @@
                                                                     budgets as code and over the API
     router report spend --since D --until D [--group-by K,...] [--bucket B]
     router report chargeback --period 2026-11 [--mode showback]    spend reports, chargeback
+    router report focus --period 2026-11 [--format csv|parquet]     FinOps FOCUS 1.2 export
     router anomalies detect | list | watch                          spend anomalies
     router keys create --team T [--role R] | list | revoke KEY_ID  API keys (admin)
     router audit list [--since 24h] [--action A]                    administrative acts (admin)

@@ -1,11 +1,12 @@
 """``router report``: spend by any keys and period, and chargeback / showback, as a table, CSV or
-JSON, from a running service (QuerySpend, ListBudgets).
+JSON, from a running service (QuerySpend, ListBudgets); the FOCUS export (ListFocusCharges).
 
     router report spend --since 2026-11-01 --until 2026-12-01 --group-by team,model --bucket month
     router report chargeback --period 2026-11 --mode chargeback \\
         --shared-costs examples/shared_costs.toml --format csv > chargeback-2026-11.csv
+    router report focus --period 2026-11 [--format csv|parquet] [--out FILE]
 
-Both read spend, so a server with API keys needs one (--token, default $ROUTER_API_KEY, else
+All read spend, so a server with API keys needs one (--token, default $ROUTER_API_KEY, else
 $ROUTER_ADMIN_TOKEN); a team's key or reader key sees its team's spend only.
 """
 
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from router.cli import common
+from router.cli import common, focus
 from router.core import tomlfile
 from router.core.money import MoneyError, to_nanos, units
 from router.core.spend import DIMENSIONS, SharedCost, SpendRow, chargeback
@@ -76,6 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cb.add_argument("--shared-costs", default="", help="TOML of shared costs per period")
     cb.add_argument("--basis", choices=("cost", "tokens"), default="cost",
                     help="allocate shared costs by each team's cost (default) or tokens")
+    focus.add_parser(kinds)
     for q in (spend, cb):
         q.add_argument("--tz", default="UTC", help="IANA zone of dates and buckets")
         q.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -133,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
     from router import v1 as pb
     from router.api.convert import DIMENSION_BY_NAME
 
+    if args.report == "focus":
+        return focus.run(args, *month_bounds(args.period, args.tz))
     if args.report == "spend":
         start, end = _time(args.since, args.tz, "--since"), _time(args.until, args.tz, "--until")
         names = [d.strip() for d in args.group_by.split(",") if d.strip()]

@@ -147,6 +147,21 @@ class DecisionQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageQuery:
+    """Which recorded usage an export reads: recorded in [start_us, end_us), whose keys equal
+    ``filters`` (team, agent, task_id, task_type, user, model, provider), of one of ``agents``
+    when given, oldest first (by recorded time, then usage_id), after the keyset cursor
+    ``after`` (the previous page's last (recorded_us, usage_id)), at most ``limit``."""
+
+    start_us: int
+    end_us: int
+    filters: Mapping[str, str] = field(default_factory=dict)
+    agents: tuple[str, ...] = ()
+    after: tuple[int, str] | None = None
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionSummary:
     """A decision as a listing shows it, with the usage reported against it: how many, their
     total cost, and the latest one's outcome (None when none was reported)."""

@@ -13,6 +13,8 @@ from typing import NamedTuple, Protocol
 from router.auth import SYSTEM, Principal
 from router.core.catalog import Catalog
 from router.core.errors import InvalidRequest, PreconditionFailed, UnknownDecision, quoted
+from router.core.focus import FocusCharge
+from router.core.focus import charges as focus_charges
 from router.core.records import (
     Attribution,
     DecisionQuery,
@@ -20,10 +22,11 @@ from router.core.records import (
     DecisionSummary,
     FeedbackRecord,
     Quality,
+    UsageQuery,
     UsageRecord,
     quality_of,
 )
-from router.core.requests import MAX_KEY_CHARS, Violations
+from router.core.requests import MAX_ID_CHARS, MAX_KEY_CHARS, Violations
 from router.core.savings import SavingsReport, savings
 from router.core.spend import DIMENSIONS, SpendQuery, SpendRow, buckets_fit, fold, total
 from router.core.windows import zone
@@ -32,7 +35,9 @@ from router.store.base import FeedbackStore, RecordStore, SpendStore
 
 INT64_MAX = 2**63 - 1
 DECISIONS_PAGE, MAX_DECISIONS_PAGE = 50, 500  # ListDecisions' default and largest page_size
-_CURSOR = re.compile(r"(0|[1-9][0-9]{0,18})\.([0-9A-Za-z._:/@+=-]{1,40})")
+FOCUS_PAGE, MAX_FOCUS_PAGE = 1000, 10_000  # ExportFocus's default and largest page (usages)
+_CURSOR = re.compile(rf"(0|[1-9][0-9]{{0,18}})\.([0-9A-Za-z._:/@+=-]{{1,{MAX_ID_CHARS}}})")
+_MAX_TOKEN_CHARS = -(-4 * (20 + MAX_ID_CHARS) // 3)  # base64 of the longest cursor
 
 
 class ReportStore(RecordStore, FeedbackStore, SpendStore, Protocol):
@@ -94,7 +99,7 @@ def cursor(v: Violations, token: str) -> tuple[int, str] | None:
     if not token:
         return None
     match = None
-    if len(token) <= 100:
+    if len(token) <= _MAX_TOKEN_CHARS:
         try:
             text = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_",
                                     validate=True).decode("ascii")
@@ -219,3 +224,40 @@ class ReportService:
         summed = total(rows)
         representable(int(summed["cost_total"]), "total cost")
         return rows, summed
+
+    def focus(self, query: UsageQuery, token: str = "", who: Principal = SYSTEM
+              ) -> tuple[list[FocusCharge], str]:
+        """A page of the FOCUS charges of the usage recorded in the query's range (its limit:
+        usages, 0 the default page), oldest first, after the page ``token`` continues from,
+        and the next page's token ("": this one is the last). The billing period is the
+        query's range; the charges of every page add up to QuerySpend's total over it. As
+        ``who`` may see them: a team's caller its team only (a filter naming another team is
+        refused), a key narrowed to agents those agents; users left out of the tags where
+        they are not visible (and no filtering by them)."""
+        filters = _scoped(query.filters, who)
+        agents = who.agents_seen(filters.get("agent", ""), "filter.agent")
+        if filters.get("user"):
+            who.require_users_visible("filter user")
+        v = Violations()
+        if query.end_us <= query.start_us:
+            v.add("end_time", "must be after start_time")
+        if not 0 <= query.limit <= MAX_FOCUS_PAGE:
+            v.add("page_size", f"must be 0-{MAX_FOCUS_PAGE}")
+        _filter(v, filters, {})
+        for key in ("model", "provider"):
+            if len(filters.get(key, "")) > MAX_KEY_CHARS:
+                v.add(key, f"must be at most {MAX_KEY_CHARS} characters")
+        after = cursor(v, token)
+        v.raise_if_any()
+        limit = query.limit or FOCUS_PAGE
+        found = self._store.usages_between(dataclasses.replace(
+            query, filters={k: val for k, val in filters.items() if val}, agents=agents,
+            after=after, limit=limit + 1))
+        page = found[:limit]
+        following = page_token((page[-1].recorded_us, page[-1].usage_id)) \
+            if len(found) > limit else ""
+        out: list[FocusCharge] = []
+        for u in page:
+            keys = who.visible(u.attribution)
+            out += focus_charges(u, query.start_us, query.end_us, keys)
+        return out, following

@@ -24,6 +24,7 @@ from router.core.records import (
     DecisionRecord,
     DecisionSummary,
     FeedbackRecord,
+    UsageQuery,
     UsageRecord,
 )
 from router.core.savings import UsageGroup
@@ -96,6 +97,11 @@ class RecordStore(Protocol):
         """The usage reported against a decision, oldest first."""
 
     def get_usage(self, usage_id: str) -> UsageRecord | None: ...
+
+    def usages_between(self, query: UsageQuery) -> list[UsageRecord]:
+        """A page of the usage ``query`` selects, oldest first (recorded time, then usage_id),
+        read along a time index in that order with the cursor as its bound: never sorted,
+        each page as cheap as the first."""
 
     def list_decisions(self, query: DecisionQuery) -> list[DecisionSummary]:
         """The decisions ``query`` selects, newest first (created time, then decision_id),

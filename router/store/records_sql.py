@@ -28,6 +28,7 @@ from router.core.records import (
     DecisionRecord,
     DecisionSummary,
     Outcome,
+    UsageQuery,
     UsageRecord,
 )
 from router.store import ledger_sql
@@ -202,6 +203,28 @@ class SqlRecords(SqlBase):
         with self._connect() as conn:
             row = conn.execute(sa.select(usages).where(usages.c.usage_id == usage_id)).first()
         return _usage_record(row) if row else None
+
+    def usages_between(self, query: UsageQuery) -> list[UsageRecord]:
+        with self._connect() as conn:
+            return [_usage_record(r) for r in conn.execute(self._usage_page(query))]
+
+    def _usage_page(self, query: UsageQuery) -> sa.Select[Any]:
+        """The usage ``query`` selects, oldest first, after its cursor, LIMIT: read along
+        ``ix_usages_team_recorded`` or ``ix_usages_recorded`` in that order (both end in
+        usage_id), so never sorted; the cursor, spelled out rather than as a row comparison,
+        bounds the index scan by recorded_us on either database."""
+        u = usages.c
+        stmt = sa.select(usages).where(u.recorded_us >= query.start_us,
+                                       u.recorded_us < query.end_us)
+        for key, value in query.filters.items():
+            stmt = stmt.where(u[COLUMN_OF.get(key, key)] == value)
+        if query.agents:
+            stmt = stmt.where(u.agent.in_(query.agents))
+        if query.after is not None:
+            at, last = query.after
+            stmt = stmt.where(u.recorded_us >= at,
+                              sa.or_(u.recorded_us > at, u.usage_id > last))
+        return stmt.order_by(u.recorded_us, u.usage_id).limit(query.limit)
 
     def list_decisions(self, query: DecisionQuery) -> list[DecisionSummary]:
         """One statement: the page of decisions (``_decision_page``) as a subquery, LEFT

@@ -163,3 +163,57 @@ class QuerySpendResponse(_message.Message):
     rows: _containers.RepeatedCompositeFieldContainer[SpendRow]
     total: SpendRow
     def __init__(self, rows: _Optional[_Iterable[_Union[SpendRow, _Mapping]]] = ..., total: _Optional[_Union[SpendRow, _Mapping]] = ...) -> None: ...
+
+class ListFocusChargesRequest(_message.Message):
+    __slots__ = ("start_time", "end_time", "filter", "model", "provider", "page_size", "page_token")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    filter: _common_pb2.Attribution
+    model: str
+    provider: str
+    page_size: int
+    page_token: str
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., filter: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class FocusCharge(_message.Message):
+    __slots__ = ("usage_id", "decision_id", "cost_kind", "cost", "occurred_time", "provider", "model", "attribution", "consumed_quantity", "consumed_unit", "tokens")
+    USAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    COST_KIND_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    CONSUMED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CONSUMED_UNIT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    usage_id: str
+    decision_id: str
+    cost_kind: str
+    cost: _common_pb2.Money
+    occurred_time: _timestamp_pb2.Timestamp
+    provider: str
+    model: str
+    attribution: _common_pb2.Attribution
+    consumed_quantity: str
+    consumed_unit: str
+    tokens: _usage_pb2.TokenUsage
+    def __init__(self, usage_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., cost_kind: _Optional[str] = ..., cost: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., occurred_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., attribution: _Optional[_Union[_common_pb2.Attribution, _Mapping]] = ..., consumed_quantity: _Optional[str] = ..., consumed_unit: _Optional[str] = ..., tokens: _Optional[_Union[_usage_pb2.TokenUsage, _Mapping]] = ...) -> None: ...
+
+class ListFocusChargesResponse(_message.Message):
+    __slots__ = ("charges", "next_page_token", "focus_version")
+    CHARGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FOCUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    charges: _containers.RepeatedCompositeFieldContainer[FocusCharge]
+    next_page_token: str
+    focus_version: str
+    def __init__(self, charges: _Optional[_Iterable[_Union[FocusCharge, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., focus_version: _Optional[str] = ...) -> None: ...

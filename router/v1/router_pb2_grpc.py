@@ -122,6 +122,11 @@ class RouterStub:
                 request_serializer=router_dot_v1_dot_reports__pb2.QuerySpendRequest.SerializeToString,
                 response_deserializer=router_dot_v1_dot_reports__pb2.QuerySpendResponse.FromString,
                 _registered_method=True)
+        self.ListFocusCharges = channel.unary_unary(
+                '/router.v1.Router/ListFocusCharges',
+                request_serializer=router_dot_v1_dot_reports__pb2.ListFocusChargesRequest.SerializeToString,
+                response_deserializer=router_dot_v1_dot_reports__pb2.ListFocusChargesResponse.FromString,
+                _registered_method=True)
         self.ListAnomalies = channel.unary_unary(
                 '/router.v1.Router/ListAnomalies',
                 request_serializer=router_dot_v1_dot_anomalies__pb2.ListAnomaliesRequest.SerializeToString,
@@ -285,6 +290,15 @@ class RouterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFocusCharges(self, request, context):
+        """Recorded usage as FinOps FOCUS 1.2 charges, a page at a time, oldest first; over a range
+        they sum to QuerySpend's total to the nano. `router report focus` writes them as CSV or
+        Parquet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAnomalies(self, request, context):
         """Anomalies the detectors found (in the background, or on demand), newest first.
         """
@@ -420,6 +434,11 @@ def add_RouterServicer_to_server(servicer, server):
                     servicer.QuerySpend,
                     request_deserializer=router_dot_v1_dot_reports__pb2.QuerySpendRequest.FromString,
                     response_serializer=router_dot_v1_dot_reports__pb2.QuerySpendResponse.SerializeToString,
+            ),
+            'ListFocusCharges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFocusCharges,
+                    request_deserializer=router_dot_v1_dot_reports__pb2.ListFocusChargesRequest.FromString,
+                    response_serializer=router_dot_v1_dot_reports__pb2.ListFocusChargesResponse.SerializeToString,
             ),
             'ListAnomalies': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAnomalies,
@@ -891,6 +910,33 @@ class Router:
             '/router.v1.Router/QuerySpend',
             router_dot_v1_dot_reports__pb2.QuerySpendRequest.SerializeToString,
             router_dot_v1_dot_reports__pb2.QuerySpendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFocusCharges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/router.v1.Router/ListFocusCharges',
+            router_dot_v1_dot_reports__pb2.ListFocusChargesRequest.SerializeToString,
+            router_dot_v1_dot_reports__pb2.ListFocusChargesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -179,6 +179,20 @@ def spend_of_b(w: World, p: str, r: pb.QuerySpendResponse) -> None:
     assert {row.team for row in r.rows} == {B}
 
 
+def focus_charges(w: World, p: str, r: pb.ListFocusChargesResponse) -> None:
+    # the seeded usage of each team the caller may see, only theirs, users where visible
+    assert shown(p, {c.attribution.team for c in r.charges}), r.charges
+    listed = {c.usage_id for c in r.charges}
+    assert {t for t in (A, B) if w.usage_ids[t] in listed} == VISIBLE[p]
+    users = {c.attribution.user for c in r.charges} - {""}
+    assert users == (set() if p == "reader_all" else {USERS[t] for t in VISIBLE[p]})
+    assert r.focus_version == "1.2"
+
+
+def focus_of_b(w: World, p: str, r: pb.ListFocusChargesResponse) -> None:
+    assert {c.attribution.team for c in r.charges} == {B}
+
+
 def anomalies(w: World, p: str, r: pb.ListAnomaliesResponse) -> None:
     assert {a.team for a in r.anomalies} == VISIBLE[p]
     assert len(r.anomalies) == 2 * len(VISIBLE[p])
@@ -260,6 +274,12 @@ def spend(w: World, *group_by: int, team: str = "") -> pb.QuerySpendRequest:
                                 group_by=list(group_by), filter=pb.Attribution(team=team))
 
 
+def focus(w: World, **keys: str) -> pb.ListFocusChargesRequest:
+    return pb.ListFocusChargesRequest(start_time=ts(w.now_s - 86_400),
+                                      end_time=ts(w.now_s + 3600),
+                                      filter=pb.Attribution(**keys), page_size=10_000)
+
+
 def decisions(w: World, **keys: str) -> pb.ListDecisionsRequest:
     return pb.ListDecisionsRequest(filter=pb.Attribution(**keys), page_size=500,
                                    start_time=ts(w.now_s - 86_400), end_time=ts(w.now_s + 3600))
@@ -310,6 +330,11 @@ CASES = [
          EVERYONE - {"reader_all"}, spend_by_user),
     Case("QuerySpend", "filtered to team-b", lambda w: spend(w, pb.SPEND_DIMENSION_TEAM, team=B),
          EVERYONE - {"team_a", "team_a_plain", "reader_a"}, spend_of_b),
+    Case("ListFocusCharges", "", lambda w: focus(w), EVERYONE, focus_charges),
+    Case("ListFocusCharges", "by user", lambda w: focus(w, user=USERS[A]),
+         EVERYONE - {"reader_all"}),
+    Case("ListFocusCharges", "filtered to team-b", lambda w: focus(w, team=B),
+         EVERYONE - {"team_a", "team_a_plain", "reader_a"}, focus_of_b),
     Case("ListAnomalies", "", lambda w: pb.ListAnomaliesRequest(), EVERYONE, anomalies),
     Case("WatchAnomalies", "replay since a day",
          lambda w: pb.WatchAnomaliesRequest(since=ts(w.now_s - 86_400)), EVERYONE, watched),

@@ -1,4 +1,4 @@
-"""GetDecision, ListDecisions, GetSavings and QuerySpend at the gRPC edge."""
+"""GetDecision, ListDecisions, GetSavings, QuerySpend and ListFocusCharges at the gRPC edge."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from router.api import convert
 from router.api.grpc.auth import Callers
 from router.api.grpc.base import Context, Offload, RpcBase
 from router.auth import Principal
+from router.core.focus import FOCUS_VERSION
 from router.service.reports import ReportService
 
 
@@ -65,3 +66,17 @@ class ReportRpcs(RpcBase):
                                          total=convert.spend_row(summed, currency))
 
         return await self._handle("QuerySpend", request, context, body)
+
+    async def ListFocusCharges(self, request: pb.ListFocusChargesRequest,
+                               context: Context) -> pb.ListFocusChargesResponse:
+        async def body(line: dict[str, Any], who: Principal) -> pb.ListFocusChargesResponse:
+            query = convert.focus_query(request)
+            charges, following = await self._blocking(self._reports.focus, query,
+                                                      request.page_token, who)
+            line.update(charges=len(charges), more=bool(following),
+                        cost_nanos=sum(c.cost for c in charges))
+            return pb.ListFocusChargesResponse(
+                charges=[convert.focus_charge(c) for c in charges],
+                next_page_token=following, focus_version=FOCUS_VERSION)
+
+        return await self._handle("ListFocusCharges", request, context, body)
