@@ -11,7 +11,6 @@ holds are ``router.core.focus``'s; Parquet needs the ``parquet`` extra (pyarrow)
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -103,14 +102,14 @@ def _writer(fmt: str, out: str, stack: ExitStack) -> Writer:
 
 
 class CsvWriter:
-    """FOCUS rows as CSV: the header, then one line per charge (``focus.text_row``)."""
+    """FOCUS rows as CSV: the header, then one line per charge (``focus.to_csv``)."""
 
     def __init__(self, stream: IO[str]) -> None:
-        self._csv = csv.DictWriter(stream, fieldnames=list(focus.COLUMNS), lineterminator="\n")
-        self._csv.writeheader()
+        self._stream = stream
+        stream.write(focus.to_csv([], header=True))
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        self._csv.writerows(focus.text_row(r) for r in rows)
+        self._stream.write(focus.to_csv(rows))
 
     def close(self) -> None:
         pass

@@ -30,8 +30,10 @@ Choices the specification leaves to the data generator, and ours:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -307,3 +309,30 @@ def text_row(row: Mapping[str, Any]) -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], header: bool = False) -> str:
+    """Rendered rows as CSV text (``text_row``), the header line first when asked: what the
+    CLI writes to a file and the HTTP listener streams, page by page."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(text_row(r) for r in rows)
+    return out.getvalue()
+
+
+def month_us(period: str) -> tuple[int, int]:
+    """The UTC calendar month ``period`` (``2026-11``) as [start, end) microseconds; a
+    ValueError saying what a period is otherwise."""
+    try:
+        year, month = (int(x) for x in period.split("-"))
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    except (ValueError, TypeError):
+        raise ValueError(f"must be a calendar month like 2026-11, not {period[:20]!r}") \
+            from None
+    if len(period) != 7:
+        raise ValueError(f"must be a calendar month like 2026-11, not {period[:20]!r}")
+    return (start - _EPOCH) // timedelta(microseconds=1), \
+        (end - _EPOCH) // timedelta(microseconds=1)

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from router.api.grpc import SERVICE
 from router.api.http import HttpEdge
+from router.api.http.focus import PATH as FOCUS_PATH
+from router.api.http.focus import FocusCsv
 from router.api.http.otlp import PATH as TRACES_PATH
 from router.api.http.otlp import OtlpHttp
 from router.server.app import App
@@ -69,7 +71,8 @@ async def create_http_server(app: App, server: Server, address: str) -> HttpServ
                     max_in_flight=settings.max_concurrent_rpcs,
                     posts={TRACES_PATH: OtlpHttp(server.traces.Export,
                                                  settings.max_message_bytes)}
-                    if server.traces is not None else None)
+                    if server.traces is not None else None,
+                    gets={FOCUS_PATH: FocusCsv(server.servicer.ListFocusCharges)})
     # a client that goes away cancels its call's handler, as a cancelled gRPC call does
     lowlevel = web.Server(edge, handler_cancellation=True, access_log=None,
                           keepalive_timeout=KEEPALIVE_S)

@@ -145,7 +145,7 @@ def test_the_charges_over_grpc_and_http_are_the_same_pages(month, stub):
     answer = Http(server.http_url).get(
         "/v1/ListFocusCharges?startTime=2026-11-01T00:00:00Z&endTime=2026-12-01T00:00:00Z"
         "&pageSize=25")
-    assert answer.status == 200, answer.body
+    assert answer.status == 200, answer.text
     body = answer.json
     assert [c["usageId"] for c in body["charges"]] == [c.usage_id for c in first.charges]
     assert body["nextPageToken"] == first.next_page_token

@@ -5,8 +5,8 @@ parsed into the RPC's request (``codec``), and handed, with an ``HttpContext``, 
 servicer method gRPC calls: authentication, validation, scopes, the log line and the error
 mapping are the servicer's, once. A call the servicer aborts is answered with the HTTP status
 of its code and its google.rpc.Status as JSON (details included). WatchAnomalies streams as
-server-sent events; ``/metrics``, ``/healthz`` and the spend dashboard (``/``, ``assets``)
-share the listener.
+server-sent events; ``/metrics``, ``/healthz``, the spend dashboard (``/``, ``assets``),
+OTLP's ``POST /v1/traces`` and the FOCUS export's ``GET /v1/focus.csv`` share the listener.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"
 # a POST endpoint besides the RPCs (OTLP's /v1/traces): the request and its body, read within
 # the limit, to its answer
 BodyHandler = Callable[[web.BaseRequest, bytes], Awaitable[web.StreamResponse]]
+# a GET endpoint besides the RPCs (the FOCUS export's /v1/focus.csv)
+GetHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 class HttpEdge:
@@ -46,9 +48,11 @@ class HttpEdge:
     def __init__(self, servicer: object, service: ServiceDescriptor, health: Any, *,
                  max_message_bytes: int, max_body_bytes: int, max_in_flight: int,
                  heartbeat_s: float | None = None,
-                 posts: Mapping[str, BodyHandler] | None = None) -> None:
+                 posts: Mapping[str, BodyHandler] | None = None,
+                 gets: Mapping[str, GetHandler] | None = None) -> None:
         self._routes = routes(service)
         self._posts = dict(posts or {})
+        self._gets = dict(gets or {})
         self._methods = {path: getattr(servicer, r.name) for path, r in self._routes.items()}
         self._parsers = {path: request_parser(r.request, max_message_bytes)
                          for path, r in self._routes.items()}
@@ -67,9 +71,10 @@ class HttpEdge:
         path = request.path
         route = self._routes.get(path)
         post = self._posts.get(path) if route is None else None
-        if route is None and post is None:
+        get = self._gets.get(path) if route is None else None
+        if route is None and post is None and get is None:
             return await self._other(request, path)
-        methods = route.methods if route is not None else ("POST",)
+        methods = route.methods if route is not None else ("POST",) if post else ("GET",)
         if request.method not in methods:
             return not_allowed(methods)
         if self._in_flight >= self._max_in_flight:
@@ -77,6 +82,8 @@ class HttpEdge:
                            f"{self._max_in_flight} HTTP calls in flight; retry later")
         self._in_flight += 1
         try:
+            if get is not None:
+                return await get(request)
             if post is not None:
                 body = await self._body(request)
                 return body if isinstance(body, web.StreamResponse) else \
