@@ -199,6 +199,14 @@ def test_the_dashboard_shows_the_rollups_numbers_for_the_callers_scope(
             assert main(["report", "chargeback", "--period", month, "--format", "csv",
                          "--address", server.address, "--token", TOKEN]) == 0
             assert chargeback == list(csv.reader(io.StringIO(capsys.readouterr().out)))
+            # the month's FOCUS rows: the CLI's, byte for byte
+            with page.expect_download() as info:
+                page.click("#focus-export")
+            assert info.value.suggested_filename == f"focus-{month}.csv"
+            focus_csv = Path(info.value.path()).read_text()
+            assert main(["report", "focus", "--period", month, "--address", server.address,
+                         "--token", TOKEN]) == 0
+            assert focus_csv == capsys.readouterr().out and focus_csv.count("\n") > 100
 
             # a filter changes the numbers and the URL; a drill-down too
             page.fill("#filters input[name=team]", "research")

@@ -713,6 +713,9 @@ async function chargeback(s) {
   document.getElementById("month").value = month;
   document.getElementById("mode").value = s.mode;
   const [start, end] = monthBounds(month, s.tz);
+  const focusButton = document.getElementById("focus-export");
+  focusButton.dataset.month = month;
+  focusButton.onclick = () => focusCsv(month, start, end);
   const [resp, list] = await Promise.all([
     api("QuerySpend", { startTime: iso(start), endTime: iso(end), groupBy: ["SPEND_DIMENSION_TEAM"],
       timeZone: s.tz }),
@@ -745,6 +748,24 @@ async function chargeback(s) {
     "variance", "currency"], rows, { numeric: [3, 4, 5, 6, 7, 8, 9, 10, 11],
     caption: `${s.mode} ${month}: costs ${verb} teams (${cur}, ${showTime(start, s.tz, false)} – ${showTime(end, s.tz, false)} ${s.tz})`,
     attrs: [...lines.map((l) => ({ "data-team": l.team, "data-total": l.total })), { "data-team": "TOTAL", "data-total": sum((l) => l.total) }] }));
+}
+
+// the month's FOCUS rows, as the server renders them (GET /v1/focus.csv, the caller's scope)
+async function focusCsv(month, start, end) {
+  const status = document.getElementById("status");
+  const q = new URLSearchParams({ startTime: iso(start), endTime: iso(end) });
+  try {
+    const resp = await fetch("/v1/focus.csv?" + q, { headers: authHeaders() });
+    if (!resp.ok) {
+      let message = resp.status + " " + resp.statusText;
+      try { message = (await resp.json()).message || message; } catch (e) { /* not JSON */ }
+      throw new Error("FOCUS export: " + message);
+    }
+    download("focus-" + month + ".csv", await resp.blob());
+  } catch (e) {
+    status.textContent = e.message;
+    status.className = "error";
+  }
 }
 
 // -- the page ---------------------------------------------------------------------------------
