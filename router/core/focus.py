@@ -274,6 +274,8 @@ def description(charge: FocusCharge) -> str:
             (t.reasoning, "reasoning")) if n]
         return f"{charge.model} tokens: {', '.join(parts) or 'none'}"
     unit = KINDS[charge.cost_kind].unit.lower()
+    if charge.consumed == 1:
+        unit = unit.removesuffix("s")
     return f"{KINDS[charge.cost_kind].service} of a {charge.model} call: " \
            f"{decimal_text(charge.consumed)} {unit}"
 

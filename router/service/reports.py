@@ -35,7 +35,7 @@ from router.store.base import FeedbackStore, RecordStore, SpendStore
 
 INT64_MAX = 2**63 - 1
 DECISIONS_PAGE, MAX_DECISIONS_PAGE = 50, 500  # ListDecisions' default and largest page_size
-FOCUS_PAGE, MAX_FOCUS_PAGE = 1000, 10_000  # ExportFocus's default and largest page (usages)
+FOCUS_PAGE, MAX_FOCUS_PAGE = 1000, 10_000  # ListFocusCharges' default and largest page (usages)
 _CURSOR = re.compile(rf"(0|[1-9][0-9]{{0,18}})\.([0-9A-Za-z._:/@+=-]{{1,{MAX_ID_CHARS}}})")
 _MAX_TOKEN_CHARS = -(-4 * (20 + MAX_ID_CHARS) // 3)  # base64 of the longest cursor
 

@@ -86,6 +86,9 @@ def test_token_charges_are_the_providers_and_the_rest_the_organisations():
         "tools", "Calls", 3)
     assert compute["ServiceCategory"] == "Compute" and compute["ConsumedQuantity"] == Decimal("1.5")
     assert review["ChargeDescription"] == "Human review of a claude-sonnet-4 call: 90.25 seconds"
+    assert tools["ChargeDescription"] == "Agent tool calls of a claude-sonnet-4 call: 3 calls"
+    one = focus.columns(focus.charges(usage(CostBreakdown(1, 2), tool_calls=1), NOV, DEC)[1])
+    assert one["ChargeDescription"] == "Agent tool calls of a claude-sonnet-4 call: 1 call"
 
 
 def test_tags_carry_the_keys_under_the_router_prefix_and_the_labels_as_given():
