@@ -87,6 +87,7 @@ class Outcome:
     kept: int = 0  # catalog models no entry named
     mmlu_unused: list[str] = field(default_factory=list)  # --mmlu ids no new model has
     default_model: str = ""
+    merged: bool = False  # into a catalog (--merge), else a new one
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -207,7 +208,7 @@ def merge(text: str, source: str, models: Sequence[ImportedModel],
     aliases = {a.lower(): i for i, spec in enumerate(specs) for a in spec.aliases}
     source_of: dict[int, ImportedModel] = {ids[m.id.lower()]: m for m in models
                                            if m.id.lower() in ids}
-    outcome = Outcome(default_model=catalog.default_model)
+    outcome = Outcome(default_model=catalog.default_model, merged=True)
     new: list[ImportedModel] = []
     for m in models:
         if m.id.lower() in ids:
@@ -342,8 +343,8 @@ def _report(result: MapImport, outcome: Outcome | None, providers: Sequence[str]
 def report(result: MapImport, outcome: Outcome | None, providers: Sequence[str]) -> list[str]:
     """The report, short: counts and the first few examples of each."""
     lines = [f"LiteLLM map: {result.entries} entries, {len(result.models)} chat models "
-             f"imported" + (f" (providers {', '.join(providers)})" if providers else "")]
-    if outcome is not None and (outcome.updated or outcome.unchanged or outcome.kept):
+             f"mapped" + (f" (providers {', '.join(providers)})" if providers else "")]
+    if outcome is not None and outcome.merged:
         lines.append(f"  merged: {len(outcome.updated)} updated, {len(outcome.unchanged)} "
                      f"unchanged, {len(outcome.added)} added ({len(outcome.without_quality)} "
                      f"of them enabled = false: no quality); {outcome.kept} catalog models no "

@@ -121,7 +121,7 @@ def test_mmlu_scores_give_new_models_their_quality_and_the_cheapest_is_the_defau
 def test_the_report_counts_what_was_skipped_unmapped_and_rounded(tmp_path, capsys):
     code, _, err = run(capsys, "--litellm", write(tmp_path, "map.json", MAP))
     assert code == 0
-    assert "LiteLLM map: 5 entries, 3 chat models imported" in err
+    assert "LiteLLM map: 5 entries, 3 chat models mapped" in err
     assert "written: 3 models (3 enabled = false: no quality); default_model sonnet-x" in err
     assert "skipped by mode (not chat): 1 (embedding 1)" in err
     assert "1 not a catalog id" in err and "vertex/claude@2024" in err
