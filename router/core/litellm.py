@@ -7,8 +7,8 @@ The community keeps per-token USD prices of thousands of models in LiteLLM's
 what it could not carry over. The decisions:
 
 - Only ``mode = "chat"`` entries become models; the others are counted by mode. An entry without
-  a mode counts as mode ``(none)``: in the map those are pointers (``alias_of``) and services
-  that bill no tokens. ``sample_spec`` documents the format and is skipped. Entries left out by
+  a mode counts as mode ``(none)``: in the map those are mostly pointers (``alias_of``), not
+  models. ``sample_spec`` documents the format and is skipped. Entries left out by
   mode or by ``--only`` are not validated past being objects.
 - Prices: USD per token x 1,000,000 is USD per 1M tokens, exactly. The catalog holds integer
   nanos per 1M tokens; a price with more digits (the map has float residue such as
@@ -22,8 +22,9 @@ what it could not carry over. The decisions:
   whatever the base prices beside it. LiteLLM counts xAI's thresholds as reached at N, so
   there ``above_input_tokens`` is N x 1000 - 1.
 - context_window = max_input_tokens; max_output_tokens = max_output_tokens, else the legacy
-  max_tokens. 0 means "not known" in the map (entries that are not chat models): a model
-  without a context window is skipped, one without max output takes the catalog's default.
+  max_tokens. 0 means "not known" (the map writes it for embedding models listed as chat): a
+  model without a context window is skipped, one without max output takes the catalog's
+  default.
 - Capabilities: ``CAPABILITY_KEYS``, and long_context for a context window of 200k or more.
   ``code`` is not in the map (``FROM_MAP`` is what the map decides).
 - Model ids are the map's names. A name the catalog's id pattern refuses, or two names that
@@ -33,7 +34,8 @@ what it could not carry over. The decisions:
 
 Malformed input (a price that is not a number or is negative, token counts that are not
 non-negative integers, a flag that is not a boolean, a bad deprecation_date, an entry that is not
-an object) raises ``LiteLLMError`` naming the model and the key.
+an object) raises ``LiteLLMError`` naming the model and the key; so does a map that is not an
+object, naming what it is.
 """
 
 from __future__ import annotations
