@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 # top-level modules of the extras, for the message; anything else missing is a real bug
 EXTRAS = {"server": {"numpy", "sqlmodel", "sqlalchemy", "alembic", "psycopg", "structlog",
                      "orjson", "rich", "prometheus_client", "aiohttp", "opentelemetry",
-                     "grpc_health", "grpc_reflection"},
+                     "grpc_health", "grpc_reflection", "tomlkit"},
           "train": {"sklearn", "scipy", "joblib", "matplotlib"}}
 
 

@@ -15,6 +15,8 @@
     router audit list [--since 24h] [--action A]                    administrative acts (admin)
     router simulate [--scenario small|default] [--days N] [--score] drive a server with traffic
     router models [--catalog FILE]                                  show the catalog with prices
+    router catalog import --litellm FILE [--only P,...] [--merge CATALOG] [--mmlu FILE]
+                          [--out PATH]                              prices from LiteLLM's map
     router learning show [--task-type T] [--agent A] [--json]       what outcomes taught it
     router settings                                                 list settings and defaults
 
@@ -33,6 +35,7 @@ from router.cli import (
     anomalies,
     audit,
     budgets,
+    catalog,
     evaluate,
     keys,
     learning,
@@ -48,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     groups = {"serve": serve, "train": train, "eval": evaluate, "models": models,
-              "budgets": budgets, "report": report, "anomalies": anomalies,
+              "catalog": catalog, "budgets": budgets, "report": report, "anomalies": anomalies,
               "keys": keys, "audit": audit, "simulate": simulate, "learning": learning}
     for group in groups.values():
         group.add_parser(sub)  # serve also adds `settings`
