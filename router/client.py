@@ -7,8 +7,10 @@ channel factory (``connect``, ``connect_aio``) that the CLI, the simulator and t
             answer = openai.chat.completions.create(model=call.model, ...)
             call.record(answer)              # its usage, cached and reasoning tokens apart
 
-A client retries what is transient (UNAVAILABLE; DEADLINE_EXCEEDED for idempotent calls; a
-RESOURCE_EXHAUSTED whose RetryInfo says when) with exponential backoff and full jitter, never
+A client retries what is transient (UNAVAILABLE, for a call that is not idempotent only when
+the server itself refused it; DEADLINE_EXCEEDED for idempotent calls; a RESOURCE_EXHAUSTED
+whose RetryInfo says when; a call that is not idempotent waits for the connection rather than
+failing before it is sent) with exponential backoff and full jitter, never
 sooner than the server's RetryInfo asks and within a bounded total time, and fills in the
 idempotency key of Route, ReportUsage and ReportFeedback once per call, so that every retry of
 it carries the same key and the server records it once. What still fails surfaces as a
@@ -43,6 +45,7 @@ from router.client_errors import (
     RouteRefused,
     RouterUnavailable,
     failure,
+    idempotent,
     keyed,
     transient,
 )
@@ -264,7 +267,7 @@ class Client(_Base):
         while True:
             try:
                 return rpc(request, timeout=self._attempt_timeout(method, timeout, started),
-                           metadata=metadata)
+                           metadata=metadata, wait_for_ready=not idempotent(method))
             except grpc.RpcError as err:
                 self._sleep(self._backoff(method, err, attempt, started))
                 attempt += 1
@@ -333,7 +336,7 @@ class AsyncClient(_Base):
         while True:
             try:
                 return await rpc(request, timeout=self._attempt_timeout(method, timeout, started),
-                                 metadata=metadata)
+                                 metadata=metadata, wait_for_ready=not idempotent(method))
             except grpc.RpcError as err:
                 await asyncio.sleep(self._backoff(method, err, attempt, started))
                 attempt += 1

@@ -105,7 +105,11 @@ def failure(method: str, err: Any, attempts: int, exhausted: bool) -> RouterCall
         kind = RouteRefused
     elif exhausted and code != grpc.StatusCode.RESOURCE_EXHAUSTED:
         kind = RouterUnavailable
-    return kind(method, code, err.details() or "", _status_of(err), attempts)
+    message = err.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE and not transient(method, err):
+        message += (f" (not sent again: {method} is not idempotent and may have taken effect; "
+                    "check before you repeat it)")
+    return kind(method, code, message, _status_of(err), attempts)
 
 
 @dataclass(frozen=True)
@@ -136,14 +140,19 @@ def _retry_delay(err: Any) -> float | None:
 
 
 def transient(method: str, err: Any) -> bool:
-    """Whether ``err`` may pass if ``method`` is sent again: UNAVAILABLE; DEADLINE_EXCEEDED
-    of an idempotent call; RESOURCE_EXHAUSTED with a RetryInfo (a throttle, a full stream
-    limit; one without is over budget or too large, and stays so)."""
+    """Whether ``err`` may pass if ``method`` is sent again: UNAVAILABLE of an idempotent call,
+    or the server's own UNAVAILABLE (its google.rpc.Status says it refused the call, so did
+    nothing) of any call; DEADLINE_EXCEEDED of an idempotent call; RESOURCE_EXHAUSTED with a
+    RetryInfo (a throttle, a full stream limit; one without is over budget or too large, and
+    stays so). An UNAVAILABLE without the server's status (a connection lost while the call
+    was in flight) may follow work done: a call that is not idempotent (CreateApiKey, say)
+    is not sent again, lest a second key be made."""
     code = err.code()
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         return _retry_delay(err) is not None
-    return code == grpc.StatusCode.UNAVAILABLE or (
-        code == grpc.StatusCode.DEADLINE_EXCEEDED and idempotent(method))
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return idempotent(method) or _status_of(err) is not None
+    return code == grpc.StatusCode.DEADLINE_EXCEEDED and idempotent(method)
 
 
 def keyed(method: str, request: Any) -> Any:

@@ -21,9 +21,9 @@ from router.core.money import MoneyError, to_nanos, validate_currency
 CAPABILITIES = frozenset(
     {"tools", "vision", "json", "reasoning", "code", "long_context", "audio"}
 )
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$", re.IGNORECASE)
+MODEL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_PRICE_NANOS = 10_000 * 1_000_000_000  # 10,000 currency units per 1M tokens: surely a typo
+MAX_PRICE_NANOS = 10_000 * 1_000_000_000  # 10,000 currency units per 1M tokens: surely a typo
 
 
 class CatalogError(ValueError):
@@ -207,7 +207,7 @@ class _Parser:
             nanos = to_nanos(raw)
         except MoneyError as exc:
             raise self._fail(f"{key}: {exc}", key, model_index, table) from None
-        if nanos < 0 or nanos > _MAX_PRICE_NANOS:
+        if nanos < 0 or nanos > MAX_PRICE_NANOS:
             raise self._fail(f"{key} must be between 0 and 10000, got {raw!r}", key,
                              model_index, table)
         return nanos
@@ -222,7 +222,7 @@ class _Parser:
             return raw[key]
 
         model_id = str(need("id"))
-        if not _ID_RE.fullmatch(model_id):
+        if not MODEL_ID_RE.fullmatch(model_id):
             raise self._fail(f"invalid model id {model_id!r}", "id", i)
         known = {"id", "provider", "input_per_mtok", "cached_input_per_mtok", "output_per_mtok",
                  "reasoning_per_mtok", "cache_write_per_mtok", "tiers", "context_window",

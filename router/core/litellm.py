@@ -50,7 +50,7 @@ from decimal import Context, Decimal, localcontext
 from types import MappingProxyType
 from typing import Any
 
-from router.core.catalog import _ID_RE, _MAX_PRICE_NANOS, PriceTier, TokenPrices
+from router.core.catalog import MAX_PRICE_NANOS, MODEL_ID_RE, PriceTier, TokenPrices
 from router.core.money import NANOS_PER_UNIT, to_nanos, units
 
 CHAT = "chat"
@@ -294,7 +294,7 @@ def _model(name: str, entry: Mapping[str, Any], provider: str | None) -> Importe
     if context is None:
         return "no context window (max_input_tokens missing or 0)"
     prices = [*base.values(), *(v for tier in by_threshold.values() for v in tier.values())]
-    if max(prices) > _MAX_PRICE_NANOS:
+    if max(prices) > MAX_PRICE_NANOS:
         return "a price above the catalog's bound (10000 per 1M tokens)"
     if context >= LONG_CONTEXT_TOKENS:
         caps.add("long_context")
@@ -334,10 +334,10 @@ def _tiers(base: Mapping[str, int], by_threshold: Mapping[int, Mapping[str, int]
 
 def _distinct_ids(candidates: list[ImportedModel], skipped: list[Skipped]) -> list[ImportedModel]:
     """The candidates whose names can be catalog ids; the others go to ``skipped``."""
-    valid = [m for m in candidates if _ID_RE.fullmatch(m.id)]
+    valid = [m for m in candidates if MODEL_ID_RE.fullmatch(m.id)]
     skipped.extend(Skipped(m.id, "not a catalog id (letters, digits and . _ / : - only, "
                                  "128 at most, a letter or digit first)")
-                   for m in candidates if not _ID_RE.fullmatch(m.id))
+                   for m in candidates if not MODEL_ID_RE.fullmatch(m.id))
     by_lower: dict[str, list[str]] = {}
     for m in valid:
         by_lower.setdefault(m.id.lower(), []).append(m.id)

@@ -29,8 +29,8 @@ REQUESTS = {"Route": pb.RouteRequest, "ReportUsage": pb.ReportUsageRequest,
 class Fault:
     """The next ``times`` calls of a method: ``unavailable`` (refused before the server sees
     them, with the server's own UNAVAILABLE status and RetryInfo), ``lost`` (the server
-    answers, the answer is lost: UNAVAILABLE to the client) or ``slow`` (answered after
-    ``delay_s``)."""
+    answers, the answer is lost: UNAVAILABLE to the client, without the server's status, as
+    a connection reset gives it) or ``slow`` (answered after ``delay_s``)."""
 
     mode: str
     times: int
@@ -71,7 +71,7 @@ class FlakyProxy:
             context.set_trailing_metadata(err.trailing_metadata() or ())
             context.abort(err.code(), err.details())
         if fault is not None and fault.mode == "lost":
-            context.abort_with_status(to_status(StoreUnavailable("connection reset")))
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset")
         return answer
 
 

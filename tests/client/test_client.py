@@ -139,6 +139,29 @@ def test_an_answer_lost_after_the_server_recorded_it_is_replayed_not_recorded_tw
         assert spend(router, "ops").calls == 1
 
 
+def keys_of(router: Client, team: str) -> list[str]:
+    return [k.key_id for k in router.ListApiKeys(pb.ListApiKeysRequest()).keys if k.team == team]
+
+
+def test_a_key_creation_whose_answer_is_lost_is_not_sent_again(proxy):
+    """CreateApiKey has no idempotency key: once the server may have made the key, a second
+    attempt would make another. The client surfaces the loss instead."""
+    proxy.faults = {"CreateApiKey": Fault("lost", 1)}
+    request = pb.CreateApiKeyRequest(key=pb.ApiKey(role=pb.ROLE_READER, team="audit"))
+    with Client(proxy.address, key=ADMIN, sleep=Sleeps()) as router:
+        with pytest.raises(RouterCallError) as lost:
+            router.CreateApiKey(request)
+        assert lost.value.code() == grpc.StatusCode.UNAVAILABLE and lost.value.attempts == 1
+        assert "may have taken effect" in lost.value.details()
+        assert len(proxy.requests("CreateApiKey")) == 1
+        assert len(keys_of(router, "audit")) == 1  # made once, by the one attempt
+        # the server's own refusal did nothing: that one is retried
+        proxy.faults = {"CreateApiKey": Fault("unavailable", 1)}
+        made = router.CreateApiKey(request)
+        assert len(proxy.requests("CreateApiKey")) == 3
+        assert made.key.key_id in keys_of(router, "audit") and len(keys_of(router, "audit")) == 2
+
+
 def test_a_slow_route_is_retried_after_its_deadline_with_the_same_request_id(proxy):
     proxy.faults = {"Route": Fault("slow", 1, delay_s=1.0)}
     with Client(proxy.address, key=ADMIN, deadlines={"Route": 0.3}, sleep=Sleeps()) as router:

@@ -38,7 +38,10 @@ def server_error(error: Exception) -> Err:
 
 
 @pytest.mark.parametrize(("code", "method", "expected"), [
-    (grpc.StatusCode.UNAVAILABLE, "CreateApiKey", True),
+    (grpc.StatusCode.UNAVAILABLE, "Route", True),
+    (grpc.StatusCode.UNAVAILABLE, "ListApiKeys", True),
+    # a connection lost in flight: the key may have been made
+    (grpc.StatusCode.UNAVAILABLE, "CreateApiKey", False),
     (grpc.StatusCode.DEADLINE_EXCEEDED, "Route", True),
     (grpc.StatusCode.DEADLINE_EXCEEDED, "ReportUsage", True),
     (grpc.StatusCode.DEADLINE_EXCEEDED, "QuerySpend", True),
@@ -51,6 +54,10 @@ def server_error(error: Exception) -> Err:
 ])
 def test_what_is_transient(code, method, expected):
     assert transient(method, Err(code)) is expected
+
+
+def test_the_servers_own_unavailable_is_transient_for_any_call():
+    assert transient("CreateApiKey", server_error(StoreUnavailable("the store is down")))
 
 
 def test_resource_exhausted_with_retry_info_is_transient():
