@@ -186,6 +186,13 @@ def _methods() -> dict[str, bool]:
     return {m.name: m.server_streaming for m in service.methods}
 
 
+def _waits(method: str) -> dict[str, bool]:
+    """A call that may not be sent twice waits for a connection that is not up yet (within
+    its deadline) rather than failing before it is sent: its retries are the server's own
+    refusals only (``transient``)."""
+    return {} if idempotent(method) else {"wait_for_ready": True}
+
+
 class _Base:
     """What both clients share: settings, the stub, and the plan of one call's attempts."""
 
@@ -267,7 +274,7 @@ class Client(_Base):
         while True:
             try:
                 return rpc(request, timeout=self._attempt_timeout(method, timeout, started),
-                           metadata=metadata, wait_for_ready=not idempotent(method))
+                           metadata=metadata, **_waits(method))
             except grpc.RpcError as err:
                 self._sleep(self._backoff(method, err, attempt, started))
                 attempt += 1
@@ -336,7 +343,7 @@ class AsyncClient(_Base):
         while True:
             try:
                 return await rpc(request, timeout=self._attempt_timeout(method, timeout, started),
-                                 metadata=metadata, wait_for_ready=not idempotent(method))
+                                 metadata=metadata, **_waits(method))
             except grpc.RpcError as err:
                 await asyncio.sleep(self._backoff(method, err, attempt, started))
                 attempt += 1

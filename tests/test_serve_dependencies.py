@@ -52,7 +52,7 @@ def test_make_serve_installs_only_the_server_extra():
 
 @pytest.mark.parametrize("target", ["test", "lint", "train", "bench"])
 def test_the_other_targets_install_the_extras_too(target):
-    assert installs(target)[-1] == "-e '.[server,train,dev]'"
+    assert installs(target)[-1] == "-e '.[server,train,parquet,dev]'"
 
 
 def test_router_serve_imports_none_of_the_extras(tmp_path: Path):

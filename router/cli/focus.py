@@ -140,8 +140,7 @@ class ParquetWriter:
         for name, kind in focus.COLUMNS.items():
             values = [r[name] for r in rows]
             if kind == "json":
-                values = [None if v is None else focus.text_row({name: v})[name]
-                          for v in values]
+                values = [None if v is None else focus.json_text(v) for v in values]
             columns[name] = values
         self._file.write_table(self._pa.table(columns, schema=self.schema))
 

@@ -310,8 +310,13 @@ def _text(kind: ColumnType, value: Any) -> str:
     if kind == "datetime":
         return datetime_text(value)
     if kind == "json":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return json_text(value)
     return str(value)
+
+
+def json_text(value: Mapping[str, Any]) -> str:
+    """A JSON column (Tags) as compact text, keys sorted."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def text_row(row: Mapping[str, Any]) -> dict[str, str]:

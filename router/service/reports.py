@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping
 from typing import NamedTuple, Protocol
@@ -36,8 +37,12 @@ from router.store.base import FeedbackStore, RecordStore, SpendStore
 INT64_MAX = 2**63 - 1
 DECISIONS_PAGE, MAX_DECISIONS_PAGE = 50, 500  # ListDecisions' default and largest page_size
 FOCUS_PAGE, MAX_FOCUS_PAGE = 1000, 10_000  # ListFocusCharges' default and largest page (usages)
-_CURSOR = re.compile(rf"(0|[1-9][0-9]{{0,18}})\.([0-9A-Za-z._:/@+=-]{{1,{MAX_ID_CHARS}}})")
-_MAX_TOKEN_CHARS = -(-4 * (20 + MAX_ID_CHARS) // 3)  # base64 of the longest cursor
+DECISION_ID_CHARS = 40  # the longest decision id a listing's cursor takes (as before)
+
+
+@functools.lru_cache(maxsize=4)
+def _cursor_pattern(id_chars: int) -> re.Pattern[str]:
+    return re.compile(rf"(0|[1-9][0-9]{{0,18}})\.([0-9A-Za-z._:/@+=-]{{1,{id_chars}}})")
 
 
 class ReportStore(RecordStore, FeedbackStore, SpendStore, Protocol):
@@ -93,19 +98,22 @@ def page_token(after: tuple[int, str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def cursor(v: Violations, token: str) -> tuple[int, str] | None:
-    """The keyset cursor ``token`` (made by ``page_token``) holds; None for the first page.
-    Anything else, a token not exactly as ``page_token`` writes it, is a violation."""
+def cursor(v: Violations, token: str, id_chars: int = DECISION_ID_CHARS
+           ) -> tuple[int, str] | None:
+    """The keyset cursor ``token`` (made by ``page_token``) holds, its id at most
+    ``id_chars`` long (a decision's by default; a usage's for the FOCUS export); None for the
+    first page. Anything else, a token not exactly as ``page_token`` writes it, is a
+    violation."""
     if not token:
         return None
     match = None
-    if len(token) <= _MAX_TOKEN_CHARS:
+    if len(token) <= -(-4 * (20 + id_chars) // 3):  # base64 of the longest cursor
         try:
             text = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_",
                                     validate=True).decode("ascii")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             text = ""
-        match = _CURSOR.fullmatch(text)
+        match = _cursor_pattern(id_chars).fullmatch(text)
     if match is None or page_token((int(match[1]), match[2])) != token:
         v.add("page_token", "is not a page token of this listing (pass next_page_token as "
                             "it came, or none for the first page)")
@@ -247,7 +255,7 @@ class ReportService:
         for key in ("model", "provider"):
             if len(filters.get(key, "")) > MAX_KEY_CHARS:
                 v.add(key, f"must be at most {MAX_KEY_CHARS} characters")
-        after = cursor(v, token)
+        after = cursor(v, token, MAX_ID_CHARS)
         v.raise_if_any()
         limit = query.limit or FOCUS_PAGE
         found = self._store.usages_between(dataclasses.replace(

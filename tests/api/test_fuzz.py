@@ -196,6 +196,10 @@ def templates(decision_id: str, now: int, key_id: str) -> dict[str, Message]:
             filter=pb.Attribution(team="eng", agent="bot", labels={"env": "prod"}),
             model="gpt-4o-mini", start_time=ts(now - 86_400), end_time=ts(now + 3600),
             page_size=10, page_token=page_token((now * 10**6, decision_id))),
+        "ListFocusCharges": pb.ListFocusChargesRequest(
+            start_time=ts(now - 86_400), end_time=ts(now + 3600), model="gpt-4o-mini",
+            provider="openai", filter=pb.Attribution(team="eng", agent="bot", task_type="t"),
+            page_size=10, page_token=page_token((now * 10**6, "fzu"))),
         "GetSavings": pb.GetSavingsRequest(start_time=ts(now - 86_400), end_time=ts(now + 3600),
                                            baseline_model="gpt-4o"),
         "SetBudget": pb.SetBudgetRequest(budget=pb.Budget(
