@@ -381,14 +381,18 @@ def decision_response(report: DecisionReport) -> pb.GetDecisionResponse:
     return resp
 
 
+def _key_filters(f: pb.Attribution, model: str = "", provider: str = "") -> dict[str, str]:
+    """A listing's or report's filter: the keys it gives (an empty one does not filter)."""
+    return {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
+                              ("task_id", f.task_id), ("task_type", f.task_type),
+                              ("model", model), ("provider", provider)) if v}
+
+
 def decision_query(req: pb.ListDecisionsRequest) -> DecisionQuery:
     """The request's selection; its page_size as sent (0: the default), for the service to
     check, and its page_token apart."""
     f = req.filter
-    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
-                                 ("task_id", f.task_id), ("task_type", f.task_type),
-                                 ("model", req.model)) if v}
-    return DecisionQuery(filters=filters, labels=dict(f.labels),
+    return DecisionQuery(filters=_key_filters(f, req.model), labels=dict(f.labels),
                          start_us=optional_time_us(req, "start_time"),
                          end_us=optional_time_us(req, "end_time"), limit=req.page_size)
 
@@ -610,11 +614,9 @@ def spend_query(req: pb.QuerySpendRequest) -> SpendQuery:
     if req.bucket not in _BUCKETS:
         raise InvalidRequest.of("bucket", f"unknown bucket {req.bucket}")
     f = req.filter
-    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
-                                 ("task_id", f.task_id), ("task_type", f.task_type),
-                                 ("model", req.model), ("provider", req.provider)) if v}
     return SpendQuery(start, end, tuple(dict.fromkeys(dims)), _BUCKETS[req.bucket],
-                      req.time_zone or "UTC", filters, dict(f.labels))
+                      req.time_zone or "UTC", _key_filters(f, req.model, req.provider),
+                      dict(f.labels))
 
 
 def focus_query(req: pb.ListFocusChargesRequest) -> UsageQuery:
@@ -628,10 +630,8 @@ def focus_query(req: pb.ListFocusChargesRequest) -> UsageQuery:
     if f.labels:
         raise InvalidRequest.of("filter.labels", "labels do not filter the FOCUS export "
                                                  "(every row carries them in Tags)")
-    filters = {k: v for k, v in (("team", f.team), ("agent", f.agent), ("user", f.user),
-                                 ("task_id", f.task_id), ("task_type", f.task_type),
-                                 ("model", req.model), ("provider", req.provider)) if v}
-    return UsageQuery(start, end, filters, limit=req.page_size)
+    return UsageQuery(start, end, _key_filters(f, req.model, req.provider),
+                      limit=req.page_size)
 
 
 def focus_charge(c: FocusCharge) -> pb.FocusCharge:

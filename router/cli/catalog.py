@@ -30,13 +30,13 @@ import json
 import os
 import sys
 import tempfile
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from router.core import tomlfile
 from router.core.catalog import CatalogError, ModelSpec, PriceTier, parse_catalog
 from router.core.litellm import (
     FROM_MAP,
@@ -151,8 +151,9 @@ def read_mmlu(path: str) -> dict[str, float]:
     """``path``'s model id (lower-cased) -> MMLU percent."""
     text = _read(path, "the MMLU scores")
     try:
-        data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        data = tomlfile.loads(text, path, ImportFailed) if path.endswith(".toml") \
+            else json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ImportFailed(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ImportFailed(f"{path}: must map model ids to MMLU percentages")

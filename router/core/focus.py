@@ -34,6 +34,7 @@ import csv
 import functools
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,11 +45,13 @@ from router.core.money import NANOS_PER_UNIT
 from router.core.pricing import TokenCounts
 from router.core.records import Attribution, UsageRecord
 from router.core.timeunits import HOUR_US
+from router.core.windows import WindowKind, window_at, zone
 
 FOCUS_VERSION = "1.2"
 INTERNAL = "Internal"  # the provider of what the organisation itself pays for
 TAG_PREFIX = "router/"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PERIOD = re.compile(r"[1-9][0-9]{3}-(0[1-9]|1[0-2])")
 
 ColumnType = Literal["string", "decimal", "datetime", "json"]
 
@@ -337,16 +340,11 @@ def to_csv(rows: Sequence[Mapping[str, Any]], header: bool = False) -> str:
 
 
 def month_us(period: str) -> tuple[int, int]:
-    """The UTC calendar month ``period`` (``2026-11``) as [start, end) microseconds; a
-    ValueError saying what a period is otherwise."""
-    try:
-        year, month = (int(x) for x in period.split("-"))
-        start = datetime(year, month, 1, tzinfo=UTC)
-        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    except (ValueError, TypeError):
-        raise ValueError(f"must be a calendar month like 2026-11, not {period[:20]!r}") \
-            from None
-    if len(period) != 7:
+    """The UTC calendar month ``period`` (``2026-11``) as [start, end) microseconds (the
+    budgets' month window in UTC); a ValueError saying what a period is otherwise."""
+    if not _PERIOD.fullmatch(period):
         raise ValueError(f"must be a calendar month like 2026-11, not {period[:20]!r}")
-    return (start - _EPOCH) // timedelta(microseconds=1), \
-        (end - _EPOCH) // timedelta(microseconds=1)
+    first = datetime(int(period[:4]), int(period[5:]), 1, tzinfo=UTC)
+    month = window_at(WindowKind.MONTH, zone("UTC"),
+                      (first - _EPOCH) // timedelta(microseconds=1))
+    return month.start_us, month.end_us

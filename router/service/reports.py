@@ -259,7 +259,7 @@ class ReportService:
         v.raise_if_any()
         limit = query.limit or FOCUS_PAGE
         found = self._store.usages_between(dataclasses.replace(
-            query, filters={k: val for k, val in filters.items() if val}, agents=agents,
+            query, filters=filters, agents=agents,
             after=after, limit=limit + 1))
         page = found[:limit]
         following = page_token((page[-1].recorded_us, page[-1].usage_id)) \

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from router.core.records import Attribution, UsageQuery
 from router.store.sql import SqlStore
+from tests.store.conftest import reads_along
 from tests.store.test_sql_store import usage
 
 
@@ -54,19 +55,8 @@ def test_the_page_is_read_along_an_index_in_its_order(store: SqlStore):
     fill(store)
     for filters, index in (({"team": "finance"}, "ix_usages_team_recorded"),
                            ({}, "ix_usages_recorded")):
-        stmt = store._usage_page(UsageQuery(0, 10_000, filters, after=(1400, "u5"), limit=3))
-        sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
-        with store.engine.connect() as conn:
-            if store.dialect == "sqlite":
-                plan = " / ".join(r[-1] for r in conn.execute(
-                    sa.text(f"EXPLAIN QUERY PLAN {sql}")))
-                assert index in plan and "TEMP B-TREE" not in plan, plan
-            else:
-                for plan_kind in ("seqscan", "bitmapscan", "sort"):
-                    conn.execute(sa.text(f"SET LOCAL enable_{plan_kind} = off"))
-                plan = " / ".join(r[0] for r in conn.execute(sa.text(f"EXPLAIN {sql}")))
-                assert f"using {index}" in plan, plan
-                assert "Sort" not in plan, plan
+        reads_along(store, store._usage_page(
+            UsageQuery(0, 10_000, filters, after=(1400, "u5"), limit=3)), index, "using")
 
 
 def test_migration_0014_adds_usage_id_to_the_time_indexes(store: SqlStore):
