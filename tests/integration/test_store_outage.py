@@ -195,6 +195,11 @@ def _month_by_team() -> pb.QuerySpendRequest:
     return request
 
 
+def _month_of_charges() -> pb.ListFocusChargesRequest:
+    month = _month_by_team()
+    return pb.ListFocusChargesRequest(start_time=month.start_time, end_time=month.end_time)
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("mode", ["reset", "silent"])
 def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
@@ -229,9 +234,10 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
                     task_description=EASY, attribution=pb.Attribution(agent="bot"))),
                                   (stub.ReportUsage, retried),
                                   (stub.ReportFeedback, rerated),
-                                  # reads too: a page of decisions, spend over the rollups' plan
+                                  # reads too: a page of decisions, spend over the rollups' plan, the FOCUS export
                                   (stub.ListDecisions, pb.ListDecisionsRequest()),
-                                  (stub.QuerySpend, _month_by_team())):
+                                  (stub.QuerySpend, _month_by_team()),
+                                  (stub.ListFocusCharges, _month_of_charges())):
                 err, elapsed = _timed(lambda c=call, r=request: c(r, timeout=30))
                 assert err.code() is grpc.StatusCode.UNAVAILABLE, err.details()
                 assert elapsed < 2.5, f"{mode}: UNAVAILABLE took {elapsed:.1f} s"
