@@ -234,7 +234,7 @@ def test_store_bound_rpcs_answer_unavailable_within_the_bound_and_lose_nothing(
                     task_description=EASY, attribution=pb.Attribution(agent="bot"))),
                                   (stub.ReportUsage, retried),
                                   (stub.ReportFeedback, rerated),
-                                  # reads too: a page of decisions, spend over the rollups' plan, the FOCUS export
+                                  # reads too: decisions, spend along the rollups, FOCUS charges
                                   (stub.ListDecisions, pb.ListDecisionsRequest()),
                                   (stub.QuerySpend, _month_by_team()),
                                   (stub.ListFocusCharges, _month_of_charges())):
